@@ -1,0 +1,414 @@
+//! `cargo xtask check` and `cargo xtask bless`: every step over every scenario, timed.
+
+use crate::bad_values;
+use crate::error::Error;
+use crate::golden;
+use crate::helm::Helm;
+use crate::manifest::{self, Object};
+use crate::parallel;
+use crate::policy;
+use crate::project::{self, Project, Scenario};
+use crate::report::{Report, Step};
+use crate::schema::{Outcome, SchemaSet};
+use crate::tools::{self, Tools};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::time::Instant;
+
+pub struct Options {
+    /// Kubernetes minors to render and validate for (default: all of [`tools::KUBE_MINORS`]).
+    pub kube_minors: Vec<u32>,
+    /// Rewrite the goldens instead of comparing them.
+    pub bless: bool,
+}
+
+/// One `helm template` run and what came of it.
+struct Render {
+    scenario: usize,
+    helm: usize,
+    minor: u32,
+    /// With `tests/render-pins.yaml` layered on (repeatable), or the raw defaults (generated secrets).
+    pinned: bool,
+    text: Result<String, String>,
+    objects: Result<Vec<Object>, String>,
+}
+
+struct Inputs<'a> {
+    project: &'a Project,
+    tools: Tools,
+    helms: Vec<Helm>,
+    scenarios: Vec<Scenario>,
+    minors: Vec<u32>,
+}
+
+impl Inputs<'_> {
+    /// The values files of a scenario, pins last so they win.
+    fn values<'s>(&'s self, scenario: &'s Scenario, pinned: bool) -> Vec<&'s Path> {
+        let mut files: Vec<&Path> = scenario.values.iter().map(|p| p.as_path()).collect();
+        if pinned && self.project.render_pins.is_file() {
+            files.push(&self.project.render_pins);
+        }
+        files
+    }
+
+    fn newest_minor(&self) -> u32 {
+        *self.minors.last().expect("at least one Kubernetes minor")
+    }
+
+    fn render_name(&self, r: &Render) -> String {
+        let pins = if r.pinned { "" } else { ", generated secrets" };
+        format!("{} ({}, Kubernetes 1.{}{pins})", self.scenarios[r.scenario].name, self.helms[r.helm].label(), r.minor)
+    }
+}
+
+pub fn run(project: &Project, options: &Options) -> Result<Report, Error> {
+    let started = Instant::now();
+    let mut report = Report::default();
+    let mut tools = None;
+    report.step("tools", |step| match tools::ensure() {
+        Ok(t) => {
+            step.passed += 1;
+            step.detail = format!(
+                "helm {} · schemas for Kubernetes 1.{}–1.{}",
+                t.helms.iter().map(|h| h.major.to_string()).collect::<Vec<_>>().join(" and "),
+                tools::KUBE_MINORS[0],
+                tools::KUBE_MINORS[tools::KUBE_MINORS.len() - 1]
+            );
+            tools = Some(t);
+        }
+        Err(e) => step.fail(e.to_string()),
+    });
+    let Some(tools) = tools else {
+        report.finish(started.elapsed());
+        return Ok(report);
+    };
+    let inputs = Inputs {
+        project,
+        helms: Helm::all(&tools),
+        tools,
+        scenarios: project.scenarios()?,
+        minors: options.kube_minors.clone(),
+    };
+
+    if options.bless {
+        report.step("bless", |step| bless(&inputs, step));
+        report.finish(started.elapsed());
+        return Ok(report);
+    }
+    report.step("lint", |step| lint(&inputs, step));
+    let mut renders = Vec::new();
+    report.step("render", |step| renders = render(&inputs, step));
+    report.step("helm3-equals-helm4", |step| compare_helms(&inputs, &renders, step));
+    report.step("schema", |step| validate_schemas(&inputs, &renders, step));
+    report.step("policy", |step| police(&inputs, &renders, step));
+    report.step("bad-values", |step| bad_values_step(&inputs, step));
+    report.step("golden", |step| compare_goldens(&inputs, &renders, step));
+    report.finish(started.elapsed());
+    Ok(report)
+}
+
+fn lint(inputs: &Inputs, step: &mut Step) {
+    let jobs: Vec<(usize, usize)> = (0..inputs.scenarios.len())
+        .flat_map(|s| (0..inputs.helms.len()).map(move |h| (s, h)))
+        .collect();
+    let results = parallel::map(&jobs, |&(s, h)| inputs.helms[h].lint(inputs.project, &inputs.values(&inputs.scenarios[s], true)));
+    for (&(s, h), result) in jobs.iter().zip(results) {
+        step.record(result.map(|_| ()).map_err(|out| {
+            format!("helm lint --strict of {} under {} failed:\n{out}", inputs.scenarios[s].name, inputs.helms[h].label())
+        }));
+    }
+    step.detail = format!("{} scenarios × {} Helms", inputs.scenarios.len(), inputs.helms.len());
+}
+
+fn render(inputs: &Inputs, step: &mut Step) -> Vec<Render> {
+    let newest = inputs.newest_minor();
+    let mut jobs = Vec::new();
+    for scenario in 0..inputs.scenarios.len() {
+        for helm in 0..inputs.helms.len() {
+            for &minor in &inputs.minors {
+                jobs.push((scenario, helm, minor, true));
+            }
+        }
+    }
+    // The defaults once more without pins: the generated-secret path must render and pass too.
+    for helm in 0..inputs.helms.len() {
+        jobs.push((0, helm, newest, false));
+    }
+    let renders = parallel::map(&jobs, |&(scenario, helm, minor, pinned)| {
+        let values = inputs.values(&inputs.scenarios[scenario], pinned);
+        let text = inputs.helms[helm].template(inputs.project, &values, minor);
+        let objects = match &text {
+            Ok(t) => manifest::parse(t),
+            Err(e) => Err(e.clone()),
+        };
+        Render {
+            scenario,
+            helm,
+            minor,
+            pinned,
+            text,
+            objects,
+        }
+    });
+    let mut objects = 0;
+    for r in &renders {
+        match (&r.text, &r.objects) {
+            (Err(e), _) => step.fail(format!("helm template of {} failed:\n{e}", inputs.render_name(r))),
+            (Ok(_), Err(e)) => step.fail(format!(
+                "the render of {} is not valid Kubernetes YAML: {e}",
+                inputs.render_name(r)
+            )),
+            (Ok(_), Ok(o)) => {
+                objects += o.len();
+                step.passed += 1;
+            }
+        }
+    }
+    step.detail = format!(
+        "{} scenarios × {} Helms × Kubernetes {} + unpinned defaults; {objects} objects",
+        inputs.scenarios.len(),
+        inputs.helms.len(),
+        minors_label(&inputs.minors)
+    );
+    renders
+}
+
+fn minors_label(minors: &[u32]) -> String {
+    match minors {
+        [one] => format!("1.{one}"),
+        [first, .., last] => format!("1.{first}–1.{last}"),
+        [] => "none".into(),
+    }
+}
+
+fn compare_helms(inputs: &Inputs, renders: &[Render], step: &mut Step) {
+    let mut by_input: BTreeMap<(usize, u32, bool), Vec<&Render>> = BTreeMap::new();
+    for r in renders {
+        by_input.entry((r.scenario, r.minor, r.pinned)).or_default().push(r);
+    }
+    for ((scenario, minor, pinned), group) in by_input {
+        if !pinned {
+            continue; // generated secrets differ between any two renders
+        }
+        let [a, b] = group.as_slice() else { continue };
+        let (Ok(ta), Ok(tb)) = (&a.text, &b.text) else { continue };
+        let name = format!("{} at Kubernetes 1.{minor}", inputs.scenarios[scenario].name);
+        step.record(match golden::diff(&name, ta, tb) {
+            None => Ok(()),
+            Some(d) => Err(format!(
+                "{} and {} render {name} differently; make the template independent of the Helm version:\n{d}",
+                inputs.helms[a.helm].label(),
+                inputs.helms[b.helm].label()
+            )),
+        });
+    }
+}
+
+fn validate_schemas(inputs: &Inputs, renders: &[Render], step: &mut Step) {
+    let results = parallel::map(&inputs.minors, |&minor| {
+        let mut set = SchemaSet::load(&inputs.tools.schema_dir(minor), &inputs.project.crd_schemas)?;
+        let mut units = Vec::new();
+        let mut unvalidated = BTreeSet::new();
+        let mut seen_texts = BTreeSet::new();
+        let mut validated = 0;
+        for r in renders.iter().filter(|r| r.minor == minor) {
+            let (Ok(text), Ok(objects)) = (&r.text, &r.objects) else { continue };
+            if !seen_texts.insert((r.scenario, r.pinned, text.as_str())) {
+                continue; // the other Helm rendered the same text
+            }
+            let mut findings = Vec::new();
+            for object in objects {
+                match set.validate(object)? {
+                    Outcome::Valid => validated += 1,
+                    Outcome::Unvalidated => {
+                        unvalidated.insert(format!("{} {}", object.api_version, object.kind));
+                    }
+                    Outcome::Invalid(errors) => findings.push(format!(
+                        "{object} does not match the Kubernetes 1.{minor} schema; fix these fields in the template:\n  {}",
+                        errors.join("\n  ")
+                    )),
+                }
+            }
+            units.push(if findings.is_empty() {
+                Ok(())
+            } else {
+                Err(format!("{}:\n{}", inputs.render_name(r), findings.join("\n")))
+            });
+        }
+        Ok::<_, Error>((units, unvalidated, validated))
+    });
+    let mut unvalidated = BTreeSet::new();
+    let mut validated = 0;
+    for (minor, result) in inputs.minors.iter().zip(results) {
+        match result {
+            Ok((units, kinds, count)) => {
+                units.into_iter().for_each(|u| step.record(u));
+                unvalidated.extend(kinds);
+                validated += count;
+            }
+            Err(e) => step.fail(format!("schemas for Kubernetes 1.{minor} could not be used: {e}")),
+        }
+    }
+    for kind in unvalidated {
+        step.notes.push(format!(
+            "{kind}: no schema in the Kubernetes set or tests/crd-schemas/, so it was not validated; add its CRD schema"
+        ));
+    }
+    step.detail = format!("{validated} object validations, strict schemas");
+}
+
+fn police(inputs: &Inputs, renders: &[Render], step: &mut Step) {
+    let exceptions = match policy::load_exceptions(&inputs.project.exceptions) {
+        Ok(e) => e,
+        Err(e) => return step.fail(e.to_string()),
+    };
+    // A finding, and the scenarios it shows in.
+    let mut failures: BTreeMap<String, (&'static str, BTreeSet<String>)> = BTreeMap::new();
+    let mut used = BTreeSet::new();
+    let mut excepted = 0;
+    let mut rendered_scenarios = BTreeSet::new();
+    let mut seen_texts = BTreeSet::new();
+    for r in renders {
+        let (Ok(text), Ok(objects)) = (&r.text, &r.objects) else { continue };
+        let scenario = if r.pinned {
+            inputs.scenarios[r.scenario].name.clone()
+        } else {
+            format!("{} (generated secrets)", inputs.scenarios[r.scenario].name)
+        };
+        if !seen_texts.insert(text.as_str()) {
+            continue;
+        }
+        rendered_scenarios.insert(scenario.clone());
+        let judged = policy::judge(policy::check(objects), &exceptions);
+        for (_, exception) in judged.excepted {
+            excepted += 1;
+            used.insert(exception.clone());
+        }
+        for finding in judged.failures {
+            failures.entry(finding.to_string()).or_insert((finding.rule, BTreeSet::new())).1.insert(scenario.clone());
+        }
+    }
+    let mut failing: BTreeSet<(&str, &str)> = BTreeSet::new();
+    for (message, (rule, scenarios)) in &failures {
+        for s in scenarios {
+            failing.insert((s.as_str(), *rule));
+        }
+        step.fail(format!("{message}\n(in {})", scenarios.iter().cloned().collect::<Vec<_>>().join(", ")));
+    }
+    let units = rendered_scenarios.len() * policy::RULES.len();
+    step.passed += units - failing.len().min(units);
+    for stale in exceptions.iter().filter(|e| !used.contains(*e)) {
+        step.fail(format!(
+            "{}: the exception {} for {} matches no finding in any scenario; remove it",
+            inputs.project.rel(&inputs.project.exceptions),
+            stale.rule,
+            stale.object
+        ));
+    }
+    for e in &used {
+        step.notes.push(format!("allowed: {} breaks [{}] because {}", e.object, e.rule, e.reason));
+    }
+    step.detail = format!(
+        "{} rules × {} distinct renders; {excepted} findings allowed by {} exceptions",
+        policy::RULES.len(),
+        rendered_scenarios.len(),
+        used.len()
+    );
+}
+
+fn bad_values_step(inputs: &Inputs, step: &mut Step) {
+    let files = match project::yaml_files(&inputs.project.bad_values_dir) {
+        Ok(f) => f,
+        Err(e) => return step.fail(e.to_string()),
+    };
+    let mut cases = Vec::new();
+    for file in files {
+        match bad_values::load(&file) {
+            Ok(case) => cases.push(case),
+            Err(e) => step.fail(e.to_string()),
+        }
+    }
+    let jobs: Vec<(usize, usize)> = (0..cases.len())
+        .flat_map(|c| (0..inputs.helms.len()).map(move |h| (c, h)))
+        .collect();
+    let newest = inputs.newest_minor();
+    let results = parallel::map(&jobs, |&(c, h)| {
+        let mut values = inputs.values(&inputs.scenarios[0], true);
+        values.push(&cases[c].path);
+        inputs.helms[h].template(inputs.project, &values, newest)
+    });
+    for (&(c, h), result) in jobs.iter().zip(&results) {
+        step.record(bad_values::judge(&cases[c], &inputs.helms[h].label(), result));
+    }
+    step.detail = format!("{} cases × {} Helms", cases.len(), inputs.helms.len());
+}
+
+/// The render a golden holds: the newest Helm at the newest minor, pinned.
+fn golden_render<'r>(inputs: &Inputs, renders: &'r [Render], scenario: usize) -> Option<&'r Render> {
+    let newest_helm = inputs.helms.len() - 1;
+    renders
+        .iter()
+        .find(|r| r.scenario == scenario && r.helm == newest_helm && r.minor == inputs.newest_minor() && r.pinned)
+}
+
+fn compare_goldens(inputs: &Inputs, renders: &[Render], step: &mut Step) {
+    for (i, scenario) in inputs.scenarios.iter().enumerate() {
+        let Some(Ok(text)) = golden_render(inputs, renders, i).map(|r| &r.text) else {
+            continue; // its render failure is already reported
+        };
+        let path = inputs.project.golden_path(scenario);
+        let rel = inputs.project.rel(&path);
+        step.record(match std::fs::read_to_string(&path) {
+            Err(_) => Err(format!("{rel} is missing; run `cargo xtask bless` and commit it")),
+            Ok(golden) => match golden::diff(&rel, &golden, text) {
+                None => Ok(()),
+                Some(d) => Err(format!(
+                    "{} renders differently from {rel}; review the diff, then run `cargo xtask bless` and commit if it is intended:\n{d}",
+                    scenario.name
+                )),
+            },
+        });
+    }
+    stale_goldens(inputs, step);
+    step.detail = format!("{} scenarios", inputs.scenarios.len());
+}
+
+fn stale_goldens(inputs: &Inputs, step: &mut Step) {
+    let names: BTreeSet<&str> = inputs.scenarios.iter().map(|s| s.name.as_str()).collect();
+    for file in project::yaml_files(&inputs.project.golden_dir).unwrap_or_default() {
+        if !names.contains(project::stem(&file).as_str()) {
+            step.fail(format!(
+                "{} belongs to no scenario (no values file of that name); delete it",
+                inputs.project.rel(&file)
+            ));
+        }
+    }
+}
+
+fn bless(inputs: &Inputs, step: &mut Step) {
+    let newest_helm = &inputs.helms[inputs.helms.len() - 1];
+    let results = parallel::map(&inputs.scenarios, |scenario| {
+        newest_helm.template(inputs.project, &inputs.values(scenario, true), inputs.newest_minor())
+    });
+    if let Err(e) = std::fs::create_dir_all(&inputs.project.golden_dir) {
+        return step.fail(format!("creating {}: {e}", inputs.project.golden_dir.display()));
+    }
+    for (scenario, result) in inputs.scenarios.iter().zip(results) {
+        let path = inputs.project.golden_path(scenario);
+        let rel = inputs.project.rel(&path);
+        match result {
+            Err(e) => step.fail(format!("{} does not render, so {rel} was left as it was:\n{e}", scenario.name)),
+            Ok(text) => {
+                let old = std::fs::read_to_string(&path).unwrap_or_default();
+                if old == text {
+                    step.passed += 1;
+                } else {
+                    step.record(std::fs::write(&path, &text).map_err(|e| format!("writing {rel}: {e}")));
+                    step.notes.push(format!("rewrote {rel}"));
+                }
+            }
+        }
+    }
+    stale_goldens(inputs, step);
+    step.detail = format!("{} goldens with {}", inputs.scenarios.len(), newest_helm.label());
+}

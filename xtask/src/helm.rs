@@ -1,0 +1,80 @@
+//! Running Helm: `template` for renders, `lint --strict` for the linter.
+
+use crate::project::{Project, NAMESPACE, RELEASE};
+use crate::tools::{HelmTool, Tools};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+#[derive(Debug, Clone)]
+pub struct Helm {
+    pub major: u8,
+    path: PathBuf,
+    home: PathBuf,
+}
+
+impl Helm {
+    pub fn all(tools: &Tools) -> Vec<Helm> {
+        tools
+            .helms
+            .iter()
+            .map(|HelmTool { major, path }| Helm {
+                major: *major,
+                path: path.clone(),
+                home: tools.helm_home.clone(),
+            })
+            .collect()
+    }
+
+    pub fn label(&self) -> String {
+        format!("helm{}", self.major)
+    }
+
+    fn command(&self) -> Command {
+        let mut cmd = Command::new(&self.path);
+        for (var, sub) in [("HELM_CACHE_HOME", "cache"), ("HELM_CONFIG_HOME", "config"), ("HELM_DATA_HOME", "data")] {
+            cmd.env(var, self.home.join(sub));
+        }
+        cmd.env_remove("KUBECONFIG").env("NO_COLOR", "1");
+        cmd
+    }
+
+    /// `helm template` with the fixed release name and namespace; stdout on success, Helm's
+    /// error text on failure.
+    pub fn template(&self, project: &Project, values: &[&Path], kube_minor: u32) -> Result<String, String> {
+        let mut cmd = self.command();
+        cmd.args(["template", RELEASE])
+            .arg(&project.chart)
+            .args(["--namespace", NAMESPACE, "--kube-version"])
+            .arg(format!("1.{kube_minor}.0"));
+        for v in values {
+            cmd.arg("--values").arg(v);
+        }
+        run(cmd)
+    }
+
+    /// `helm lint --strict` with the given values files.
+    pub fn lint(&self, project: &Project, values: &[&Path]) -> Result<String, String> {
+        let mut cmd = self.command();
+        cmd.args(["lint", "--strict", "--namespace", NAMESPACE]).arg(&project.chart);
+        for v in values {
+            cmd.arg("--values").arg(v);
+        }
+        run(cmd)
+    }
+}
+
+fn run(mut cmd: Command) -> Result<String, String> {
+    match cmd.output() {
+        Err(e) => Err(format!("could not run {:?}: {e}", cmd.get_program())),
+        Ok(out) if out.status.success() => Ok(String::from_utf8_lossy(&out.stdout).into_owned()),
+        Ok(out) => {
+            let mut text = String::from_utf8_lossy(&out.stderr).trim().to_string();
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            // `helm lint` reports its findings on stdout.
+            if !stdout.trim().is_empty() {
+                text = format!("{}\n{text}", stdout.trim());
+            }
+            Err(text)
+        }
+    }
+}

@@ -1,0 +1,144 @@
+//! The geonode-k8s harness. `cargo xtask check` is what CI and people run.
+
+mod bad_values;
+mod check;
+mod error;
+mod golden;
+mod helm;
+mod k8s_yaml;
+mod manifest;
+mod parallel;
+mod policy;
+mod project;
+mod report;
+mod schema;
+mod tools;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+usage: cargo xtask <command> [options]
+
+commands:
+  check   lint, render every scenario under Helm 3 and 4 for every supported Kubernetes minor,
+          validate every object against the strict schemas, apply the policy rules, run the
+          bad-values cases and diff the goldens; prints `N passed, M failed`
+  bless   rewrite tests/golden/ from the current chart
+  setup   install the pinned tools (Helm 3 and 4, Kubernetes schemas) into .cache/tools
+
+options:
+  --root <dir>          a project laid out like this repository (default: the repository)
+  --kube-minors <list>  only these Kubernetes minors, e.g. 33,37 (default: all supported)
+
+environment:
+  HELM3, HELM4   use these helm binaries instead of the pinned downloads
+  PYTHON         the python used to download tools (default: python3)";
+
+/// The repository this harness belongs to.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives one level below the workspace root")
+        .to_path_buf()
+}
+
+#[derive(Debug)]
+struct Args {
+    command: String,
+    root: PathBuf,
+    kube_minors: Vec<u32>,
+}
+
+fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
+    let command = args.next().ok_or("no command given")?;
+    let mut parsed = Args {
+        command,
+        root: workspace_root(),
+        kube_minors: tools::KUBE_MINORS.to_vec(),
+    };
+    while let Some(arg) = args.next() {
+        let mut value = || args.next().ok_or(format!("{arg} needs a value"));
+        match arg.as_str() {
+            "--root" => parsed.root = PathBuf::from(value()?),
+            "--kube-minors" => {
+                let list = value()?;
+                let mut minors = Vec::new();
+                for part in list.split(',') {
+                    let minor: u32 = part
+                        .trim()
+                        .trim_start_matches("1.")
+                        .parse()
+                        .map_err(|_| format!("--kube-minors takes minors like 33,37, not {part:?}"))?;
+                    if !tools::KUBE_MINORS.contains(&minor) {
+                        return Err(format!("Kubernetes 1.{minor} is not supported; choose from {:?}", tools::KUBE_MINORS));
+                    }
+                    minors.push(minor);
+                }
+                minors.sort_unstable();
+                minors.dedup();
+                parsed.kube_minors = minors;
+            }
+            other => return Err(format!("unknown option {other:?}")),
+        }
+    }
+    Ok(parsed)
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args(std::env::args().skip(1)) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("{e}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = match args.command.as_str() {
+        "setup" => tools::ensure().map(|t| {
+            for h in &t.helms {
+                println!("helm {}: {}", h.major, h.path.display());
+            }
+            println!("schemas: {}", t.schema_root.display());
+            true
+        }),
+        "check" | "bless" => project::Project::at(&args.root).and_then(|project| {
+            let options = check::Options {
+                kube_minors: args.kube_minors,
+                bless: args.command == "bless",
+            };
+            check::run(&project, &options).map(|report| report.failed() == 0)
+        }),
+        "help" | "--help" | "-h" => {
+            println!("{USAGE}");
+            Ok(true)
+        }
+        other => {
+            eprintln!("unknown command {other:?}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Result<Args, String> {
+        parse_args(list.iter().map(|s| s.to_string()))
+    }
+
+    #[test]
+    fn kube_minors_are_checked() {
+        assert_eq!(args(&["check", "--kube-minors", "37,1.33,33"]).unwrap().kube_minors, vec![33, 37]);
+        assert!(args(&["check", "--kube-minors", "20"]).unwrap_err().contains("not supported"));
+        assert!(args(&["check", "--bogus"]).unwrap_err().contains("unknown option"));
+    }
+}
