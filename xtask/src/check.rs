@@ -193,12 +193,12 @@ fn compare_helms(inputs: &Inputs, renders: &[Render], step: &mut Step) {
         let [a, b] = group.as_slice() else { continue };
         let (Ok(ta), Ok(tb)) = (&a.text, &b.text) else { continue };
         let name = format!("{} at Kubernetes 1.{minor}", inputs.scenarios[scenario].name);
-        step.record(match golden::diff(&name, ta, tb) {
+        let (la, lb) = (inputs.helms[a.helm].label(), inputs.helms[b.helm].label());
+        let (na, nb) = (manifest::normalize(ta), manifest::normalize(tb));
+        step.record(match golden::diff(&la, &na, &lb, &nb) {
             None => Ok(()),
             Some(d) => Err(format!(
-                "{} and {} render {name} differently; make the template independent of the Helm version:\n{d}",
-                inputs.helms[a.helm].label(),
-                inputs.helms[b.helm].label()
+                "{la} and {lb} render {name} differently; make the template independent of the Helm version:\n{d}"
             )),
         });
     }
@@ -360,7 +360,7 @@ fn compare_goldens(inputs: &Inputs, renders: &[Render], step: &mut Step) {
         let rel = inputs.project.rel(&path);
         step.record(match std::fs::read_to_string(&path) {
             Err(_) => Err(format!("{rel} is missing; run `cargo xtask bless` and commit it")),
-            Ok(golden) => match golden::diff(&rel, &golden, text) {
+            Ok(golden) => match golden::diff(&format!("{rel} (golden)"), &golden, "rendered now", text) {
                 None => Ok(()),
                 Some(d) => Err(format!(
                     "{} renders differently from {rel}; review the diff, then run `cargo xtask bless` and commit if it is intended:\n{d}",

@@ -4,26 +4,21 @@
 
 use similar::TextDiff;
 
-/// None when equal, else a unified diff from the golden to the render.
-pub fn diff(golden_name: &str, golden: &str, rendered: &str) -> Option<String> {
-    if golden == rendered {
+/// None when equal, else a unified diff from `old` to `new`, headed by their labels.
+pub fn diff(old_label: &str, old: &str, new_label: &str, new: &str) -> Option<String> {
+    if old == new {
         return None;
     }
-    let diff = TextDiff::from_lines(golden, rendered);
-    Some(
-        diff.unified_diff()
-            .context_radius(3)
-            .header(&format!("{golden_name} (golden)"), &format!("{golden_name} (rendered now)"))
-            .to_string(),
-    )
+    let diff = TextDiff::from_lines(old, new);
+    Some(diff.unified_diff().context_radius(3).header(old_label, new_label).to_string())
 }
 
 #[cfg(test)]
 mod tests {
     #[test]
     fn equal_is_none_and_changes_are_a_unified_diff() {
-        assert_eq!(super::diff("x", "a\nb\n", "a\nb\n"), None);
-        let d = super::diff("default.yaml", "a\nb\nc\n", "a\nB\nc\n").unwrap();
+        assert_eq!(super::diff("x", "a\nb\n", "y", "a\nb\n"), None);
+        let d = super::diff("default.yaml (golden)", "a\nb\nc\n", "rendered now", "a\nB\nc\n").unwrap();
         assert!(d.contains("--- default.yaml (golden)"), "{d}");
         assert!(d.contains("-b\n+B\n"), "{d}");
     }

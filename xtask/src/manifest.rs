@@ -40,6 +40,13 @@ pub fn parse(rendered: &str) -> Result<Vec<Object>, String> {
     Ok(objects)
 }
 
+/// The render with Helm's own layout between documents evened out (Helm 4 leaves a blank line
+/// before each `---` where Helm 3 does not), so two Helms can be compared on what they rendered.
+pub fn normalize(rendered: &str) -> String {
+    let documents: Vec<&str> = split_documents(rendered).into_iter().map(str::trim_end).collect();
+    format!("---\n{}\n", documents.join("\n---\n"))
+}
+
 fn split_documents(text: &str) -> Vec<&str> {
     let mut chunks = Vec::new();
     let mut start = 0;
@@ -132,6 +139,14 @@ mod tests {
         assert_eq!(objects[0].source, "c/templates/a.yaml");
         assert_eq!(objects[0].value["data"]["x"], "---\ninner\n");
         assert_eq!(objects[1].to_string(), "Deployment b (from c/templates/b.yaml)");
+    }
+
+    #[test]
+    fn normalize_evens_out_blank_lines_between_documents() {
+        let helm3 = "---\n# Source: a\nx: 1\n---\n# Source: b\ny: 2\n";
+        let helm4 = "---\n# Source: a\nx: 1\n\n---\n# Source: b\ny: 2\n";
+        assert_eq!(normalize(helm3), normalize(helm4));
+        assert_ne!(normalize(helm3), normalize(&helm4.replace("y: 2", "y: 3")));
     }
 
     #[test]

@@ -1,0 +1,128 @@
+{{/*
+Names. Every resource name comes from these helpers; names are cut to 63 characters because
+most Kubernetes names are DNS labels.
+*/}}
+{{- define "geonode.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "geonode.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* The name of one component's objects: geonode.componentName (dict "context" $ "component" "redis") */}}
+{{- define "geonode.componentName" -}}
+{{- printf "%s-%s" (include "geonode.fullname" .context) .component | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "geonode.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Selector labels of a component. FROZEN: selectors are immutable, so these three labels may
+never change, or upgrades fail. Never add a label here.
+*/}}
+{{- define "geonode.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "geonode.name" .context }}
+app.kubernetes.io/instance: {{ .context.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end }}
+
+{{/* All labels of a component's objects. */}}
+{{- define "geonode.labels" -}}
+{{ include "geonode.selectorLabels" . }}
+app.kubernetes.io/part-of: geonode
+app.kubernetes.io/version: {{ .context.Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .context.Release.Service }}
+helm.sh/chart: {{ include "geonode.chart" .context }}
+{{- with .context.Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/*
+An image reference from {registry, repository, tag, digest}: a digest wins over the tag. Moving
+tags are refused, since they change what runs without a change to the chart.
+Call with (dict "image" .Values.redis.image "path" "redis.image").
+*/}}
+{{- define "geonode.image" -}}
+{{- $image := .image }}
+{{- $repo := $image.repository }}
+{{- if $image.registry }}{{ $repo = printf "%s/%s" $image.registry $image.repository }}{{ end }}
+{{- if $image.digest }}
+{{- printf "%s@%s" $repo $image.digest }}
+{{- else }}
+{{- $tag := toString $image.tag }}
+{{- if or (eq $tag "latest") (hasSuffix "-latest" $tag) }}
+{{- fail (printf "%s.tag %q moves; set a fixed version tag or %s.digest" .path $tag .path) }}
+{{- end }}
+{{- printf "%s:%s" $repo $tag }}
+{{- end }}
+{{- end }}
+
+{{/*
+A secret value that is generated once and kept: the explicit value if one is given, else the
+value already stored in the release's Secret (so upgrades keep it), else a new random one.
+Call with (dict "context" $ "secret" <Secret name> "key" <key> "explicit" <value or "">).
+*/}}
+{{- define "geonode.secretValue" -}}
+{{- if .explicit }}
+{{- .explicit }}
+{{- else }}
+{{- $existing := lookup "v1" "Secret" .context.Release.Namespace .secret }}
+{{- $stored := "" }}
+{{- if $existing }}{{ $stored = index ($existing.data | default dict) .key | default "" }}{{ end }}
+{{- if $stored }}
+{{- $stored | b64dec }}
+{{- else }}
+{{- randAlphaNum 32 }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+The pod-template annotation that rolls pods when a ConfigMap or Secret of the chart changes.
+The key is checksum/<object name>, which the harness's config-checksum rule looks for.
+Call with (dict "context" $ "name" <object name> "template" "/redis/configmap.yaml").
+*/}}
+{{- define "geonode.checksumAnnotation" -}}
+checksum/{{ .name }}: {{ include (print .context.Template.BasePath .template) .context | sha256sum }}
+{{- end }}
+
+{{/* Scheduling fields shared by every pod: pass the component's values. */}}
+{{- define "geonode.scheduling" -}}
+{{- with .nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .affinity }}
+affinity:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .topologySpreadConstraints }}
+topologySpreadConstraints:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end }}
+
+{{/*
+A probe: the component's fixed handler (how to ask) merged with the timing from values (how
+often, how patient). Call with (dict "handler" (dict ...) "timing" .Values.x.probes.readiness).
+*/}}
+{{- define "geonode.probe" -}}
+{{- toYaml (merge (deepCopy .handler) (omit .timing "enabled")) }}
+{{- end }}
