@@ -1,1 +1,353 @@
-//! placeholder
+//! Integration tests of the harness: the clean fixture passes; each broken copy of it fails for
+//! exactly one reason, with a message that names the object, the rule and what to change.
+
+use assert_cmd::Command;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+fn fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/clean")
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for entry in fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// Runs `cargo xtask <args> --root <root>` (one Kubernetes minor, for speed) and returns its
+/// exit success and standard output.
+fn xtask(root: &Path, command: &str) -> (bool, String) {
+    let out = Command::cargo_bin("xtask")
+        .unwrap()
+        .args([command, "--root"])
+        .arg(root)
+        .args(["--kube-minors", "37"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stderr.contains("error:"),
+        "the harness itself failed:\n{stderr}\n{stdout}"
+    );
+    (out.status.success(), stdout)
+}
+
+/// A copy of the clean fixture with one text replaced in one file.
+fn broken_copy(file: &str, from: &str, to: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&fixture(), dir.path());
+    let path = dir.path().join(file);
+    let text = fs::read_to_string(&path).unwrap();
+    assert!(text.contains(from), "{file} does not contain {from:?}");
+    fs::write(&path, text.replacen(from, to, 1)).unwrap();
+    dir
+}
+
+/// The names of the steps that failed.
+fn failed_steps(stdout: &str) -> Vec<&str> {
+    stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("FAIL "))
+        .filter_map(|l| l.split_whitespace().next())
+        .collect()
+}
+
+/// Breaks the fixture's chart (and re-blesses its golden, so only the break itself can fail),
+/// then checks that exactly one step fails with one failure that says all of `expected`.
+fn assert_rejected_for(file: &str, from: &str, to: &str, step: &str, expected: &[&str]) {
+    let dir = broken_copy(file, from, to);
+    let (blessed, out) = xtask(dir.path(), "bless");
+    assert!(blessed, "bless failed:\n{out}");
+    let (ok, out) = xtask(dir.path(), "check");
+    assert!(!ok, "the check passed a chart broken by {to:?}:\n{out}");
+    assert_eq!(
+        failed_steps(&out),
+        vec![step],
+        "expected only {step} to fail:\n{out}"
+    );
+    assert!(
+        out.lines().any(|l| l.ends_with(" passed, 1 failed")),
+        "expected exactly one failure:\n{out}"
+    );
+    for text in expected {
+        assert!(
+            out.contains(text),
+            "the failure does not say {text:?}:\n{out}"
+        );
+    }
+}
+
+#[test]
+fn the_clean_fixture_passes_every_step() {
+    let (ok, out) = xtask(&fixture(), "check");
+    assert!(ok, "{out}");
+    assert!(failed_steps(&out).is_empty(), "{out}");
+    for step in [
+        "lint",
+        "render",
+        "helm3-equals-helm4",
+        "schema",
+        "policy",
+        "bad-values",
+        "golden",
+    ] {
+        assert!(
+            out.contains(&format!("ok   {step} ")),
+            "step {step} did not run:\n{out}"
+        );
+    }
+    assert!(out.trim_end().ends_with(" passed, 0 failed"), "{out}");
+}
+
+#[test]
+fn an_unknown_field_is_rejected_by_the_strict_schema() {
+    assert_rejected_for(
+        "chart/templates/deployment.yaml",
+        "containerPort: 8080",
+        "containerPrt: 8080",
+        "schema",
+        &[
+            "Deployment web (from fixture/templates/deployment.yaml)",
+            "'containerPrt' was unexpected",
+            "fix these fields",
+        ],
+    );
+}
+
+#[test]
+fn a_wrong_type_is_rejected_by_the_strict_schema() {
+    assert_rejected_for(
+        "chart/templates/pvc.yaml",
+        "storage: 1Gi",
+        "storage: {size: 1Gi}",
+        "schema",
+        &[
+            "PersistentVolumeClaim web-data",
+            "/spec/resources/requests/storage",
+        ],
+    );
+}
+
+#[test]
+fn a_missing_probe_is_rejected_by_policy() {
+    assert_rejected_for(
+        "chart/templates/deployment.yaml",
+        "          livenessProbe:\n            tcpSocket:\n              port: http\n",
+        "",
+        "policy",
+        &[
+            "Deployment web",
+            "[probes]",
+            "has no livenessProbe; add them",
+        ],
+    );
+}
+
+#[test]
+fn a_drifted_golden_is_shown_as_a_diff() {
+    let dir = broken_copy("tests/golden/default.yaml", "replicas: 1", "replicas: 2");
+    let (ok, out) = xtask(dir.path(), "check");
+    assert!(!ok);
+    assert_eq!(failed_steps(&out), vec!["golden"], "{out}");
+    assert!(
+        out.contains("-  replicas: 2") && out.contains("+  replicas: 1"),
+        "no diff shown:\n{out}"
+    );
+    assert!(out.contains("run `cargo xtask bless`"), "{out}");
+}
+
+#[test]
+fn a_decimal_file_mode_is_read_as_kubernetes_reads_it() {
+    // The clean fixture's 0644 passes because it is octal 420; 644 is above 0777.
+    assert_rejected_for(
+        "chart/templates/deployment.yaml",
+        "defaultMode: 0644",
+        "defaultMode: 644",
+        "policy",
+        &[
+            "Deployment web",
+            "[file-mode]",
+            "defaultMode 644, above 0777",
+            "0644",
+        ],
+    );
+}
+
+#[test]
+fn a_secret_in_a_configmap_is_rejected_by_policy() {
+    assert_rejected_for(
+        "chart/templates/configmap.yaml",
+        "  GEOSERVER_LOCATION:",
+        "  DATABASE_URL: postgis://geonode:s3cret-pw@db:5432/geonode\n  GEOSERVER_LOCATION:",
+        "policy",
+        &[
+            "ConfigMap web-config",
+            "[no-secret-in-configmap]",
+            "URL with a password",
+            "Secret-sourced",
+        ],
+    );
+}
+
+#[test]
+fn an_unpinned_image_is_rejected_by_policy() {
+    assert_rejected_for(
+        "chart/templates/deployment.yaml",
+        "image: nginx:1.27.3",
+        "image: nginx:latest",
+        "policy",
+        &[
+            "Deployment web",
+            "[pinned-image]",
+            "\"nginx:latest\"",
+            "set a fixed version tag or a digest",
+        ],
+    );
+}
+
+#[test]
+fn a_selector_that_misses_its_pods_is_rejected_by_policy() {
+    assert_rejected_for(
+        "chart/templates/deployment.yaml",
+        "      app.kubernetes.io/component: web\n  template:",
+        "      app.kubernetes.io/component: api\n  template:",
+        "policy",
+        &[
+            "Deployment web",
+            "[selector-labels]",
+            "app.kubernetes.io/component=api is not a label of the pod template",
+        ],
+    );
+}
+
+#[test]
+fn a_service_that_selects_nothing_is_rejected_by_policy() {
+    assert_rejected_for(
+        "chart/templates/service.yaml",
+        "app.kubernetes.io/name: web",
+        "app.kubernetes.io/name: wbe",
+        "policy",
+        &[
+            "Service web",
+            "[service-selects-pods]",
+            "matches no pod template",
+        ],
+    );
+}
+
+#[test]
+fn a_data_volume_without_keep_is_rejected_by_policy() {
+    assert_rejected_for(
+        "chart/templates/pvc.yaml",
+        "  annotations:\n    helm.sh/resource-policy: keep\n",
+        "",
+        "policy",
+        &[
+            "PersistentVolumeClaim web-data",
+            "[pvc-keep]",
+            "helm.sh/resource-policy: keep",
+        ],
+    );
+}
+
+#[test]
+fn a_config_change_that_would_not_roll_pods_is_rejected_by_policy() {
+    assert_rejected_for(
+        "chart/templates/deployment.yaml",
+        "checksum/web-config:",
+        "checksum/other:",
+        "policy",
+        &[
+            "Deployment web",
+            "[config-checksum]",
+            "no annotation checksum/web-config",
+        ],
+    );
+}
+
+#[test]
+fn bad_values_that_render_are_reported() {
+    let dir = broken_copy(
+        "chart/values.schema.json",
+        "\"minimum\": 1",
+        "\"minimum\": 0",
+    );
+    let (ok, out) = xtask(dir.path(), "check");
+    assert!(!ok);
+    assert_eq!(failed_steps(&out), vec!["bad-values"], "{out}");
+    assert!(
+        out.contains(
+            "bad values zero-replicas rendered under helm3 but must fail with \"/replicas\""
+        ),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_deliberately_broken_deployment_fails_every_rule_it_breaks() {
+    let dir = broken_copy(
+        "chart/templates/deployment.yaml",
+        "image: nginx:1.27.3",
+        "image: nginx:latest",
+    );
+    let path = dir.path().join("chart/templates/deployment.yaml");
+    let text = fs::read_to_string(&path).unwrap();
+    let start = text.find("          readinessProbe:").unwrap();
+    let end = text.find("          volumeMounts:").unwrap();
+    let text = format!("{}{}", &text[..start], &text[end..]).replace("      securityContext:\n        runAsNonRoot: true\n        runAsUser: 101\n        seccompProfile:\n          type: RuntimeDefault\n", "");
+    fs::write(
+        &path,
+        text.replace("containerPort: 8080", "containerPrt: 8080"),
+    )
+    .unwrap();
+    let cm = dir.path().join("chart/templates/configmap.yaml");
+    let text = fs::read_to_string(&cm).unwrap();
+    fs::write(
+        &cm,
+        text.replace(
+            "  GEOSERVER_LOCATION:",
+            "  BROKER_URL: redis://:hunter2hunter2@redis:6379/0\n  GEOSERVER_LOCATION:",
+        ),
+    )
+    .unwrap();
+    xtask(dir.path(), "bless");
+    let (ok, out) = xtask(dir.path(), "check");
+    assert!(!ok);
+    for rule in [
+        "[pinned-image]",
+        "[probes]",
+        "[resources]",
+        "[pod-security-restricted]",
+        "[no-secret-in-configmap]",
+    ] {
+        assert!(out.contains(rule), "{rule} not reported:\n{out}");
+    }
+    assert!(out.contains("'containerPrt' was unexpected"), "{out}");
+}
+
+#[test]
+fn usage_errors_exit_2_with_help() {
+    let out = Command::cargo_bin("xtask")
+        .unwrap()
+        .arg("frobnicate")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("usage: cargo xtask"));
+    let out = Command::cargo_bin("xtask")
+        .unwrap()
+        .args(["check", "--root", "/nonexistent-geonode-k8s"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("opening the project folder"));
+}

@@ -63,7 +63,11 @@ mod tests {
         let case = load(&path).unwrap();
         assert_eq!(case.expect, "must be positive");
         assert!(judge(&case, "helm4", &Err("x must be positive".into())).is_ok());
-        assert!(judge(&case, "helm4", &Err("other".into())).unwrap_err().contains("Helm said"));
-        assert!(judge(&case, "helm4", &Ok(String::new())).unwrap_err().contains("rendered"));
+        assert!(judge(&case, "helm4", &Err("other".into()))
+            .unwrap_err()
+            .contains("Helm said"));
+        assert!(judge(&case, "helm4", &Ok(String::new()))
+            .unwrap_err()
+            .contains("rendered"));
     }
 }

@@ -57,7 +57,12 @@ impl Inputs<'_> {
 
     fn render_name(&self, r: &Render) -> String {
         let pins = if r.pinned { "" } else { ", generated secrets" };
-        format!("{} ({}, Kubernetes 1.{}{pins})", self.scenarios[r.scenario].name, self.helms[r.helm].label(), r.minor)
+        format!(
+            "{} ({}, Kubernetes 1.{}{pins})",
+            self.scenarios[r.scenario].name,
+            self.helms[r.helm].label(),
+            r.minor
+        )
     }
 }
 
@@ -70,7 +75,11 @@ pub fn run(project: &Project, options: &Options) -> Result<Report, Error> {
             step.passed += 1;
             step.detail = format!(
                 "helm {} · schemas for Kubernetes 1.{}–1.{}",
-                t.helms.iter().map(|h| h.major.to_string()).collect::<Vec<_>>().join(" and "),
+                t.helms
+                    .iter()
+                    .map(|h| h.major.to_string())
+                    .collect::<Vec<_>>()
+                    .join(" and "),
                 tools::KUBE_MINORS[0],
                 tools::KUBE_MINORS[tools::KUBE_MINORS.len() - 1]
             );
@@ -98,7 +107,9 @@ pub fn run(project: &Project, options: &Options) -> Result<Report, Error> {
     report.step("lint", |step| lint(&inputs, step));
     let mut renders = Vec::new();
     report.step("render", |step| renders = render(&inputs, step));
-    report.step("helm3-equals-helm4", |step| compare_helms(&inputs, &renders, step));
+    report.step("helm3-equals-helm4", |step| {
+        compare_helms(&inputs, &renders, step)
+    });
     report.step("schema", |step| validate_schemas(&inputs, &renders, step));
     report.step("policy", |step| police(&inputs, &renders, step));
     report.step("bad-values", |step| bad_values_step(&inputs, step));
@@ -111,13 +122,23 @@ fn lint(inputs: &Inputs, step: &mut Step) {
     let jobs: Vec<(usize, usize)> = (0..inputs.scenarios.len())
         .flat_map(|s| (0..inputs.helms.len()).map(move |h| (s, h)))
         .collect();
-    let results = parallel::map(&jobs, |&(s, h)| inputs.helms[h].lint(inputs.project, &inputs.values(&inputs.scenarios[s], true)));
+    let results = parallel::map(&jobs, |&(s, h)| {
+        inputs.helms[h].lint(inputs.project, &inputs.values(&inputs.scenarios[s], true))
+    });
     for (&(s, h), result) in jobs.iter().zip(results) {
         step.record(result.map(|_| ()).map_err(|out| {
-            format!("helm lint --strict of {} under {} failed:\n{out}", inputs.scenarios[s].name, inputs.helms[h].label())
+            format!(
+                "helm lint --strict of {} under {} failed:\n{out}",
+                inputs.scenarios[s].name,
+                inputs.helms[h].label()
+            )
         }));
     }
-    step.detail = format!("{} scenarios × {} Helms", inputs.scenarios.len(), inputs.helms.len());
+    step.detail = format!(
+        "{} scenarios × {} Helms",
+        inputs.scenarios.len(),
+        inputs.helms.len()
+    );
 }
 
 fn render(inputs: &Inputs, step: &mut Step) -> Vec<Render> {
@@ -153,7 +174,10 @@ fn render(inputs: &Inputs, step: &mut Step) -> Vec<Render> {
     let mut objects = 0;
     for r in &renders {
         match (&r.text, &r.objects) {
-            (Err(e), _) => step.fail(format!("helm template of {} failed:\n{e}", inputs.render_name(r))),
+            (Err(e), _) => step.fail(format!(
+                "helm template of {} failed:\n{e}",
+                inputs.render_name(r)
+            )),
             (Ok(_), Err(e)) => step.fail(format!(
                 "the render of {} is not valid Kubernetes YAML: {e}",
                 inputs.render_name(r)
@@ -184,15 +208,23 @@ fn minors_label(minors: &[u32]) -> String {
 fn compare_helms(inputs: &Inputs, renders: &[Render], step: &mut Step) {
     let mut by_input: BTreeMap<(usize, u32, bool), Vec<&Render>> = BTreeMap::new();
     for r in renders {
-        by_input.entry((r.scenario, r.minor, r.pinned)).or_default().push(r);
+        by_input
+            .entry((r.scenario, r.minor, r.pinned))
+            .or_default()
+            .push(r);
     }
     for ((scenario, minor, pinned), group) in by_input {
         if !pinned {
             continue; // generated secrets differ between any two renders
         }
         let [a, b] = group.as_slice() else { continue };
-        let (Ok(ta), Ok(tb)) = (&a.text, &b.text) else { continue };
-        let name = format!("{} at Kubernetes 1.{minor}", inputs.scenarios[scenario].name);
+        let (Ok(ta), Ok(tb)) = (&a.text, &b.text) else {
+            continue;
+        };
+        let name = format!(
+            "{} at Kubernetes 1.{minor}",
+            inputs.scenarios[scenario].name
+        );
         let (la, lb) = (inputs.helms[a.helm].label(), inputs.helms[b.helm].label());
         let (na, nb) = (manifest::normalize(ta), manifest::normalize(tb));
         step.record(match golden::diff(&la, &na, &lb, &nb) {
@@ -202,59 +234,76 @@ fn compare_helms(inputs: &Inputs, renders: &[Render], step: &mut Step) {
             )),
         });
     }
+    step.detail =
+        "pinned renders, per scenario and Kubernetes minor, compared document by document".into();
 }
 
 fn validate_schemas(inputs: &Inputs, renders: &[Render], step: &mut Step) {
-    let results = parallel::map(&inputs.minors, |&minor| {
-        let mut set = SchemaSet::load(&inputs.tools.schema_dir(minor), &inputs.project.crd_schemas)?;
+    // Per minor: (render name, problems found in it), kinds without a schema, objects validated.
+    type MinorResult = (Vec<(String, Vec<String>)>, BTreeSet<String>, usize);
+    let results = parallel::map(&inputs.minors, |&minor| -> Result<MinorResult, Error> {
+        let mut set =
+            SchemaSet::load(&inputs.tools.schema_dir(minor), &inputs.project.crd_schemas)?;
         let mut units = Vec::new();
         let mut unvalidated = BTreeSet::new();
         let mut seen_texts = BTreeSet::new();
         let mut validated = 0;
         for r in renders.iter().filter(|r| r.minor == minor) {
-            let (Ok(text), Ok(objects)) = (&r.text, &r.objects) else { continue };
+            let (Ok(text), Ok(objects)) = (&r.text, &r.objects) else {
+                continue;
+            };
             if !seen_texts.insert((r.scenario, r.pinned, text.as_str())) {
                 continue; // the other Helm rendered the same text
             }
-            let mut findings = Vec::new();
+            let mut problems = Vec::new();
             for object in objects {
                 match set.validate(object)? {
                     Outcome::Valid => validated += 1,
                     Outcome::Unvalidated => {
                         unvalidated.insert(format!("{} {}", object.api_version, object.kind));
                     }
-                    Outcome::Invalid(errors) => findings.push(format!(
-                        "{object} does not match the Kubernetes 1.{minor} schema; fix these fields in the template:\n  {}",
+                    Outcome::Invalid(errors) => problems.push(format!(
+                        "{object} does not match the strict Kubernetes schema; fix these fields in the template:\n  {}",
                         errors.join("\n  ")
                     )),
                 }
             }
-            units.push(if findings.is_empty() {
-                Ok(())
-            } else {
-                Err(format!("{}:\n{}", inputs.render_name(r), findings.join("\n")))
-            });
+            units.push((inputs.render_name(r), problems));
         }
-        Ok::<_, Error>((units, unvalidated, validated))
+        Ok((units, unvalidated, validated))
     });
+    // The same problem usually shows in every minor and scenario: report it once, with where.
+    let mut problems: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut unvalidated = BTreeSet::new();
     let mut validated = 0;
     for (minor, result) in inputs.minors.iter().zip(results) {
         match result {
             Ok((units, kinds, count)) => {
-                units.into_iter().for_each(|u| step.record(u));
+                for (render, found) in units {
+                    if found.is_empty() {
+                        step.passed += 1;
+                    }
+                    for problem in found {
+                        problems.entry(problem).or_default().push(render.clone());
+                    }
+                }
                 unvalidated.extend(kinds);
                 validated += count;
             }
-            Err(e) => step.fail(format!("schemas for Kubernetes 1.{minor} could not be used: {e}")),
+            Err(e) => step.fail(format!(
+                "schemas for Kubernetes 1.{minor} could not be used: {e}"
+            )),
         }
+    }
+    for (problem, renders) in problems {
+        step.fail(format!("{problem}\n(in {})", renders.join("; ")));
     }
     for kind in unvalidated {
         step.notes.push(format!(
             "{kind}: no schema in the Kubernetes set or tests/crd-schemas/, so it was not validated; add its CRD schema"
         ));
     }
-    step.detail = format!("{validated} object validations, strict schemas");
+    step.detail = format!("{validated} object validations against strict schemas");
 }
 
 fn police(inputs: &Inputs, renders: &[Render], step: &mut Step) {
@@ -269,7 +318,9 @@ fn police(inputs: &Inputs, renders: &[Render], step: &mut Step) {
     let mut rendered_scenarios = BTreeSet::new();
     let mut seen_texts = BTreeSet::new();
     for r in renders {
-        let (Ok(text), Ok(objects)) = (&r.text, &r.objects) else { continue };
+        let (Ok(text), Ok(objects)) = (&r.text, &r.objects) else {
+            continue;
+        };
         let scenario = if r.pinned {
             inputs.scenarios[r.scenario].name.clone()
         } else {
@@ -285,7 +336,11 @@ fn police(inputs: &Inputs, renders: &[Render], step: &mut Step) {
             used.insert(exception.clone());
         }
         for finding in judged.failures {
-            failures.entry(finding.to_string()).or_insert((finding.rule, BTreeSet::new())).1.insert(scenario.clone());
+            failures
+                .entry(finding.to_string())
+                .or_insert((finding.rule, BTreeSet::new()))
+                .1
+                .insert(scenario.clone());
         }
     }
     let mut failing: BTreeSet<(&str, &str)> = BTreeSet::new();
@@ -293,7 +348,10 @@ fn police(inputs: &Inputs, renders: &[Render], step: &mut Step) {
         for s in scenarios {
             failing.insert((s.as_str(), *rule));
         }
-        step.fail(format!("{message}\n(in {})", scenarios.iter().cloned().collect::<Vec<_>>().join(", ")));
+        step.fail(format!(
+            "{message}\n(in {})",
+            scenarios.iter().cloned().collect::<Vec<_>>().join(", ")
+        ));
     }
     let units = rendered_scenarios.len() * policy::RULES.len();
     step.passed += units - failing.len().min(units);
@@ -306,7 +364,10 @@ fn police(inputs: &Inputs, renders: &[Render], step: &mut Step) {
         ));
     }
     for e in &used {
-        step.notes.push(format!("allowed: {} breaks [{}] because {}", e.object, e.rule, e.reason));
+        step.notes.push(format!(
+            "allowed: {} breaks [{}] because {}",
+            e.object, e.rule, e.reason
+        ));
     }
     step.detail = format!(
         "{} rules × {} distinct renders; {excepted} findings allowed by {} exceptions",
@@ -338,17 +399,28 @@ fn bad_values_step(inputs: &Inputs, step: &mut Step) {
         inputs.helms[h].template(inputs.project, &values, newest)
     });
     for (&(c, h), result) in jobs.iter().zip(&results) {
-        step.record(bad_values::judge(&cases[c], &inputs.helms[h].label(), result));
+        step.record(bad_values::judge(
+            &cases[c],
+            &inputs.helms[h].label(),
+            result,
+        ));
     }
     step.detail = format!("{} cases × {} Helms", cases.len(), inputs.helms.len());
 }
 
 /// The render a golden holds: the newest Helm at the newest minor, pinned.
-fn golden_render<'r>(inputs: &Inputs, renders: &'r [Render], scenario: usize) -> Option<&'r Render> {
+fn golden_render<'r>(
+    inputs: &Inputs,
+    renders: &'r [Render],
+    scenario: usize,
+) -> Option<&'r Render> {
     let newest_helm = inputs.helms.len() - 1;
-    renders
-        .iter()
-        .find(|r| r.scenario == scenario && r.helm == newest_helm && r.minor == inputs.newest_minor() && r.pinned)
+    renders.iter().find(|r| {
+        r.scenario == scenario
+            && r.helm == newest_helm
+            && r.minor == inputs.newest_minor()
+            && r.pinned
+    })
 }
 
 fn compare_goldens(inputs: &Inputs, renders: &[Render], step: &mut Step) {
@@ -388,27 +460,43 @@ fn stale_goldens(inputs: &Inputs, step: &mut Step) {
 fn bless(inputs: &Inputs, step: &mut Step) {
     let newest_helm = &inputs.helms[inputs.helms.len() - 1];
     let results = parallel::map(&inputs.scenarios, |scenario| {
-        newest_helm.template(inputs.project, &inputs.values(scenario, true), inputs.newest_minor())
+        newest_helm.template(
+            inputs.project,
+            &inputs.values(scenario, true),
+            inputs.newest_minor(),
+        )
     });
     if let Err(e) = std::fs::create_dir_all(&inputs.project.golden_dir) {
-        return step.fail(format!("creating {}: {e}", inputs.project.golden_dir.display()));
+        return step.fail(format!(
+            "creating {}: {e}",
+            inputs.project.golden_dir.display()
+        ));
     }
     for (scenario, result) in inputs.scenarios.iter().zip(results) {
         let path = inputs.project.golden_path(scenario);
         let rel = inputs.project.rel(&path);
         match result {
-            Err(e) => step.fail(format!("{} does not render, so {rel} was left as it was:\n{e}", scenario.name)),
+            Err(e) => step.fail(format!(
+                "{} does not render, so {rel} was left as it was:\n{e}",
+                scenario.name
+            )),
             Ok(text) => {
                 let old = std::fs::read_to_string(&path).unwrap_or_default();
                 if old == text {
                     step.passed += 1;
                 } else {
-                    step.record(std::fs::write(&path, &text).map_err(|e| format!("writing {rel}: {e}")));
+                    step.record(
+                        std::fs::write(&path, &text).map_err(|e| format!("writing {rel}: {e}")),
+                    );
                     step.notes.push(format!("rewrote {rel}"));
                 }
             }
         }
     }
     stale_goldens(inputs, step);
-    step.detail = format!("{} goldens with {}", inputs.scenarios.len(), newest_helm.label());
+    step.detail = format!(
+        "{} goldens with {}",
+        inputs.scenarios.len(),
+        newest_helm.label()
+    );
 }

@@ -10,7 +10,9 @@ pub struct Error {
 
 impl Error {
     pub fn msg(message: impl Into<String>) -> Self {
-        Error { message: message.into() }
+        Error {
+            message: message.into(),
+        }
     }
 }
 
@@ -42,6 +44,11 @@ mod tests {
     #[test]
     fn context_comes_before_the_cause() {
         let r: Result<(), std::io::Error> = Err(std::io::Error::other("denied"));
-        assert_eq!(r.context("reading chart/values.yaml").unwrap_err().to_string(), "reading chart/values.yaml: denied");
+        assert_eq!(
+            r.context("reading chart/values.yaml")
+                .unwrap_err()
+                .to_string(),
+            "reading chart/values.yaml: denied"
+        );
     }
 }

@@ -10,7 +10,12 @@ pub fn diff(old_label: &str, old: &str, new_label: &str, new: &str) -> Option<St
         return None;
     }
     let diff = TextDiff::from_lines(old, new);
-    Some(diff.unified_diff().context_radius(3).header(old_label, new_label).to_string())
+    Some(
+        diff.unified_diff()
+            .context_radius(3)
+            .header(old_label, new_label)
+            .to_string(),
+    )
 }
 
 #[cfg(test)]
@@ -18,7 +23,13 @@ mod tests {
     #[test]
     fn equal_is_none_and_changes_are_a_unified_diff() {
         assert_eq!(super::diff("x", "a\nb\n", "y", "a\nb\n"), None);
-        let d = super::diff("default.yaml (golden)", "a\nb\nc\n", "rendered now", "a\nB\nc\n").unwrap();
+        let d = super::diff(
+            "default.yaml (golden)",
+            "a\nb\nc\n",
+            "rendered now",
+            "a\nB\nc\n",
+        )
+        .unwrap();
         assert!(d.contains("--- default.yaml (golden)"), "{d}");
         assert!(d.contains("-b\n+B\n"), "{d}");
     }

@@ -31,7 +31,11 @@ impl Helm {
 
     fn command(&self) -> Command {
         let mut cmd = Command::new(&self.path);
-        for (var, sub) in [("HELM_CACHE_HOME", "cache"), ("HELM_CONFIG_HOME", "config"), ("HELM_DATA_HOME", "data")] {
+        for (var, sub) in [
+            ("HELM_CACHE_HOME", "cache"),
+            ("HELM_CONFIG_HOME", "config"),
+            ("HELM_DATA_HOME", "data"),
+        ] {
             cmd.env(var, self.home.join(sub));
         }
         cmd.env_remove("KUBECONFIG").env("NO_COLOR", "1");
@@ -40,7 +44,12 @@ impl Helm {
 
     /// `helm template` with the fixed release name and namespace; stdout on success, Helm's
     /// error text on failure.
-    pub fn template(&self, project: &Project, values: &[&Path], kube_minor: u32) -> Result<String, String> {
+    pub fn template(
+        &self,
+        project: &Project,
+        values: &[&Path],
+        kube_minor: u32,
+    ) -> Result<String, String> {
         let mut cmd = self.command();
         cmd.args(["template", RELEASE])
             .arg(&project.chart)
@@ -55,7 +64,8 @@ impl Helm {
     /// `helm lint --strict` with the given values files.
     pub fn lint(&self, project: &Project, values: &[&Path]) -> Result<String, String> {
         let mut cmd = self.command();
-        cmd.args(["lint", "--strict", "--namespace", NAMESPACE]).arg(&project.chart);
+        cmd.args(["lint", "--strict", "--namespace", NAMESPACE])
+            .arg(&project.chart);
         for v in values {
             cmd.arg("--values").arg(v);
         }

@@ -23,7 +23,11 @@ pub struct YamlError {
 
 impl fmt::Display for YamlError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "line {}, column {}: {}", self.line, self.column, self.message)
+        write!(
+            f,
+            "line {}, column {}: {}",
+            self.line, self.column, self.message
+        )
     }
 }
 
@@ -90,7 +94,8 @@ impl Reader<'_> {
     fn node(&mut self, event: Event, mark: Marker) -> Result<Value, YamlError> {
         match event {
             Event::Scalar(text, style, anchor, tag) => {
-                let value = resolve_scalar(&text, style, tag.as_ref()).map_err(|m| error_at(mark, m))?;
+                let value =
+                    resolve_scalar(&text, style, tag.as_ref()).map_err(|m| error_at(mark, m))?;
                 self.remember(anchor, &value);
                 Ok(value)
             }
@@ -130,7 +135,8 @@ impl Reader<'_> {
             if matches!(event, Event::MappingEnd) {
                 return Ok(map);
             }
-            let is_merge = matches!(&event, Event::Scalar(k, TScalarStyle::Plain, _, None) if k == "<<");
+            let is_merge =
+                matches!(&event, Event::Scalar(k, TScalarStyle::Plain, _, None) if k == "<<");
             let key = self.node(event, key_mark)?;
             let (event, mark) = self.next()?;
             let value = self.node(event, mark)?;
@@ -154,7 +160,11 @@ impl Reader<'_> {
     }
 }
 
-fn merge_into(map: &mut Map<String, Value>, merged: &mut HashSet<String>, source: Value) -> Result<(), String> {
+fn merge_into(
+    map: &mut Map<String, Value>,
+    merged: &mut HashSet<String>,
+    source: Value,
+) -> Result<(), String> {
     let sources = match source {
         Value::Object(m) => vec![m],
         Value::Array(items) => items
@@ -189,10 +199,14 @@ fn json_key(key: &Value) -> Result<String, String> {
 }
 
 fn resolve_scalar(text: &str, style: TScalarStyle, tag: Option<&Tag>) -> Result<Value, String> {
-    let tag = tag.filter(|t| t.handle == "tag:yaml.org,2002:" || t.handle == "!!").map(|t| t.suffix.as_str());
+    let tag = tag
+        .filter(|t| t.handle == "tag:yaml.org,2002:" || t.handle == "!!")
+        .map(|t| t.suffix.as_str());
     match (style, tag) {
         (_, Some("str")) => Ok(Value::String(text.to_string())),
-        (TScalarStyle::Plain, _) | (_, Some("int" | "float" | "bool" | "null")) => resolve_plain(text),
+        (TScalarStyle::Plain, _) | (_, Some("int" | "float" | "bool" | "null")) => {
+            resolve_plain(text)
+        }
         _ => Ok(Value::String(text.to_string())),
     }
 }
@@ -207,8 +221,12 @@ pub fn resolve_plain(text: &str) -> Result<Value, String> {
         "n" | "N" | "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => {
             return Ok(Value::Bool(false))
         }
-        ".nan" | ".NaN" | ".NAN" | ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" | "-.inf" | "-.Inf"
-        | "-.INF" => return Err(format!("{text} has no JSON form; Kubernetes cannot read it")),
+        ".nan" | ".NaN" | ".NAN" | ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF"
+        | "-.inf" | "-.Inf" | "-.INF" => {
+            return Err(format!(
+                "{text} has no JSON form; Kubernetes cannot read it"
+            ))
+        }
         _ => {}
     }
     let Some(first) = text.chars().next() else {
@@ -293,7 +311,9 @@ fn json_float(f: f64) -> Value {
     if f.fract() == 0.0 && f.abs() < 9.0e15 {
         Value::Number((f as i64).into())
     } else {
-        Number::from_f64(f).map(Value::Number).unwrap_or(Value::Null)
+        Number::from_f64(f)
+            .map(Value::Number)
+            .unwrap_or(Value::Null)
     }
 }
 

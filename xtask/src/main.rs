@@ -65,13 +65,15 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
                 let list = value()?;
                 let mut minors = Vec::new();
                 for part in list.split(',') {
-                    let minor: u32 = part
-                        .trim()
-                        .trim_start_matches("1.")
-                        .parse()
-                        .map_err(|_| format!("--kube-minors takes minors like 33,37, not {part:?}"))?;
+                    let minor: u32 =
+                        part.trim().trim_start_matches("1.").parse().map_err(|_| {
+                            format!("--kube-minors takes minors like 33,37, not {part:?}")
+                        })?;
                     if !tools::KUBE_MINORS.contains(&minor) {
-                        return Err(format!("Kubernetes 1.{minor} is not supported; choose from {:?}", tools::KUBE_MINORS));
+                        return Err(format!(
+                            "Kubernetes 1.{minor} is not supported; choose from {:?}",
+                            tools::KUBE_MINORS
+                        ));
                     }
                     minors.push(minor);
                 }
@@ -137,8 +139,17 @@ mod tests {
 
     #[test]
     fn kube_minors_are_checked() {
-        assert_eq!(args(&["check", "--kube-minors", "37,1.33,33"]).unwrap().kube_minors, vec![33, 37]);
-        assert!(args(&["check", "--kube-minors", "20"]).unwrap_err().contains("not supported"));
-        assert!(args(&["check", "--bogus"]).unwrap_err().contains("unknown option"));
+        assert_eq!(
+            args(&["check", "--kube-minors", "37,1.33,33"])
+                .unwrap()
+                .kube_minors,
+            vec![33, 37]
+        );
+        assert!(args(&["check", "--kube-minors", "20"])
+            .unwrap_err()
+            .contains("not supported"));
+        assert!(args(&["check", "--bogus"])
+            .unwrap_err()
+            .contains("unknown option"));
     }
 }

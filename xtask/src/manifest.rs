@@ -32,7 +32,8 @@ pub fn parse(rendered: &str) -> Result<Vec<Object>, String> {
             .find_map(|l| l.strip_prefix("# Source: "))
             .unwrap_or("(no # Source line)")
             .to_string();
-        let documents = k8s_yaml::parse_stream(chunk).map_err(|e| format!("{source}, in its rendered output at {e}"))?;
+        let documents = k8s_yaml::parse_stream(chunk)
+            .map_err(|e| format!("{source}, in its rendered output at {e}"))?;
         for value in documents {
             objects.push(object(value, &source)?);
         }
@@ -43,7 +44,10 @@ pub fn parse(rendered: &str) -> Result<Vec<Object>, String> {
 /// The render with Helm's own layout between documents evened out (Helm 4 leaves a blank line
 /// before each `---` where Helm 3 does not), so two Helms can be compared on what they rendered.
 pub fn normalize(rendered: &str) -> String {
-    let documents: Vec<&str> = split_documents(rendered).into_iter().map(str::trim_end).collect();
+    let documents: Vec<&str> = split_documents(rendered)
+        .into_iter()
+        .map(str::trim_end)
+        .collect();
     format!("---\n{}\n", documents.join("\n---\n"))
 }
 
@@ -59,7 +63,10 @@ fn split_documents(text: &str) -> Vec<&str> {
         offset += line.len();
     }
     chunks.push(&text[start..]);
-    chunks.into_iter().filter(|c| !c.trim().is_empty()).collect()
+    chunks
+        .into_iter()
+        .filter(|c| !c.trim().is_empty())
+        .collect()
 }
 
 fn object(value: Value, source: &str) -> Result<Object, String> {
@@ -92,12 +99,17 @@ impl Object {
     }
 
     pub fn pod_spec(&self) -> Option<&Value> {
-        self.pod_template().map(|t| &t["spec"]).filter(|s| s.is_object())
+        self.pod_template()
+            .map(|t| &t["spec"])
+            .filter(|s| s.is_object())
     }
 
     /// Workloads that keep pods running, which must say when they are ready and alive.
     pub fn is_long_running(&self) -> bool {
-        matches!(self.kind.as_str(), "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet")
+        matches!(
+            self.kind.as_str(),
+            "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet"
+        )
     }
 
     pub fn annotation(&self, key: &str) -> Option<&str> {
@@ -108,13 +120,15 @@ impl Object {
 /// The containers of a pod spec, with which list they are in (`containers`, `initContainers`,
 /// `ephemeralContainers`).
 pub fn containers(pod_spec: &Value) -> impl Iterator<Item = (&'static str, &Value)> {
-    ["initContainers", "containers", "ephemeralContainers"].into_iter().flat_map(move |list| {
-        pod_spec[list]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(move |c| (list, c))
-    })
+    ["initContainers", "containers", "ephemeralContainers"]
+        .into_iter()
+        .flat_map(move |list| {
+            pod_spec[list]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(move |c| (list, c))
+        })
 }
 
 /// The entries of a string-to-string map (labels, selectors, annotations); others are skipped.
@@ -138,7 +152,10 @@ mod tests {
         assert_eq!(objects.len(), 2);
         assert_eq!(objects[0].source, "c/templates/a.yaml");
         assert_eq!(objects[0].value["data"]["x"], "---\ninner\n");
-        assert_eq!(objects[1].to_string(), "Deployment b (from c/templates/b.yaml)");
+        assert_eq!(
+            objects[1].to_string(),
+            "Deployment b (from c/templates/b.yaml)"
+        );
     }
 
     #[test]
@@ -162,7 +179,10 @@ mod tests {
     #[test]
     fn parse_errors_name_the_template() {
         let err = parse("---\n# Source: c/templates/bad.yaml\nkind: X\nkind: Y\n").unwrap_err();
-        assert!(err.starts_with("c/templates/bad.yaml, in its rendered output at line 3"), "{err}");
+        assert!(
+            err.starts_with("c/templates/bad.yaml, in its rendered output at line 3"),
+            "{err}"
+        );
         let err = parse("---\n# Source: c/templates/x.yaml\nfoo: 1\n").unwrap_err();
         assert!(err.contains("no apiVersion or kind"), "{err}");
     }

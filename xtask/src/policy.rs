@@ -97,7 +97,14 @@ pub struct Finding {
 
 impl fmt::Display for Finding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} (from {}) breaks [{}]: {}", self.object.replacen('/', " ", 1), self.source, self.rule, self.message)
+        write!(
+            f,
+            "{} (from {}) breaks [{}]: {}",
+            self.object.replacen('/', " ", 1),
+            self.source,
+            self.rule,
+            self.message
+        )
     }
 }
 
@@ -165,7 +172,12 @@ pub fn load_exceptions(path: &Path) -> Result<Vec<Exception>, Error> {
             )));
         }
         if !seen.insert((&e.rule, &e.object)) {
-            return Err(Error::msg(format!("{}: exception {} for {} is listed twice", path.display(), e.rule, e.object)));
+            return Err(Error::msg(format!(
+                "{}: exception {} for {} is listed twice",
+                path.display(),
+                e.rule,
+                e.object
+            )));
         }
     }
     Ok(exceptions)
@@ -183,7 +195,10 @@ pub fn judge(findings: Vec<Finding>, exceptions: &[Exception]) -> Judged<'_> {
         excepted: Vec::new(),
     };
     for finding in findings {
-        match exceptions.iter().find(|e| e.rule == finding.rule && e.object == finding.object) {
+        match exceptions
+            .iter()
+            .find(|e| e.rule == finding.rule && e.object == finding.object)
+        {
             Some(e) => judged.excepted.push((finding, e)),
             None => judged.failures.push(finding),
         }
@@ -218,16 +233,26 @@ fn check_probes(object: &Object, _: &Render, out: &mut Vec<String>) {
 }
 
 fn check_resources(object: &Object, _: &Render, out: &mut Vec<String>) {
-    let Some(spec) = object.pod_spec() else { return };
+    let Some(spec) = object.pod_spec() else {
+        return;
+    };
     for (list, c) in containers(spec).filter(|(list, _)| *list != "ephemeralContainers") {
         let r = &c["resources"];
-        let missing: Vec<_> = [("requests", "cpu"), ("requests", "memory"), ("limits", "memory")]
-            .into_iter()
-            .filter(|(k, res)| r[*k][*res].is_null())
-            .map(|(k, res)| format!("resources.{k}.{res}"))
-            .collect();
+        let missing: Vec<_> = [
+            ("requests", "cpu"),
+            ("requests", "memory"),
+            ("limits", "memory"),
+        ]
+        .into_iter()
+        .filter(|(k, res)| r[*k][*res].is_null())
+        .map(|(k, res)| format!("resources.{k}.{res}"))
+        .collect();
         if !missing.is_empty() {
-            out.push(format!("{list} {} sets no {}; set them in the component's values", container_name(c), missing.join(", ")));
+            out.push(format!(
+                "{list} {} sets no {}; set them in the component's values",
+                container_name(c),
+                missing.join(", ")
+            ));
         }
     }
 }
@@ -244,10 +269,15 @@ const RESTRICTED_VOLUME_TYPES: &[&str] = &[
 ];
 
 fn check_restricted(object: &Object, _: &Render, out: &mut Vec<String>) {
-    let Some(spec) = object.pod_spec() else { return };
+    let Some(spec) = object.pod_spec() else {
+        return;
+    };
     let pod = &spec["securityContext"];
     let pod_non_root = pod["runAsNonRoot"] == true;
-    let pod_seccomp = matches!(pod["seccompProfile"]["type"].as_str(), Some("RuntimeDefault" | "Localhost"));
+    let pod_seccomp = matches!(
+        pod["seccompProfile"]["type"].as_str(),
+        Some("RuntimeDefault" | "Localhost")
+    );
     if pod["runAsUser"] == 0 {
         out.push("the pod's securityContext.runAsUser is 0; run as a non-zero uid".into());
     }
@@ -256,10 +286,19 @@ fn check_restricted(object: &Object, _: &Render, out: &mut Vec<String>) {
     }
     for volume in spec["volumes"].as_array().into_iter().flatten() {
         let name = volume["name"].as_str().unwrap_or("(unnamed)");
-        let kinds: Vec<&str> = volume.as_object().into_iter().flatten().map(|(k, _)| k.as_str()).filter(|k| *k != "name").collect();
+        let kinds: Vec<&str> = volume
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(k, _)| k.as_str())
+            .filter(|k| *k != "name")
+            .collect();
         for kind in kinds {
             if kind != "hostPath" && !RESTRICTED_VOLUME_TYPES.contains(&kind) {
-                out.push(format!("volume {name} is a {kind} volume; restricted pods may only use {}", RESTRICTED_VOLUME_TYPES.join(", ")));
+                out.push(format!(
+                    "volume {name} is a {kind} volume; restricted pods may only use {}",
+                    RESTRICTED_VOLUME_TYPES.join(", ")
+                ));
             }
         }
     }
@@ -276,26 +315,38 @@ fn check_restricted(object: &Object, _: &Render, out: &mut Vec<String>) {
         if sc["allowPrivilegeEscalation"] != false {
             wrong.push("allowPrivilegeEscalation: false");
         }
-        let drops_all = sc["capabilities"]["drop"].as_array().is_some_and(|d| d.iter().any(|c| c == "ALL"));
+        let drops_all = sc["capabilities"]["drop"]
+            .as_array()
+            .is_some_and(|d| d.iter().any(|c| c == "ALL"));
         if !drops_all {
             wrong.push("capabilities.drop: [ALL]");
         }
-        let adds_more = sc["capabilities"]["add"].as_array().is_some_and(|a| a.iter().any(|c| c != "NET_BIND_SERVICE"));
+        let adds_more = sc["capabilities"]["add"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|c| c != "NET_BIND_SERVICE"));
         if adds_more {
             wrong.push("no added capability other than NET_BIND_SERVICE");
         }
         let container_seccomp = sc["seccompProfile"]["type"].as_str();
-        if container_seccomp == Some("Unconfined") || (!pod_seccomp && !matches!(container_seccomp, Some("RuntimeDefault" | "Localhost"))) {
-            wrong.push("seccompProfile.type: RuntimeDefault (here or in the pod's securityContext)");
+        if container_seccomp == Some("Unconfined")
+            || (!pod_seccomp && !matches!(container_seccomp, Some("RuntimeDefault" | "Localhost")))
+        {
+            wrong
+                .push("seccompProfile.type: RuntimeDefault (here or in the pod's securityContext)");
         }
         if !wrong.is_empty() {
-            out.push(format!("{list} {name} needs securityContext {}", wrong.join(", ")));
+            out.push(format!(
+                "{list} {name} needs securityContext {}",
+                wrong.join(", ")
+            ));
         }
     }
 }
 
 fn check_host_access(object: &Object, _: &Render, out: &mut Vec<String>) {
-    let Some(spec) = object.pod_spec() else { return };
+    let Some(spec) = object.pod_spec() else {
+        return;
+    };
     for ns in ["hostNetwork", "hostPID", "hostIPC"] {
         if spec[ns] == true {
             out.push(format!("the pod sets {ns}: true; remove it"));
@@ -303,7 +354,11 @@ fn check_host_access(object: &Object, _: &Render, out: &mut Vec<String>) {
     }
     for volume in spec["volumes"].as_array().into_iter().flatten() {
         if let Some(path) = volume["hostPath"]["path"].as_str() {
-            let what = if path.ends_with("docker.sock") { "the docker socket" } else { "a node directory" };
+            let what = if path.ends_with("docker.sock") {
+                "the docker socket"
+            } else {
+                "a node directory"
+            };
             out.push(format!(
                 "volume {} mounts {what} ({path}) from the node; use a PersistentVolumeClaim or an emptyDir",
                 volume["name"].as_str().unwrap_or("(unnamed)")
@@ -313,16 +368,26 @@ fn check_host_access(object: &Object, _: &Render, out: &mut Vec<String>) {
     for (list, c) in containers(spec) {
         let name = container_name(c);
         if c["securityContext"]["privileged"] == true {
-            out.push(format!("{list} {name} is privileged; remove securityContext.privileged"));
+            out.push(format!(
+                "{list} {name} is privileged; remove securityContext.privileged"
+            ));
         }
         for port in c["ports"].as_array().into_iter().flatten() {
             if !port["hostPort"].is_null() && port["hostPort"] != 0 {
-                out.push(format!("{list} {name} binds hostPort {}; expose it through a Service", port["hostPort"]));
+                out.push(format!(
+                    "{list} {name} binds hostPort {}; expose it through a Service",
+                    port["hostPort"]
+                ));
             }
         }
         for mount in c["volumeMounts"].as_array().into_iter().flatten() {
-            if mount["mountPath"].as_str().is_some_and(|p| p.ends_with("docker.sock")) {
-                out.push(format!("{list} {name} mounts a docker socket; GeoNode needs none on Kubernetes"));
+            if mount["mountPath"]
+                .as_str()
+                .is_some_and(|p| p.ends_with("docker.sock"))
+            {
+                out.push(format!(
+                    "{list} {name} mounts a docker socket; GeoNode needs none on Kubernetes"
+                ));
             }
         }
     }
@@ -337,14 +402,18 @@ pub fn unpinned(image: &str) -> Option<String> {
     let last = image.rsplit('/').next().unwrap_or(image);
     match last.split_once(':') {
         None => Some("it has no tag, which means latest".into()),
-        Some((_, tag)) if tag == "latest" || tag.ends_with("-latest") => Some(format!("its tag {tag:?} moves")),
-        Some((_, tag)) if tag.is_empty() => Some("its tag is empty".into()),
+        Some((_, tag)) if tag == "latest" || tag.ends_with("-latest") => {
+            Some(format!("its tag {tag:?} moves"))
+        }
+        Some((_, "")) => Some("its tag is empty".into()),
         Some(_) => None,
     }
 }
 
 fn check_pinned_image(object: &Object, _: &Render, out: &mut Vec<String>) {
-    let Some(spec) = object.pod_spec() else { return };
+    let Some(spec) = object.pod_spec() else {
+        return;
+    };
     for (list, c) in containers(spec) {
         let image = c["image"].as_str().unwrap_or("");
         if let Some(why) = unpinned(image) {
@@ -360,12 +429,17 @@ fn check_selector_labels(object: &Object, _: &Render, out: &mut Vec<String>) {
     let selector = match object.kind.as_str() {
         "Service" => &object.value["spec"]["selector"],
         "PodDisruptionBudget" => &object.value["spec"]["selector"]["matchLabels"],
-        _ if object.pod_template().is_some() && object.kind != "Pod" && object.kind != "Job" && object.kind != "CronJob" => {
+        _ if object.pod_template().is_some()
+            && object.kind != "Pod"
+            && object.kind != "Job"
+            && object.kind != "CronJob" =>
+        {
             let selector = &object.value["spec"]["selector"];
             if !selector["matchExpressions"].is_null() {
                 out.push("spec.selector uses matchExpressions; select with matchLabels on the stable labels only".into());
             }
-            let labels: BTreeMap<&str, &str> = string_map(&object.pod_template().unwrap()["metadata"]["labels"]).collect();
+            let labels: BTreeMap<&str, &str> =
+                string_map(&object.pod_template().unwrap()["metadata"]["labels"]).collect();
             for (k, v) in string_map(&selector["matchLabels"]) {
                 if labels.get(k) != Some(&v) {
                     out.push(format!("spec.selector.matchLabels {k}={v} is not a label of the pod template; the selector must select its own pods"));
@@ -396,7 +470,11 @@ fn referenced_config(spec: &Value) -> BTreeSet<(&'static str, String)> {
     for volume in spec["volumes"].as_array().into_iter().flatten() {
         add("ConfigMap", &volume["configMap"]["name"]);
         add("Secret", &volume["secret"]["secretName"]);
-        for source in volume["projected"]["sources"].as_array().into_iter().flatten() {
+        for source in volume["projected"]["sources"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
             add("ConfigMap", &source["configMap"]["name"]);
             add("Secret", &source["secret"]["name"]);
         }
@@ -421,7 +499,10 @@ fn check_config_checksum(object: &Object, context: &Render, out: &mut Vec<String
     };
     let annotations = &template["metadata"]["annotations"];
     for (kind, name) in referenced_config(&template["spec"]) {
-        let rendered = context.objects.iter().any(|o| o.kind == kind && o.name == name);
+        let rendered = context
+            .objects
+            .iter()
+            .any(|o| o.kind == kind && o.name == name);
         let key = format!("checksum/{name}");
         if rendered && annotations[&key].as_str().is_none_or(str::is_empty) {
             out.push(format!(
@@ -434,9 +515,18 @@ fn check_config_checksum(object: &Object, context: &Render, out: &mut Vec<String
 /// Keys whose values are secrets by their name.
 fn secret_like_key(key: &str) -> bool {
     let k = key.to_ascii_lowercase();
-    ["password", "passwd", "secret", "token", "api_key", "apikey", "private_key", "credential"]
-        .iter()
-        .any(|w| k.contains(w))
+    [
+        "password",
+        "passwd",
+        "secret",
+        "token",
+        "api_key",
+        "apikey",
+        "private_key",
+        "credential",
+    ]
+    .iter()
+    .any(|w| k.contains(w))
 }
 
 /// `scheme://user:password@host`
@@ -446,7 +536,11 @@ fn has_password_url(text: &str) -> bool {
         let authority_end = rest.find(['/', ' ', '\n', '"', '\'']).unwrap_or(rest.len());
         rest[..authority_end]
             .rsplit_once('@')
-            .is_some_and(|(userinfo, _)| userinfo.split_once(':').is_some_and(|(_, pw)| !pw.is_empty() && !pw.starts_with('$')))
+            .is_some_and(|(userinfo, _)| {
+                userinfo
+                    .split_once(':')
+                    .is_some_and(|(_, pw)| !pw.is_empty() && !pw.starts_with('$'))
+            })
     })
 }
 
@@ -478,9 +572,13 @@ fn check_no_secret_in_configmap(object: &Object, context: &Render, out: &mut Vec
                 "data.{key} holds a URL with a password; build it at runtime from a Secret-sourced environment variable"
             ));
         } else if secret_like_key(key) && !value.trim().is_empty() {
-            out.push(format!("data.{key} looks like a credential; move it into a Secret"));
+            out.push(format!(
+                "data.{key} looks like a credential; move it into a Secret"
+            ));
         } else if secrets.iter().any(|s| value.contains(s.as_str())) {
-            out.push(format!("data.{key} contains a value of a rendered Secret; reference the Secret instead"));
+            out.push(format!(
+                "data.{key} contains a value of a rendered Secret; reference the Secret instead"
+            ));
         }
     }
 }
@@ -505,10 +603,14 @@ fn check_service_selects_pods(object: &Object, context: &Render, out: &mut Vec<S
     if selector.is_empty() {
         return;
     }
-    let selects = context.objects.iter().filter_map(Object::pod_template).any(|t| {
-        let labels: BTreeMap<&str, &str> = string_map(&t["metadata"]["labels"]).collect();
-        selector.iter().all(|(k, v)| labels.get(k) == Some(v))
-    });
+    let selects = context
+        .objects
+        .iter()
+        .filter_map(Object::pod_template)
+        .any(|t| {
+            let labels: BTreeMap<&str, &str> = string_map(&t["metadata"]["labels"]).collect();
+            selector.iter().all(|(k, v)| labels.get(k) == Some(v))
+        });
     if !selects {
         let wanted: Vec<_> = selector.iter().map(|(k, v)| format!("{k}={v}")).collect();
         out.push(format!(
@@ -519,7 +621,9 @@ fn check_service_selects_pods(object: &Object, context: &Render, out: &mut Vec<S
 }
 
 fn check_file_mode(object: &Object, _: &Render, out: &mut Vec<String>) {
-    let Some(spec) = object.pod_spec() else { return };
+    let Some(spec) = object.pod_spec() else {
+        return;
+    };
     let mut check = |volume: &str, field: &str, mode: &Value| {
         if let Some(m) = mode.as_i64() {
             if !(0..=0o777).contains(&m) {
@@ -553,7 +657,10 @@ fn base64_decode(text: &str) -> Option<String> {
     let mut bits = 0u32;
     let mut nbits = 0;
     let mut bytes = Vec::new();
-    for c in text.bytes().filter(|c| !c.is_ascii_whitespace() && *c != b'=') {
+    for c in text
+        .bytes()
+        .filter(|c| !c.is_ascii_whitespace() && *c != b'=')
+    {
         let v = match c {
             b'A'..=b'Z' => c - b'A',
             b'a'..=b'z' => c - b'a' + 26,
@@ -663,8 +770,14 @@ spec: {selector: {app.kubernetes.io/name: web}, ports: [{port: 80}]}
     fn findings_name_object_rule_and_fix() {
         let found = broken("nginx:1.27.3", "nginx:latest");
         let text = found[0].to_string();
-        assert!(text.starts_with("Deployment web (from t/templates/d.yaml) breaks [pinned-image]"), "{text}");
-        assert!(text.contains("set a fixed version tag or a digest"), "{text}");
+        assert!(
+            text.starts_with("Deployment web (from t/templates/d.yaml) breaks [pinned-image]"),
+            "{text}"
+        );
+        assert!(
+            text.contains("set a fixed version tag or a digest"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -691,7 +804,9 @@ spec: {selector: {app.kubernetes.io/name: web}, ports: [{port: 80}]}
     fn password_urls() {
         assert!(has_password_url("redis://:hunter22@redis:6379/0"));
         assert!(has_password_url("x postgis://geonode:pw@db/geonode"));
-        assert!(!has_password_url("postgis://geonode:$(DB_PASSWORD)@db/geonode"));
+        assert!(!has_password_url(
+            "postgis://geonode:$(DB_PASSWORD)@db/geonode"
+        ));
         assert!(!has_password_url("http://geoserver:8080/geoserver/"));
         assert!(!has_password_url("mailto:x@y"));
     }
@@ -707,7 +822,10 @@ spec: {selector: {app.kubernetes.io/name: web}, ports: [{port: 80}]}
 
     #[test]
     fn base64() {
-        assert_eq!(base64_decode("c3VwZXJzZWNyZXQxMjM=").as_deref(), Some("supersecret123"));
+        assert_eq!(
+            base64_decode("c3VwZXJzZWNyZXQxMjM=").as_deref(),
+            Some("supersecret123")
+        );
         assert_eq!(base64_decode("YQ==").as_deref(), Some("a"));
     }
 
@@ -715,11 +833,25 @@ spec: {selector: {app.kubernetes.io/name: web}, ports: [{port: 80}]}
     fn exceptions_need_known_rules_and_reasons() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("e.yaml");
-        std::fs::write(&path, "- {rule: probes, object: Deployment/x, reason: the image has no shell nor port}\n").unwrap();
+        std::fs::write(
+            &path,
+            "- {rule: probes, object: Deployment/x, reason: the image has no shell nor port}\n",
+        )
+        .unwrap();
         assert_eq!(load_exceptions(&path).unwrap().len(), 1);
-        std::fs::write(&path, "- {rule: probez, object: Deployment/x, reason: the image has no shell nor port}\n").unwrap();
-        assert!(load_exceptions(&path).unwrap_err().to_string().contains("unknown rule \"probez\""));
+        std::fs::write(
+            &path,
+            "- {rule: probez, object: Deployment/x, reason: the image has no shell nor port}\n",
+        )
+        .unwrap();
+        assert!(load_exceptions(&path)
+            .unwrap_err()
+            .to_string()
+            .contains("unknown rule \"probez\""));
         std::fs::write(&path, "- {rule: probes, object: Deployment/x, reason: x}\n").unwrap();
-        assert!(load_exceptions(&path).unwrap_err().to_string().contains("needs a reason"));
+        assert!(load_exceptions(&path)
+            .unwrap_err()
+            .to_string()
+            .contains("needs a reason"));
     }
 }

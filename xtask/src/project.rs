@@ -79,7 +79,10 @@ impl Project {
 
     /// A path relative to the project root, for messages.
     pub fn rel(&self, path: &Path) -> String {
-        path.strip_prefix(&self.root).unwrap_or(path).display().to_string()
+        path.strip_prefix(&self.root)
+            .unwrap_or(path)
+            .display()
+            .to_string()
     }
 
     pub fn golden_path(&self, scenario: &Scenario) -> PathBuf {
@@ -103,5 +106,8 @@ pub fn yaml_files(dir: &Path) -> Result<Vec<PathBuf>, Error> {
 }
 
 pub fn stem(path: &Path) -> String {
-    path.file_stem().unwrap_or_default().to_string_lossy().into_owned()
+    path.file_stem()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned()
 }

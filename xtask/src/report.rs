@@ -54,7 +54,11 @@ impl Report {
     }
 
     fn print_step(&self, step: &Step) {
-        let mark = if step.failures.is_empty() { "ok  " } else { "FAIL" };
+        let mark = if step.failures.is_empty() {
+            "ok  "
+        } else {
+            "FAIL"
+        };
         println!(
             "{mark} {:<20} {:>4} passed {:>3} failed {:>8.2} s  {}",
             step.name,

