@@ -351,3 +351,111 @@ fn usage_errors_exit_2_with_help() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("opening the project folder"));
 }
+
+#[test]
+fn duplicate_keys_fail_the_render_as_they_fail_kubernetes() {
+    assert_rejected_for(
+        "chart/templates/service.yaml",
+        "  name: web\n",
+        "  name: web\n  name: web2\n",
+        "render",
+        &[
+            "fixture/templates/service.yaml",
+            "mapping key \"name\" already defined",
+        ],
+    );
+}
+
+/// A cert-manager Certificate, a kind outside the Kubernetes schemas.
+const CERTIFICATE: &str = "---\napiVersion: cert-manager.io/v1\nkind: Certificate\nmetadata:\n  name: web-tls\nspec:\n  secretName: web-tls\n  dnsNames: [geonode.example.org]\n";
+
+const CERTIFICATE_SCHEMA: &str = r#"{
+  "$schema": "https://json-schema.org/draft/2020-12/schema",
+  "type": "object",
+  "additionalProperties": false,
+  "required": ["apiVersion", "kind", "metadata", "spec"],
+  "properties": {
+    "apiVersion": {"const": "cert-manager.io/v1"},
+    "kind": {"const": "Certificate"},
+    "metadata": {"type": "object"},
+    "spec": {
+      "type": "object",
+      "additionalProperties": false,
+      "required": ["secretName"],
+      "properties": {"secretName": {"type": "string"}, "dnsNames": {"type": "array", "items": {"type": "string"}}}
+    }
+  }
+}"#;
+
+#[test]
+fn custom_resources_are_validated_against_kept_crd_schemas_or_listed_as_unvalidated() {
+    let dir = broken_copy(
+        "chart/templates/pvc.yaml",
+        "storage: 1Gi\n",
+        &format!("storage: 1Gi\n{CERTIFICATE}"),
+    );
+    xtask(dir.path(), "bless");
+    let (ok, out) = xtask(dir.path(), "check");
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("note: cert-manager.io/v1 Certificate: no schema"),
+        "not listed as unvalidated:\n{out}"
+    );
+
+    let schemas = dir.path().join("tests/crd-schemas");
+    fs::create_dir_all(&schemas).unwrap();
+    fs::write(
+        schemas.join("certificate-cert-manager.io-v1.json"),
+        CERTIFICATE_SCHEMA,
+    )
+    .unwrap();
+    let (ok, out) = xtask(dir.path(), "check");
+    assert!(ok && !out.contains("Certificate: no schema"), "{out}");
+
+    let pvc = dir.path().join("chart/templates/pvc.yaml");
+    let text = fs::read_to_string(&pvc)
+        .unwrap()
+        .replace("dnsNames:", "dnsNamez:");
+    fs::write(&pvc, text).unwrap();
+    xtask(dir.path(), "bless");
+    let (ok, out) = xtask(dir.path(), "check");
+    assert!(!ok);
+    assert_eq!(failed_steps(&out), vec!["schema"], "{out}");
+    assert!(
+        out.contains("Certificate web-tls") && out.contains("'dnsNamez' was unexpected"),
+        "{out}"
+    );
+}
+
+#[test]
+fn exceptions_allow_one_object_and_rule_and_must_stay_in_use() {
+    let dir = broken_copy(
+        "chart/templates/deployment.yaml",
+        "          livenessProbe:\n            tcpSocket:\n              port: http\n",
+        "",
+    );
+    xtask(dir.path(), "bless");
+    let exceptions = dir.path().join("tests/policy-exceptions.yaml");
+    fs::write(
+        &exceptions,
+        "- rule: probes\n  object: Deployment/web\n  reason: the fixture's web server has no health endpoint to ask\n",
+    )
+    .unwrap();
+    let (ok, out) = xtask(dir.path(), "check");
+    assert!(ok, "{out}");
+    assert!(out.contains("1 findings allowed by 1 exceptions"), "{out}");
+    assert!(
+        out.contains("allowed: Deployment/web breaks [probes] because the fixture's web server"),
+        "{out}"
+    );
+
+    fs::write(
+        &exceptions,
+        "- rule: probes\n  object: Deployment/web\n  reason: the fixture's web server has no health endpoint to ask\n\
+         - rule: resources\n  object: Deployment/gone\n  reason: an object that no longer exists anywhere\n",
+    )
+    .unwrap();
+    let (ok, out) = xtask(dir.path(), "check");
+    assert!(!ok);
+    assert!(out.contains("the exception resources for Deployment/gone matches no finding in any scenario; remove it"), "{out}");
+}

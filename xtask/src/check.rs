@@ -172,22 +172,23 @@ fn render(inputs: &Inputs, step: &mut Step) -> Vec<Render> {
         }
     });
     let mut objects = 0;
+    let mut problems: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for r in &renders {
-        match (&r.text, &r.objects) {
-            (Err(e), _) => step.fail(format!(
-                "helm template of {} failed:\n{e}",
-                inputs.render_name(r)
-            )),
-            (Ok(_), Err(e)) => step.fail(format!(
-                "the render of {} is not valid Kubernetes YAML: {e}",
-                inputs.render_name(r)
-            )),
+        let problem = match (&r.text, &r.objects) {
+            (Err(e), _) => format!("helm template failed:\n{e}"),
+            (Ok(_), Err(e)) => format!("the render is not valid Kubernetes YAML: {e}"),
             (Ok(_), Ok(o)) => {
                 objects += o.len();
                 step.passed += 1;
+                continue;
             }
-        }
+        };
+        problems
+            .entry(problem)
+            .or_default()
+            .insert(inputs.render_name(r));
     }
+    step.fail_grouped(problems);
     step.detail = format!(
         "{} scenarios × {} Helms × Kubernetes {} + unpinned defaults; {objects} objects",
         inputs.scenarios.len(),
@@ -252,8 +253,8 @@ fn validate_schemas(inputs: &Inputs, renders: &[Render], step: &mut Step) {
             let (Ok(text), Ok(objects)) = (&r.text, &r.objects) else {
                 continue;
             };
-            if !seen_texts.insert((r.scenario, r.pinned, text.as_str())) {
-                continue; // the other Helm rendered the same text
+            if !seen_texts.insert((r.scenario, r.pinned, manifest::normalize(text))) {
+                continue; // the other Helm rendered the same objects
             }
             let mut problems = Vec::new();
             for object in objects {
@@ -273,7 +274,7 @@ fn validate_schemas(inputs: &Inputs, renders: &[Render], step: &mut Step) {
         Ok((units, unvalidated, validated))
     });
     // The same problem usually shows in every minor and scenario: report it once, with where.
-    let mut problems: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut problems: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let mut unvalidated = BTreeSet::new();
     let mut validated = 0;
     for (minor, result) in inputs.minors.iter().zip(results) {
@@ -284,7 +285,7 @@ fn validate_schemas(inputs: &Inputs, renders: &[Render], step: &mut Step) {
                         step.passed += 1;
                     }
                     for problem in found {
-                        problems.entry(problem).or_default().push(render.clone());
+                        problems.entry(problem).or_default().insert(render.clone());
                     }
                 }
                 unvalidated.extend(kinds);
@@ -295,9 +296,7 @@ fn validate_schemas(inputs: &Inputs, renders: &[Render], step: &mut Step) {
             )),
         }
     }
-    for (problem, renders) in problems {
-        step.fail(format!("{problem}\n(in {})", renders.join("; ")));
-    }
+    step.fail_grouped(problems);
     for kind in unvalidated {
         step.notes.push(format!(
             "{kind}: no schema in the Kubernetes set or tests/crd-schemas/, so it was not validated; add its CRD schema"
@@ -312,49 +311,40 @@ fn police(inputs: &Inputs, renders: &[Render], step: &mut Step) {
         Err(e) => return step.fail(e.to_string()),
     };
     // A finding, and the scenarios it shows in.
-    let mut failures: BTreeMap<String, (&'static str, BTreeSet<String>)> = BTreeMap::new();
+    let mut failures: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut failing: BTreeSet<(String, &'static str)> = BTreeSet::new();
+    let mut allowed = BTreeSet::new();
     let mut used = BTreeSet::new();
-    let mut excepted = 0;
-    let mut rendered_scenarios = BTreeSet::new();
+    let mut scenarios = BTreeSet::new();
     let mut seen_texts = BTreeSet::new();
     for r in renders {
         let (Ok(text), Ok(objects)) = (&r.text, &r.objects) else {
             continue;
         };
-        let scenario = if r.pinned {
-            inputs.scenarios[r.scenario].name.clone()
-        } else {
-            format!("{} (generated secrets)", inputs.scenarios[r.scenario].name)
-        };
-        if !seen_texts.insert(text.as_str()) {
-            continue;
+        if !seen_texts.insert((r.scenario, r.pinned, manifest::normalize(text))) {
+            continue; // the same objects under another Helm or minor
         }
-        rendered_scenarios.insert(scenario.clone());
+        let mut scenario = inputs.scenarios[r.scenario].name.clone();
+        if !r.pinned {
+            scenario.push_str(" (generated secrets)");
+        }
+        scenarios.insert(scenario.clone());
         let judged = policy::judge(policy::check(objects), &exceptions);
-        for (_, exception) in judged.excepted {
-            excepted += 1;
+        for (finding, exception) in judged.excepted {
+            allowed.insert(finding.to_string());
             used.insert(exception.clone());
         }
         for finding in judged.failures {
+            failing.insert((scenario.clone(), finding.rule));
             failures
                 .entry(finding.to_string())
-                .or_insert((finding.rule, BTreeSet::new()))
-                .1
+                .or_default()
                 .insert(scenario.clone());
         }
     }
-    let mut failing: BTreeSet<(&str, &str)> = BTreeSet::new();
-    for (message, (rule, scenarios)) in &failures {
-        for s in scenarios {
-            failing.insert((s.as_str(), *rule));
-        }
-        step.fail(format!(
-            "{message}\n(in {})",
-            scenarios.iter().cloned().collect::<Vec<_>>().join(", ")
-        ));
-    }
-    let units = rendered_scenarios.len() * policy::RULES.len();
+    let units = scenarios.len() * policy::RULES.len();
     step.passed += units - failing.len().min(units);
+    step.fail_grouped(failures);
     for stale in exceptions.iter().filter(|e| !used.contains(*e)) {
         step.fail(format!(
             "{}: the exception {} for {} matches no finding in any scenario; remove it",
@@ -370,9 +360,10 @@ fn police(inputs: &Inputs, renders: &[Render], step: &mut Step) {
         ));
     }
     step.detail = format!(
-        "{} rules × {} distinct renders; {excepted} findings allowed by {} exceptions",
+        "{} rules × {} distinct renders; {} findings allowed by {} exceptions",
         policy::RULES.len(),
-        rendered_scenarios.len(),
+        scenarios.len(),
+        allowed.len(),
         used.len()
     );
 }

@@ -1,6 +1,7 @@
 //! What the harness prints: each step with its counts and wall time, every failure with what
 //! to change, and the closing `N passed, M failed` line.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 pub struct Step {
@@ -34,6 +35,17 @@ impl Step {
 
     pub fn fail(&mut self, message: impl Into<String>) {
         self.failures.push(message.into());
+    }
+
+    /// One failure per problem, naming every place it showed in: the same mistake in a
+    /// template usually shows in every scenario, Helm and Kubernetes minor.
+    pub fn fail_grouped(&mut self, problems: BTreeMap<String, BTreeSet<String>>) {
+        for (problem, places) in problems {
+            self.fail(format!(
+                "{problem}\n(in {})",
+                places.into_iter().collect::<Vec<_>>().join("; ")
+            ));
+        }
     }
 }
 
