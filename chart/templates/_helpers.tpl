@@ -126,3 +126,63 @@ often, how patient). Call with (dict "handler" (dict ...) "timing" .Values.x.pro
 {{- define "geonode.probe" -}}
 {{- toYaml (merge (deepCopy .handler) (omit .timing "enabled")) }}
 {{- end }}
+
+{{/*
+The parts every pod spec of the chart shares. Call with (dict "context" $ "values" .Values.<component>).
+No service-account token (no component talks to the API server) and no service-link env vars.
+*/}}
+{{- define "geonode.podSpecCommon" -}}
+automountServiceAccountToken: false
+enableServiceLinks: false
+{{- with .context.Values.imagePullSecrets }}
+imagePullSecrets:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+securityContext:
+  {{- toYaml .values.podSecurityContext | nindent 2 }}
+{{- include "geonode.scheduling" .values }}
+{{- end }}
+
+{{/* Pod template labels: the component's labels plus its podLabels. Call with (dict "context" $ "component" "redis" "values" .Values.redis). */}}
+{{- define "geonode.podLabels" -}}
+{{ include "geonode.labels" . }}
+{{- with .values.podLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/*
+The `data` volume of a StatefulSet: a claim template when persistence is enabled (kept when the
+StatefulSet is deleted or scaled), else nothing here and an emptyDir from geonode.dataEmptyDir.
+Call with (dict "context" $ "component" "redis" "values" .Values.redis), at the spec's indentation.
+*/}}
+{{- define "geonode.dataVolumeClaim" -}}
+{{- $persistence := .values.persistence }}
+{{- if $persistence.enabled }}
+persistentVolumeClaimRetentionPolicy:
+  whenDeleted: Retain
+  whenScaled: Retain
+volumeClaimTemplates:
+  - metadata:
+      name: data
+      labels:
+        {{- include "geonode.selectorLabels" . | nindent 8 }}
+    spec:
+      accessModes:
+        {{- toYaml $persistence.accessModes | nindent 8 }}
+      {{- with $persistence.storageClass }}
+      storageClassName: {{ . | quote }}
+      {{- end }}
+      resources:
+        requests:
+          storage: {{ $persistence.size | quote }}
+{{- end }}
+{{- end }}
+
+{{/* The emptyDir stand-in for the `data` volume when persistence is off; an entry of `volumes`. */}}
+{{- define "geonode.dataEmptyDir" -}}
+{{- if not .persistence.enabled }}
+- name: data
+  emptyDir: {}
+{{- end }}
+{{- end }}
