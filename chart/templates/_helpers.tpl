@@ -99,21 +99,28 @@ Call with (dict "context" $ "name" <object name> "template" "/redis/configmap.ya
 checksum/{{ .name }}: {{ include (print .context.Template.BasePath .template) .context | sha256sum }}
 {{- end }}
 
-{{/* Scheduling fields shared by every pod: pass the component's values. */}}
+{{/*
+Scheduling fields of a pod. Call with (dict "context" $ "values" .Values.<component>
+"sharedVolumes" true|false); pods that mount the shared volumes get the storage affinity.
+*/}}
 {{- define "geonode.scheduling" -}}
-{{- with .nodeSelector }}
+{{- with .values.nodeSelector }}
 nodeSelector:
   {{- toYaml . | nindent 2 }}
 {{- end }}
-{{- with .affinity }}
+{{- if .sharedVolumes }}
+{{- include "geonode.storage.affinity" . }}
+{{- else }}
+{{- with .values.affinity }}
 affinity:
   {{- toYaml . | nindent 2 }}
 {{- end }}
-{{- with .tolerations }}
+{{- end }}
+{{- with .values.tolerations }}
 tolerations:
   {{- toYaml . | nindent 2 }}
 {{- end }}
-{{- with .topologySpreadConstraints }}
+{{- with .values.topologySpreadConstraints }}
 topologySpreadConstraints:
   {{- toYaml . | nindent 2 }}
 {{- end }}
@@ -128,8 +135,9 @@ often, how patient). Call with (dict "handler" (dict ...) "timing" .Values.x.pro
 {{- end }}
 
 {{/*
-The parts every pod spec of the chart shares. Call with (dict "context" $ "values" .Values.<component>).
-No service-account token (no component talks to the API server) and no service-link env vars.
+The parts every pod spec of the chart shares. Call with (dict "context" $ "values"
+.Values.<component> ["sharedVolumes" true]). No service-account token (no component talks to the
+API server) and no service-link env vars.
 */}}
 {{- define "geonode.podSpecCommon" -}}
 automountServiceAccountToken: false
@@ -140,7 +148,7 @@ imagePullSecrets:
 {{- end }}
 securityContext:
   {{- toYaml .values.podSecurityContext | nindent 2 }}
-{{- include "geonode.scheduling" .values }}
+{{- include "geonode.scheduling" . }}
 {{- end }}
 
 {{/* Pod template labels: the component's labels plus its podLabels. Call with (dict "context" $ "component" "redis" "values" .Values.redis). */}}
@@ -185,4 +193,50 @@ volumeClaimTemplates:
 - name: data
   emptyDir: {}
 {{- end }}
+{{- end }}
+
+{{/*
+A Secret whose values are each given explicitly or generated once and kept. `auth` maps value
+names to explicit values and holds `secretKeys` (value name -> key in the Secret).
+Call with (dict "context" $ "component" "redis" "name" <Secret name> "auth" .Values.redis.auth "why" <reason to keep>).
+*/}}
+{{- define "geonode.generatedSecret" -}}
+apiVersion: v1
+kind: Secret
+metadata:
+  name: {{ .name }}
+  namespace: {{ .context.Release.Namespace }}
+  labels:
+    {{- include "geonode.labels" . | nindent 4 }}
+  annotations:
+    # Generated once and kept on uninstall: {{ .why }}
+    helm.sh/resource-policy: keep
+type: Opaque
+data:
+  {{- range $value, $key := .auth.secretKeys }}
+  {{ $key }}: {{ include "geonode.secretValue" (dict "context" $.context "secret" $.name "key" $key "explicit" (get $.auth $value)) | b64enc | quote }}
+  {{- end }}
+{{- end }}
+
+{{/*
+A ClusterIP Service in front of one component's pods, with one named port.
+Call with (dict "context" $ "component" "redis" "portName" "redis" "port" 6379).
+*/}}
+{{- define "geonode.service" -}}
+apiVersion: v1
+kind: Service
+metadata:
+  name: {{ include "geonode.componentName" . }}
+  namespace: {{ .context.Release.Namespace }}
+  labels:
+    {{- include "geonode.labels" . | nindent 4 }}
+spec:
+  type: ClusterIP
+  selector:
+    {{- include "geonode.selectorLabels" . | nindent 4 }}
+  ports:
+    - name: {{ .portName }}
+      port: {{ .port }}
+      targetPort: {{ .portName }}
+      protocol: TCP
 {{- end }}

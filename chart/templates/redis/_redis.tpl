@@ -10,7 +10,7 @@
 {{- end }}
 
 {{- define "geonode.redis.secretKey" -}}
-{{- if .Values.redis.auth.existingSecret }}{{ .Values.redis.auth.existingSecretPasswordKey }}{{ else }}redis-password{{ end }}
+{{- .Values.redis.auth.secretKeys.password }}
 {{- end }}
 
 {{- define "geonode.redis.validate" -}}

@@ -1,0 +1,47 @@
+{{/*
+The two volumes GeoNode's pods share: statics (static files, uploads, assets) and the GeoServer
+data directory. With ReadWriteOnce storage (the default, what every cluster has) all pods that
+mount them must run on the node the volumes are attached to; geonode.sharedVolumeAffinity puts
+them there. With ReadWriteMany they may spread across nodes.
+*/}}
+{{- define "geonode.storage.claimName" -}}
+{{- $volume := index .context.Values.storage .volume }}
+{{- $volume.existingClaim | default (include "geonode.componentName" (dict "context" .context "component" .component)) }}
+{{- end }}
+
+{{- define "geonode.storage.staticsClaim" -}}
+{{- include "geonode.storage.claimName" (dict "context" . "volume" "statics" "component" "statics") }}
+{{- end }}
+
+{{- define "geonode.storage.geoserverDataClaim" -}}
+{{- include "geonode.storage.claimName" (dict "context" . "volume" "geoserverData" "component" "geoserver-data") }}
+{{- end }}
+
+{{- define "geonode.storage.readWriteMany" -}}
+{{- if eq .Values.storage.accessMode "ReadWriteMany" }}true{{ end }}
+{{- end }}
+
+{{/* The label that marks pods mounting the shared volumes. */}}
+{{- define "geonode.storage.groupLabel" -}}
+geonode.org/shared-volumes: {{ .Release.Name | quote }}
+{{- end }}
+
+{{/*
+Affinity of a pod that mounts the shared volumes: with ReadWriteOnce, required co-location with
+the other such pods of the release (the first one may go anywhere, the rest follow it); the
+component's own affinity is merged in. Call with (dict "context" $ "values" .Values.<component>).
+*/}}
+{{- define "geonode.storage.affinity" -}}
+{{- $affinity := deepCopy (.values.affinity | default dict) }}
+{{- if not (include "geonode.storage.readWriteMany" .context) }}
+{{- $term := dict "topologyKey" "kubernetes.io/hostname" "labelSelector" (dict "matchLabels" (include "geonode.storage.groupLabel" .context | fromYaml)) }}
+{{- $podAffinity := $affinity.podAffinity | default dict }}
+{{- $required := $podAffinity.requiredDuringSchedulingIgnoredDuringExecution | default list }}
+{{- $_ := set $podAffinity "requiredDuringSchedulingIgnoredDuringExecution" (append $required $term) }}
+{{- $_ := set $affinity "podAffinity" $podAffinity }}
+{{- end }}
+{{- with $affinity }}
+affinity:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end }}
