@@ -240,3 +240,55 @@ spec:
       targetPort: {{ .portName }}
       protocol: TCP
 {{- end }}
+
+{{/*
+A PodDisruptionBudget for a scalable component, when its values enable one.
+Call with (dict "context" $ "component" "django" "values" .Values.django).
+*/}}
+{{- define "geonode.pdb" -}}
+{{- if .values.podDisruptionBudget.enabled }}
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata:
+  name: {{ include "geonode.componentName" . }}
+  namespace: {{ .context.Release.Namespace }}
+  labels:
+    {{- include "geonode.labels" . | nindent 4 }}
+spec:
+  maxUnavailable: {{ .values.podDisruptionBudget.maxUnavailable }}
+  selector:
+    matchLabels:
+      {{- include "geonode.selectorLabels" . | nindent 6 }}
+{{- end }}
+{{- end }}
+
+{{/*
+A HorizontalPodAutoscaler on CPU for a scalable Deployment, when its values enable one.
+Call with (dict "context" $ "component" "django" "values" .Values.django).
+*/}}
+{{- define "geonode.hpa" -}}
+{{- $autoscaling := .values.autoscaling }}
+{{- if $autoscaling.enabled }}
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata:
+  name: {{ include "geonode.componentName" . }}
+  namespace: {{ .context.Release.Namespace }}
+  labels:
+    {{- include "geonode.labels" . | nindent 4 }}
+spec:
+  scaleTargetRef:
+    apiVersion: apps/v1
+    kind: Deployment
+    name: {{ include "geonode.componentName" . }}
+  minReplicas: {{ $autoscaling.minReplicas }}
+  maxReplicas: {{ $autoscaling.maxReplicas }}
+  metrics:
+    - type: Resource
+      resource:
+        name: cpu
+        target:
+          type: Utilization
+          averageUtilization: {{ $autoscaling.targetCPUUtilizationPercentage }}
+{{- end }}
+{{- end }}

@@ -1,0 +1,54 @@
+"""GeoNode's Django settings on Kubernetes, shipped by the geonode Helm chart.
+
+GeoNode configures itself from environment variables. The chart hands database and Redis
+credentials over as separate variables read from Secrets; this module puts them into the URLs
+GeoNode expects, quoted, so a password may hold any character and no URL with a password is ever
+written into a ConfigMap or a pod spec. Then it loads GeoNode's settings and adds what a site
+behind nginx and an Ingress needs.
+"""
+
+import os
+from urllib.parse import quote
+
+_env = os.environ
+
+
+def _userinfo(user, password):
+    if not password:
+        return quote(user, safe="") + "@" if user else ""
+    return "{}:{}@".format(quote(user, safe=""), quote(password, safe=""))
+
+
+def _database_url(name, user, password):
+    return "postgis://{}{}:{}/{}".format(
+        _userinfo(_env[user], _env[password]),
+        _env["DATABASE_HOST"],
+        _env.get("DATABASE_PORT", "5432"),
+        quote(_env[name], safe=""),
+    )
+
+
+def _redis_url(database):
+    return "redis://{}{}:{}/{}".format(
+        _userinfo("", _env.get("REDIS_PASSWORD", "")),
+        _env["REDIS_HOST"],
+        _env.get("REDIS_PORT", "6379"),
+        database,
+    )
+
+
+# Explicit settings (the chart's `geonode.settings`) win over the ones built here.
+_env.setdefault("DATABASE_URL", _database_url("GEONODE_DATABASE", "GEONODE_DATABASE_USER", "GEONODE_DATABASE_PASSWORD"))
+_env.setdefault(
+    "GEODATABASE_URL",
+    _database_url("GEONODE_GEODATABASE", "GEONODE_GEODATABASE_USER", "GEONODE_GEODATABASE_PASSWORD"),
+)
+_env.setdefault("BROKER_URL", _redis_url(0))
+_env.setdefault("CELERY_RESULT_BACKEND", _redis_url(1))
+
+from geonode.settings import *  # noqa: E402,F401,F403
+
+# nginx passes on the scheme the client used (the Ingress's X-Forwarded-Proto when TLS ends
+# there), so Django builds https links and accepts https POSTs without redirect loops.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+CSRF_TRUSTED_ORIGINS = [SITEURL.rstrip("/")]  # noqa: F405

@@ -1,0 +1,117 @@
+"""One-time and upgrade-time work of a GeoNode site, run by the chart's init Job.
+
+It does what the image's entrypoint does at every start, once per release change instead of in
+every replica: wait for both databases, migrate them, load the first-run fixtures (only when the
+site has no admin yet, so nothing a user changed is reset), keep the site domain and GeoServer's
+OAuth2 application in line with the chart's values, and collect the static files.
+Nothing secret is printed.
+"""
+
+import os
+import sys
+import time
+from urllib.parse import urlparse
+
+import django
+from django.core.management import call_command
+
+TIMEOUT_SECONDS = int(os.environ.get("INIT_WAIT_TIMEOUT_SECONDS", "900"))
+
+
+def log(message):
+    print("geonode-init: " + message, flush=True)
+
+
+def wait_for_databases():
+    from django.db import connections
+
+    deadline = time.monotonic() + TIMEOUT_SECONDS
+    for alias in ("default", "datastore"):
+        while True:
+            try:
+                connections[alias].ensure_connection()
+                log("database {} is reachable".format(alias))
+                break
+            except Exception as error:  # any driver error means: not there yet
+                if time.monotonic() > deadline:
+                    sys.exit("geonode-init: database {} unreachable after {} s: {}".format(alias, TIMEOUT_SECONDS, error))
+                log("waiting for database {}: {}".format(alias, str(error).strip().splitlines()[0]))
+                time.sleep(5)
+
+
+def first_run(admin_model):
+    """Fixtures that seed a new site: the admin user and GeoNode's initial data."""
+    log("new site: loading the admin user and the initial data")
+    call_command("loaddata", "sample_admin", verbosity=0)
+    call_command("loaddata", "initial_data", verbosity=0)
+    admin = admin_model.objects.get(username="admin")
+    admin.set_password(os.environ["ADMIN_PASSWORD"])
+    admin.email = os.environ.get("ADMIN_EMAIL", "")
+    admin.is_staff = admin.is_superuser = True
+    admin.save()
+
+
+def sync_site(host):
+    from django.contrib.sites.models import Site
+
+    site, created = Site.objects.get_or_create(pk=1, defaults={"domain": host, "name": host})
+    if not created and site.domain != host:
+        site.domain = host
+        site.save(update_fields=["domain"])
+        log("site domain set to {}".format(host))
+
+
+def sync_oauth_application(admin_model, site_url):
+    """GeoServer rewrites its side of the OAuth2 login at every start; this keeps GeoNode's side
+    (client id, secret, redirect URI) equal to the same chart values."""
+    from oauth2_provider.models import get_application_model
+
+    application_model = get_application_model()
+    name = os.environ.get("OAUTH2_DEFAULT_BACKEND_CLIENT_NAME", "GeoServer")
+    fields = {
+        "client_id": os.environ["OAUTH2_CLIENT_ID"],
+        "client_secret": os.environ["OAUTH2_CLIENT_SECRET"],
+        "redirect_uris": site_url + "geoserver/index.html",
+        "client_type": "confidential",
+        "authorization_grant_type": "authorization-code",
+        "skip_authorization": True,
+        "user": admin_model.objects.filter(username="admin").first(),
+    }
+    if any(f.name == "algorithm" for f in application_model._meta.get_fields()):
+        fields["algorithm"] = "RS256"
+    application, created = application_model.objects.get_or_create(name=name, defaults=fields)
+    if not created:
+        for key, value in fields.items():
+            setattr(application, key, value)
+        application.save()
+    log("OAuth2 application {} {}".format(name, "created" if created else "brought in line with the chart"))
+
+
+def main():
+    django.setup()
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+
+    wait_for_databases()
+    log("migrating the GeoNode database")
+    call_command("migrate", interactive=False, verbosity=1)
+    log("migrating the datastore database")
+    call_command("migrate", database="datastore", interactive=False, verbosity=1)
+
+    admin_model = get_user_model()
+    if not admin_model.objects.filter(username="admin").exists():
+        first_run(admin_model)
+    site_url = settings.SITEURL
+    sync_site(urlparse(site_url).hostname)
+    sync_oauth_application(admin_model, site_url)
+
+    for path in (settings.STATIC_ROOT, settings.MEDIA_ROOT, getattr(settings, "ASSETS_ROOT", None)):
+        if path:
+            os.makedirs(path, exist_ok=True)
+    log("collecting static files")
+    call_command("collectstatic", interactive=False, verbosity=0)
+    log("done")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,267 @@
+{{/*
+What Django, the Celery worker and beat, and the init Job share: one image, one environment,
+the same volumes. Everything here is used by all of them, so they cannot drift apart.
+*/}}
+{{- define "geonode.django.fullname" -}}
+{{- include "geonode.componentName" (dict "context" . "component" "django") }}
+{{- end }}
+
+{{- define "geonode.django.configName" -}}
+{{- printf "%s-config" (include "geonode.django.fullname" .) }}
+{{- end }}
+
+{{/* The database endpoint GeoNode uses: the embedded PostgreSQL's Service. */}}
+{{- define "geonode.database.host" -}}
+{{- printf "%s.%s.svc" (include "geonode.postgresql.fullname" .) .Release.Namespace }}
+{{- end }}
+
+{{- define "geonode.redis.host" -}}
+{{- printf "%s.%s.svc" (include "geonode.redis.fullname" .) .Release.Namespace }}
+{{- end }}
+
+{{- define "geonode.geoserver.fullname" -}}
+{{- include "geonode.componentName" (dict "context" . "component" "geoserver") }}
+{{- end }}
+
+{{/* GeoServer as GeoNode reaches it inside the cluster. */}}
+{{- define "geonode.geoserver.internalUrl" -}}
+{{- printf "http://%s.%s.svc:8080/geoserver/" (include "geonode.geoserver.fullname" .) .Release.Namespace }}
+{{- end }}
+
+{{/* Django as GeoServer and nginx reach it inside the cluster. */}}
+{{- define "geonode.django.internalHost" -}}
+{{- printf "%s.%s.svc" (include "geonode.django.fullname" .) .Release.Namespace }}
+{{- end }}
+
+{{/* Python-list text of the host names Django answers to: the site, and the in-cluster names. */}}
+{{- define "geonode.django.allowedHosts" -}}
+{{- $hosts := list (include "geonode.siteHost" .) (include "geonode.django.fullname" .) (include "geonode.django.internalHost" .) "localhost" "127.0.0.1" }}
+{{- $quoted := list }}
+{{- range uniq $hosts }}{{ $quoted = append $quoted (printf "'%s'" .) }}{{ end }}
+{{- printf "[%s]" (join ", " $quoted) }}
+{{- end }}
+
+{{/* The environment of every GeoNode container (Django, Celery, the init Job). */}}
+{{- define "geonode.django.env" -}}
+{{- $pg := .Values.postgresql -}}
+- name: DJANGO_SETTINGS_MODULE
+  value: geonode_k8s_settings
+- name: PYTHONPATH
+  value: /etc/geonode-k8s
+# The root filesystem is read-only: no bytecode files, a writable HOME.
+- name: PYTHONDONTWRITEBYTECODE
+  value: "1"
+- name: HOME
+  value: /tmp
+- name: SITEURL
+  value: {{ include "geonode.siteUrl" . | quote }}
+- name: ALLOWED_HOSTS
+  value: {{ include "geonode.django.allowedHosts" . | quote }}
+- name: SESSION_COOKIE_SECURE
+  value: {{ include "geonode.siteSecure" . | quote }}
+- name: CSRF_COOKIE_SECURE
+  value: {{ include "geonode.siteSecure" . | quote }}
+- name: DEBUG
+  value: "False"
+- name: ASYNC_SIGNALS
+  value: "True"
+- name: DEFAULT_BACKEND_DATASTORE
+  value: datastore
+- name: DATABASE_HOST
+  value: {{ include "geonode.database.host" . | quote }}
+- name: DATABASE_PORT
+  value: {{ $pg.service.port | quote }}
+- name: GEONODE_DATABASE
+  value: {{ $pg.databases.geonode.name | quote }}
+- name: GEONODE_DATABASE_USER
+  value: {{ $pg.databases.geonode.user | quote }}
+{{ include "geonode.postgresql.secretEnv" (dict "context" . "env" "GEONODE_DATABASE_PASSWORD" "key" "geonodePassword") }}
+- name: GEONODE_GEODATABASE
+  value: {{ $pg.databases.geodata.name | quote }}
+- name: GEONODE_GEODATABASE_USER
+  value: {{ $pg.databases.geodata.user | quote }}
+{{ include "geonode.postgresql.secretEnv" (dict "context" . "env" "GEONODE_GEODATABASE_PASSWORD" "key" "geodataPassword") }}
+- name: REDIS_HOST
+  value: {{ include "geonode.redis.host" . | quote }}
+- name: REDIS_PORT
+  value: {{ .Values.redis.service.port | quote }}
+- name: REDIS_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "geonode.redis.secretName" . }}
+      key: {{ include "geonode.redis.secretKey" . }}
+- name: GEOSERVER_LOCATION
+  value: {{ include "geonode.geoserver.internalUrl" . | quote }}
+- name: GEOSERVER_PUBLIC_LOCATION
+  value: {{ printf "%sgeoserver/" (include "geonode.siteUrl" .) | quote }}
+- name: GEOSERVER_WEB_UI_LOCATION
+  value: {{ printf "%sgeoserver/" (include "geonode.siteUrl" .) | quote }}
+- name: GEOSERVER_ADMIN_USER
+  value: admin
+{{ include "geonode.secrets.env" (dict "context" . "env" "GEOSERVER_ADMIN_PASSWORD" "key" "geoserverAdminPassword") }}
+{{ include "geonode.secrets.env" (dict "context" . "env" "SECRET_KEY" "key" "secretKey") }}
+{{ include "geonode.secrets.env" (dict "context" . "env" "OAUTH2_CLIENT_ID" "key" "oauth2ClientId") }}
+{{ include "geonode.secrets.env" (dict "context" . "env" "OAUTH2_CLIENT_SECRET" "key" "oauth2ClientSecret") }}
+{{ include "geonode.secrets.env" (dict "context" . "env" "OAUTH2_API_KEY" "key" "oauth2ApiKey") }}
+{{ include "geonode.secrets.env" (dict "context" . "env" "ADMIN_PASSWORD" "key" "adminPassword") }}
+- name: ADMIN_EMAIL
+  value: {{ .Values.geonode.adminEmail | quote }}
+- name: STATIC_ROOT
+  value: /mnt/volumes/statics/static/
+- name: MEDIA_ROOT
+  value: /mnt/volumes/statics/uploaded/
+- name: ASSETS_ROOT
+  value: /mnt/volumes/statics/assets/
+{{- if .Values.memcached.enabled }}
+- name: MEMCACHED_ENABLED
+  value: "True"
+- name: MEMCACHED_LOCATION
+  value: {{ printf "%s.%s.svc:11211" (include "geonode.componentName" (dict "context" . "component" "memcached")) .Release.Namespace | quote }}
+{{- end }}
+{{- range $name, $value := .Values.geonode.settings }}
+- name: {{ $name }}
+  value: {{ $value | quote }}
+{{- end }}
+{{- end }}
+
+{{/* Volumes of every GeoNode pod: its config, scratch space, and the two shared volumes. */}}
+{{- define "geonode.django.volumes" -}}
+- name: geonode-config
+  configMap:
+    name: {{ include "geonode.django.configName" . }}
+    defaultMode: 0444
+- name: tmp
+  emptyDir: {}
+- name: statics
+  persistentVolumeClaim:
+    claimName: {{ include "geonode.storage.staticsClaim" . }}
+- name: geoserver-data
+  persistentVolumeClaim:
+    claimName: {{ include "geonode.storage.geoserverDataClaim" . }}
+{{- end }}
+
+{{- define "geonode.django.volumeMounts" -}}
+- name: geonode-config
+  mountPath: /etc/geonode-k8s
+  readOnly: true
+- name: tmp
+  mountPath: /tmp
+- name: statics
+  mountPath: /mnt/volumes/statics
+- name: geoserver-data
+  mountPath: /geoserver_data/data
+{{- end }}
+
+{{/*
+The init container of Django and Celery pods: waits until the init Job has migrated both
+databases. Call with (dict "context" $ "values" .Values.<component>).
+*/}}
+{{- define "geonode.django.waitForMigrations" -}}
+- name: wait-for-migrations
+  image: {{ include "geonode.image" (dict "image" .context.Values.geonode.image "path" "geonode.image") }}
+  imagePullPolicy: {{ .context.Values.geonode.image.pullPolicy }}
+  command: ["python", "/etc/geonode-k8s/wait_for_migrations.py"]
+  workingDir: /usr/src/geonode
+  env:
+    {{- include "geonode.django.env" .context | nindent 4 }}
+  resources:
+    {{- toYaml .context.Values.geonode.initResources | nindent 4 }}
+  securityContext:
+    {{- toYaml .values.containerSecurityContext | nindent 4 }}
+  volumeMounts:
+    {{- include "geonode.django.volumeMounts" .context | nindent 4 }}
+{{- end }}
+
+{{/* Checksum annotations of every pod that runs GeoNode code. */}}
+{{- define "geonode.django.checksums" -}}
+{{ include "geonode.checksumAnnotation" (dict "context" . "name" (include "geonode.django.configName" .) "template" "/django/configmap.yaml") }}
+{{- if not .Values.geonode.auth.existingSecret }}
+{{ include "geonode.checksumAnnotation" (dict "context" . "name" (include "geonode.secrets.name" .) "template" "/secret.yaml") }}
+{{- end }}
+{{- if not .Values.postgresql.auth.existingSecret }}
+{{ include "geonode.checksumAnnotation" (dict "context" . "name" (include "geonode.postgresql.fullname" .) "template" "/postgresql/secret.yaml") }}
+{{- end }}
+{{- if not .Values.redis.auth.existingSecret }}
+{{ include "geonode.checksumAnnotation" (dict "context" . "name" (include "geonode.redis.fullname" .) "template" "/redis/secret.yaml") }}
+{{- end }}
+{{- end }}
+
+{{/* uwsgi worker processes: the value, or 2 per requested CPU core (at least 2). */}}
+{{- define "geonode.django.processes" -}}
+{{- $uwsgi := .Values.django.uwsgi }}
+{{- if $uwsgi.processes }}
+{{- $uwsgi.processes }}
+{{- else }}
+{{- $cpu := toString .Values.django.resources.requests.cpu }}
+{{- $millicores := hasSuffix "m" $cpu | ternary (trimSuffix "m" $cpu | float64) (mulf ($cpu | float64) 1000) }}
+{{- max 2 (int (divf (mulf $millicores 2) 1000)) }}
+{{- end }}
+{{- end }}
+
+{{/*
+The pod template of every workload that runs GeoNode code (Django, Celery worker and beat, the
+init Job). Call with (dict "context" $ "component" "celery-worker" "values" .Values.celery.worker
+"name" "celery" "command" (list ...) "extra" <container fields: ports, probes> "waitForMigrations" true
+"restartPolicy" "Never"|"").
+*/}}
+{{- define "geonode.django.podTemplate" -}}
+{{- $root := .context }}
+{{- $values := .values }}
+metadata:
+  labels:
+    {{- include "geonode.podLabels" . | nindent 4 }}
+    {{- include "geonode.storage.groupLabel" $root | nindent 4 }}
+  annotations:
+    {{- include "geonode.django.checksums" $root | nindent 4 }}
+    {{- with $values.podAnnotations }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+spec:
+  {{- include "geonode.podSpecCommon" (dict "context" $root "values" $values "sharedVolumes" true) | nindent 2 }}
+  {{- with .restartPolicy }}
+  restartPolicy: {{ . }}
+  {{- end }}
+  {{- if .waitForMigrations }}
+  initContainers:
+    {{- include "geonode.django.waitForMigrations" (dict "context" $root "values" $values) | nindent 4 }}
+  {{- end }}
+  containers:
+    - name: {{ .name }}
+      image: {{ include "geonode.image" (dict "image" $root.Values.geonode.image "path" "geonode.image") }}
+      imagePullPolicy: {{ $root.Values.geonode.image.pullPolicy }}
+      command:
+        {{- toYaml .command | nindent 8 }}
+      workingDir: /usr/src/geonode
+      env:
+        {{- include "geonode.django.env" $root | nindent 8 }}
+        {{- with $values.extraEnv }}
+        {{- toYaml . | nindent 8 }}
+        {{- end }}
+      {{- with .extra }}
+      {{- . | trim | nindent 6 }}
+      {{- end }}
+      resources:
+        {{- toYaml $values.resources | nindent 8 }}
+      securityContext:
+        {{- toYaml $values.containerSecurityContext | nindent 8 }}
+      volumeMounts:
+        {{- include "geonode.django.volumeMounts" $root | nindent 8 }}
+        {{- with $values.extraVolumeMounts }}
+        {{- toYaml . | nindent 8 }}
+        {{- end }}
+  volumes:
+    {{- include "geonode.django.volumes" $root | nindent 4 }}
+    {{- with $values.extraVolumes }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+{{- end }}
+
+{{/* startup, readiness and liveness probes from one handler: (dict "handler" ... "probes" .Values.x.probes) */}}
+{{- define "geonode.probes" -}}
+{{- range $kind := list "startup" "readiness" "liveness" }}
+{{- with index $.probes $kind }}
+{{ $kind }}Probe:
+  {{- include "geonode.probe" (dict "handler" $.handler "timing" .) | nindent 2 }}
+{{- end }}
+{{- end }}
+{{- end }}
