@@ -52,8 +52,9 @@ helm.sh/chart: {{ include "geonode.chart" .context }}
 
 {{/*
 An image reference from {registry, repository, tag, digest}: a digest wins over the tag. Moving
-tags are refused, since they change what runs without a change to the chart.
-Call with (dict "image" .Values.redis.image "path" "redis.image").
+tags are refused, since they change what runs without a change to the chart, except where the
+template says upstream publishes nothing else ("movingTagAllowed": the GeoServer images).
+Call with (dict "image" .Values.redis.image "path" "redis.image" ["movingTagAllowed" true]).
 */}}
 {{- define "geonode.image" -}}
 {{- $image := .image }}
@@ -63,7 +64,7 @@ Call with (dict "image" .Values.redis.image "path" "redis.image").
 {{- printf "%s@%s" $repo $image.digest }}
 {{- else }}
 {{- $tag := toString $image.tag }}
-{{- if or (eq $tag "latest") (hasSuffix "-latest" $tag) }}
+{{- if or (eq $tag "latest") (and (hasSuffix "-latest" $tag) (not .movingTagAllowed)) }}
 {{- fail (printf "%s.tag %q moves; set a fixed version tag or %s.digest" .path $tag .path) }}
 {{- end }}
 {{- printf "%s:%s" $repo $tag }}

@@ -1,0 +1,23 @@
+{{/* GeoServer, with the data directory shared with GeoNode. */}}
+{{- define "geonode.geoserver.configName" -}}
+{{- printf "%s-scripts" (include "geonode.geoserver.fullname" .) }}
+{{- end }}
+
+{{/*
+JVM options: the heap follows the container's memory limit (MaxRAMPercentage), so a bigger limit
+means a bigger heap and the JVM never outgrows its container; never a fixed -Xmx.
+*/}}
+{{- define "geonode.geoserver.javaOpts" -}}
+{{- $values := .Values.geoserver }}
+{{- if regexMatch "-Xm[sx]" $values.extraJavaOptions }}
+{{- fail "geoserver.extraJavaOptions sets -Xms/-Xmx; size the heap with geoserver.heapPercentage (a share of the container's memory limit) instead" }}
+{{- end }}
+{{- $opts := list "-Djava.awt.headless=true" (printf "-XX:MaxRAMPercentage=%v" $values.heapPercentage) "-XX:InitialRAMPercentage=25" "-XX:+ExitOnOutOfMemoryError" "-Dfile.encoding=UTF8" "-Duser.timezone=GMT" "-Dorg.geotools.shapefile.datetime=true" "-DALLOW_ENV_PARAMETRIZATION=true" (printf "-DPRINT_BASE_URL=%sgeoserver/pdf" (include "geonode.siteUrl" .)) (printf "-DGEOSERVER_CSRF_WHITELIST=%s" (include "geonode.siteHost" .)) }}
+{{- join " " (compact (append $opts $values.extraJavaOptions)) }}
+{{- end }}
+
+{{- define "geonode.geoserver.validate" -}}
+{{- if and (gt (int .Values.geoserver.replicas) 1) (not (include "geonode.storage.readWriteMany" .)) }}
+{{- fail (printf "geoserver.replicas is %v, but storage.accessMode is ReadWriteOnce: several GeoServers need the data directory on ReadWriteMany storage (set storage.accessMode: ReadWriteMany and a StorageClass that offers it), or keep geoserver.replicas: 1" .Values.geoserver.replicas) }}
+{{- end }}
+{{- end }}
