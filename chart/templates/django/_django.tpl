@@ -10,15 +10,6 @@ the same volumes. Everything here is used by all of them, so they cannot drift a
 {{- printf "%s-config" (include "geonode.django.fullname" .) }}
 {{- end }}
 
-{{/* The database endpoint GeoNode uses: the embedded PostgreSQL's Service. */}}
-{{- define "geonode.database.host" -}}
-{{- printf "%s.%s.svc" (include "geonode.postgresql.fullname" .) .Release.Namespace }}
-{{- end }}
-
-{{- define "geonode.redis.host" -}}
-{{- printf "%s.%s.svc" (include "geonode.redis.fullname" .) .Release.Namespace }}
-{{- end }}
-
 {{- define "geonode.geoserver.fullname" -}}
 {{- include "geonode.componentName" (dict "context" . "component" "geoserver") }}
 {{- end }}
@@ -70,7 +61,7 @@ the same volumes. Everything here is used by all of them, so they cannot drift a
 - name: DATABASE_HOST
   value: {{ include "geonode.database.host" . | quote }}
 - name: DATABASE_PORT
-  value: {{ $pg.service.port | quote }}
+  value: {{ include "geonode.database.port" . | quote }}
 - name: GEONODE_DATABASE
   value: {{ $pg.databases.geonode.name | quote }}
 - name: GEONODE_DATABASE_USER
@@ -84,12 +75,14 @@ the same volumes. Everything here is used by all of them, so they cannot drift a
 - name: REDIS_HOST
   value: {{ include "geonode.redis.host" . | quote }}
 - name: REDIS_PORT
-  value: {{ .Values.redis.service.port | quote }}
+  value: {{ include "geonode.redis.port" . | quote }}
+{{- if include "geonode.redis.hasPassword" . }}
 - name: REDIS_PASSWORD
   valueFrom:
     secretKeyRef:
       name: {{ include "geonode.redis.secretName" . }}
       key: {{ include "geonode.redis.secretKey" . }}
+{{- end }}
 - name: GEOSERVER_LOCATION
   value: {{ include "geonode.geoserver.internalUrl" . | quote }}
 - name: GEOSERVER_PUBLIC_LOCATION
@@ -181,7 +174,7 @@ databases. Call with (dict "context" $ "values" .Values.<component>).
 {{- if not .Values.postgresql.auth.existingSecret }}
 {{ include "geonode.checksumAnnotation" (dict "context" . "name" (include "geonode.postgresql.fullname" .) "template" "/postgresql/secret.yaml") }}
 {{- end }}
-{{- if not .Values.redis.auth.existingSecret }}
+{{- if include "geonode.redis.chartSecret" . }}
 {{ include "geonode.checksumAnnotation" (dict "context" . "name" (include "geonode.redis.fullname" .) "template" "/redis/secret.yaml") }}
 {{- end }}
 {{- end }}

@@ -13,8 +13,34 @@
 {{- .Values.redis.auth.secretKeys.password }}
 {{- end }}
 
+{{/* Where Celery finds Redis: the embedded Service, or the external server. */}}
+{{- define "geonode.redis.host" -}}
+{{- if .Values.redis.enabled }}
+{{- printf "%s.%s.svc" (include "geonode.redis.fullname" .) .Release.Namespace }}
+{{- else }}
+{{- .Values.redis.external.host }}
+{{- end }}
+{{- end }}
+
+{{- define "geonode.redis.port" -}}
+{{- .Values.redis.enabled | ternary .Values.redis.service.port .Values.redis.external.port }}
+{{- end }}
+
+{{/* "true" when the chart renders the Redis Secret: embedded Redis, or an external one whose password is given as a value. */}}
+{{- define "geonode.redis.chartSecret" -}}
+{{- if and (not .Values.redis.auth.existingSecret) (or .Values.redis.enabled .Values.redis.auth.password) }}true{{ end }}
+{{- end }}
+
+{{/* "true" when Redis wants a password (an external Redis may have none). */}}
+{{- define "geonode.redis.hasPassword" -}}
+{{- if or (include "geonode.redis.chartSecret" .) .Values.redis.auth.existingSecret }}true{{ end }}
+{{- end }}
+
 {{- define "geonode.redis.validate" -}}
 {{- if and .Values.redis.auth.password .Values.redis.auth.existingSecret }}
 {{- fail "redis.auth: set either redis.auth.password or redis.auth.existingSecret, not both" }}
+{{- end }}
+{{- if and (not .Values.redis.enabled) (not .Values.redis.external.host) }}
+{{- fail "redis.enabled is false, so Celery needs an external Redis: set redis.external.host (and port; its password in redis.auth.password or redis.auth.existingSecret)" }}
 {{- end }}
 {{- end }}

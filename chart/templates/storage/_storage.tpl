@@ -45,3 +45,19 @@ affinity:
   {{- toYaml . | nindent 2 }}
 {{- end }}
 {{- end }}
+
+{{/*
+With ReadWriteOnce storage every pod mounting the shared volumes must share one node, so a
+spread across nodes cannot be scheduled: refuse it with what to change.
+*/}}
+{{- define "geonode.storage.validate" -}}
+{{- if not (include "geonode.storage.readWriteMany" .) }}
+{{- range $component := list "django" "nginx" "geoserver" }}
+{{- range (index $.Values $component).topologySpreadConstraints }}
+{{- if and (eq .topologyKey "kubernetes.io/hostname") (eq (.whenUnsatisfiable | default "DoNotSchedule") "DoNotSchedule") }}
+{{- fail (printf "%s.topologySpreadConstraints spreads pods across nodes (kubernetes.io/hostname, DoNotSchedule), but storage.accessMode is ReadWriteOnce, which keeps every pod mounting the shared volumes on one node: use storage.accessMode ReadWriteMany, or whenUnsatisfiable: ScheduleAnyway" $component) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
