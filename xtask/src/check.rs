@@ -12,7 +12,7 @@ use crate::report::{Report, Step};
 use crate::schema::{Outcome, SchemaSet};
 use crate::tools::{self, Tools};
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::path::PathBuf;
 use std::time::Instant;
 
 pub struct Options {
@@ -43,10 +43,10 @@ struct Inputs<'a> {
 
 impl Inputs<'_> {
     /// The values files of a scenario, pins last so they win.
-    fn values<'s>(&'s self, scenario: &'s Scenario, pinned: bool) -> Vec<&'s Path> {
-        let mut files: Vec<&Path> = scenario.values.iter().map(|p| p.as_path()).collect();
-        if pinned && self.project.render_pins.is_file() {
-            files.push(&self.project.render_pins);
+    fn values(&self, scenario: &Scenario, pinned: bool) -> Vec<PathBuf> {
+        let mut files: Vec<PathBuf> = scenario.values.iter().cloned().collect();
+        if pinned {
+            files.extend(self.project.render_pins_for(scenario));
         }
         files
     }
@@ -387,7 +387,7 @@ fn bad_values_step(inputs: &Inputs, step: &mut Step) {
     let newest = inputs.newest_minor();
     let results = parallel::map(&jobs, |&(c, h)| {
         let mut values = inputs.values(&inputs.scenarios[0], true);
-        values.push(&cases[c].path);
+        values.push(cases[c].path.clone());
         inputs.helms[h].template(inputs.project, &values, newest)
     });
     for (&(c, h), result) in jobs.iter().zip(&results) {
@@ -433,18 +433,21 @@ fn compare_goldens(inputs: &Inputs, renders: &[Render], step: &mut Step) {
             },
         });
     }
-    stale_goldens(inputs, step);
+    stale_scenario_files(inputs, step);
     step.detail = format!("{} scenarios", inputs.scenarios.len());
 }
 
-fn stale_goldens(inputs: &Inputs, step: &mut Step) {
+/// Goldens and scenario pins whose scenario is gone.
+fn stale_scenario_files(inputs: &Inputs, step: &mut Step) {
     let names: BTreeSet<&str> = inputs.scenarios.iter().map(|s| s.name.as_str()).collect();
-    for file in project::yaml_files(&inputs.project.golden_dir).unwrap_or_default() {
-        if !names.contains(project::stem(&file).as_str()) {
-            step.fail(format!(
-                "{} belongs to no scenario (no values file of that name); delete it",
-                inputs.project.rel(&file)
-            ));
+    for dir in [&inputs.project.golden_dir, &inputs.project.render_pins_dir] {
+        for file in project::yaml_files(dir).unwrap_or_default() {
+            if !names.contains(project::stem(&file).as_str()) {
+                step.fail(format!(
+                    "{} belongs to no scenario (no values file of that name); delete it",
+                    inputs.project.rel(&file)
+                ));
+            }
         }
     }
 }
@@ -485,7 +488,7 @@ fn bless(inputs: &Inputs, step: &mut Step) {
             }
         }
     }
-    stale_goldens(inputs, step);
+    stale_scenario_files(inputs, step);
     step.detail = format!(
         "{} goldens with {}",
         inputs.scenarios.len(),

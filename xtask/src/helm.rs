@@ -2,7 +2,7 @@
 
 use crate::project::{Project, NAMESPACE, RELEASE};
 use crate::tools::{HelmTool, Tools};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 #[derive(Debug, Clone)]
@@ -47,7 +47,7 @@ impl Helm {
     pub fn template(
         &self,
         project: &Project,
-        values: &[&Path],
+        values: &[PathBuf],
         kube_minor: u32,
     ) -> Result<String, String> {
         let mut cmd = self.command();
@@ -62,7 +62,7 @@ impl Helm {
     }
 
     /// `helm lint --strict` with the given values files.
-    pub fn lint(&self, project: &Project, values: &[&Path]) -> Result<String, String> {
+    pub fn lint(&self, project: &Project, values: &[PathBuf]) -> Result<String, String> {
         let mut cmd = self.command();
         cmd.args(["lint", "--strict", "--namespace", NAMESPACE])
             .arg(&project.chart);

@@ -23,8 +23,11 @@ pub struct Project {
     pub values_dir: PathBuf,
     pub golden_dir: PathBuf,
     pub bad_values_dir: PathBuf,
-    /// Values layered over every scenario so generated secrets are pinned in renders and goldens.
+    /// Values layered over every scenario so generated secrets are pinned in renders and goldens;
+    /// `tests/render-pins/<scenario>.yaml` replaces it for one scenario (one that brings its
+    /// own Secrets, say, where pinned passwords would contradict its values).
     pub render_pins: PathBuf,
+    pub render_pins_dir: PathBuf,
     /// Allowed policy exceptions, one per object and rule, each with a reason.
     pub exceptions: PathBuf,
     /// JSON schemas for kinds outside the Kubernetes core (CRDs), `<kind>-<group>-<version>.json`.
@@ -48,6 +51,7 @@ impl Project {
             golden_dir: root.join("tests").join("golden"),
             bad_values_dir: root.join("tests").join("bad-values"),
             render_pins: root.join("tests").join("render-pins.yaml"),
+            render_pins_dir: root.join("tests").join("render-pins"),
             exceptions: root.join("tests").join("policy-exceptions.yaml"),
             crd_schemas: root.join("tests").join("crd-schemas"),
             chart,
@@ -83,6 +87,14 @@ impl Project {
             .unwrap_or(path)
             .display()
             .to_string()
+    }
+
+    /// The pins layered over a scenario, if any.
+    pub fn render_pins_for(&self, scenario: &Scenario) -> Option<PathBuf> {
+        let own = self.render_pins_dir.join(format!("{}.yaml", scenario.name));
+        [own, self.render_pins.clone()]
+            .into_iter()
+            .find(|p| p.is_file())
     }
 
     pub fn golden_path(&self, scenario: &Scenario) -> PathBuf {
