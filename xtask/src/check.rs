@@ -1,6 +1,7 @@
 //! `cargo xtask check` and `cargo xtask bless`: every step over every scenario, timed.
 
 use crate::bad_values;
+use crate::docs;
 use crate::error::Error;
 use crate::golden;
 use crate::helm::Helm;
@@ -101,6 +102,7 @@ pub fn run(project: &Project, options: &Options) -> Result<Report, Error> {
 
     if options.bless {
         report.step("bless", |step| bless(&inputs, step));
+        report.step("bless-docs", |step| bless_docs(&inputs, step));
         report.finish(started.elapsed());
         return Ok(report);
     }
@@ -114,6 +116,7 @@ pub fn run(project: &Project, options: &Options) -> Result<Report, Error> {
     report.step("policy", |step| police(&inputs, &renders, step));
     report.step("bad-values", |step| bad_values_step(&inputs, step));
     report.step("golden", |step| compare_goldens(&inputs, &renders, step));
+    report.step("docs", |step| check_docs(&inputs, step));
     report.finish(started.elapsed());
     Ok(report)
 }
@@ -494,4 +497,64 @@ fn bless(inputs: &Inputs, step: &mut Step) {
         inputs.scenarios.len(),
         newest_helm.label()
     );
+}
+
+/// values.yaml and values.schema.json describe the same keys; chart/README.md's values table is
+/// what they say now.
+fn check_docs(inputs: &Inputs, step: &mut Step) {
+    let chart = &inputs.project.chart;
+    let read = |name: &str| -> Result<serde_json::Value, String> {
+        let path = chart.join(name);
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| format!("reading {}: {e}", path.display()))?;
+        if name.ends_with(".json") {
+            serde_json::from_str(&text).map_err(|e| format!("parsing {}: {e}", path.display()))
+        } else {
+            yaml_serde::from_str(&text).map_err(|e| format!("parsing {}: {e}", path.display()))
+        }
+    };
+    match (read("values.schema.json"), read("values.yaml")) {
+        (Ok(schema), Ok(defaults)) => {
+            let gaps = docs::coverage_gaps(&schema, &defaults);
+            step.record(if gaps.is_empty() {
+                Ok(())
+            } else {
+                Err(format!("values.yaml and values.schema.json disagree; describe every value and give every described value a default:\n{}", gaps.join("\n")))
+            });
+        }
+        (Err(e), _) | (_, Err(e)) => step.fail(e),
+    }
+    step.record(match docs::expected_readme(chart) {
+        Err(e) => Err(e.to_string()),
+        Ok((path, current, expected)) => match golden::diff(
+            &inputs.project.rel(&path),
+            &current,
+            "generated from values.schema.json",
+            &expected,
+        ) {
+            None => Ok(()),
+            Some(d) => Err(format!(
+                "{} is stale; run `cargo xtask bless` and commit it:\n{d}",
+                inputs.project.rel(&path)
+            )),
+        },
+    });
+    step.detail = "values.yaml ⇄ values.schema.json, chart/README.md values table".into();
+}
+
+fn bless_docs(inputs: &Inputs, step: &mut Step) {
+    let written = docs::expected_readme(&inputs.project.chart)
+        .map_err(|e| e.to_string())
+        .and_then(|(path, current, expected)| {
+            if current == expected {
+                return Ok(None);
+            }
+            std::fs::write(&path, expected)
+                .map_err(|e| format!("writing {}: {e}", path.display()))?;
+            Ok(Some(inputs.project.rel(&path)))
+        });
+    if let Ok(Some(rel)) = &written {
+        step.notes.push(format!("rewrote {rel}"));
+    }
+    step.record(written.map(|_| ()));
 }

@@ -2,6 +2,7 @@
 
 mod bad_values;
 mod check;
+mod docs;
 mod error;
 mod golden;
 mod helm;
