@@ -58,11 +58,7 @@ fn resolve<'a>(root: &'a Value, mut node: &'a Value) -> &'a Value {
 
 fn walk(root: &Value, node: &Value, defaults: &Value, path: &str, rows: &mut Vec<Row>) {
     let target = resolve(root, node);
-    // A description next to a $ref says more about this use than the shared definition does.
-    let description = node["description"]
-        .as_str()
-        .or(target["description"].as_str())
-        .unwrap_or("");
+    let description = describe(root, node);
     if let Some(properties) = target["properties"].as_object() {
         if target["additionalProperties"] == false && !path.is_empty() && properties.is_empty() {
             return;
