@@ -192,6 +192,20 @@ fn render(inputs: &Inputs, step: &mut Step) -> Vec<Render> {
             .insert(inputs.render_name(r));
     }
     step.fail_grouped(problems);
+    for (i, scenario) in inputs.scenarios.iter().enumerate() {
+        if let Some(Ok(objects)) = golden_render(inputs, &renders, i).map(|r| &r.objects) {
+            let requested = crate::resources::requested(objects);
+            step.notes.push(format!(
+                "{}: {} objects, requests {}",
+                scenario.name,
+                objects.len(),
+                requested.describe()
+            ));
+            if scenario.values.is_none() {
+                step.record(crate::resources::fits_default_budget(&requested));
+            }
+        }
+    }
     step.detail = format!(
         "{} scenarios × {} Helms × Kubernetes {} + unpinned defaults; {objects} objects",
         inputs.scenarios.len(),

@@ -12,6 +12,7 @@ mod parallel;
 mod policy;
 mod project;
 mod report;
+mod resources;
 mod schema;
 mod tools;
 
