@@ -101,6 +101,16 @@ checksum/{{ .name }}: {{ include (print .context.Template.BasePath .template) .c
 {{- end }}
 
 {{/*
+The same for a Secret of generated credentials: a hash of the values that feed it, not of its
+rendered data, whose generated parts differ between two renders of one release (they are
+generated once and then kept, so they never need to roll a pod).
+Call with (dict "name" <Secret name> "auth" .Values.<component>.auth).
+*/}}
+{{- define "geonode.secretChecksumAnnotation" -}}
+checksum/{{ .name }}: {{ toYaml .auth | sha256sum }}
+{{- end }}
+
+{{/*
 Scheduling fields of a pod. Call with (dict "context" $ "values" .Values.<component>
 "sharedVolumes" true|false); pods that mount the shared volumes get the storage affinity.
 */}}

@@ -169,13 +169,13 @@ databases. Call with (dict "context" $ "values" .Values.<component>).
 {{- define "geonode.django.checksums" -}}
 {{ include "geonode.checksumAnnotation" (dict "context" . "name" (include "geonode.django.configName" .) "template" "/django/configmap.yaml") }}
 {{- if not .Values.geonode.auth.existingSecret }}
-{{ include "geonode.checksumAnnotation" (dict "context" . "name" (include "geonode.secrets.name" .) "template" "/secret.yaml") }}
+{{ include "geonode.secretChecksumAnnotation" (dict "name" (include "geonode.secrets.name" .) "auth" .Values.geonode.auth) }}
 {{- end }}
 {{- if not .Values.postgresql.auth.existingSecret }}
-{{ include "geonode.checksumAnnotation" (dict "context" . "name" (include "geonode.postgresql.fullname" .) "template" "/postgresql/secret.yaml") }}
+{{ include "geonode.secretChecksumAnnotation" (dict "name" (include "geonode.postgresql.fullname" .) "auth" .Values.postgresql.auth) }}
 {{- end }}
 {{- if include "geonode.redis.chartSecret" . }}
-{{ include "geonode.checksumAnnotation" (dict "context" . "name" (include "geonode.redis.fullname" .) "template" "/redis/secret.yaml") }}
+{{ include "geonode.secretChecksumAnnotation" (dict "name" (include "geonode.redis.fullname" .) "auth" .Values.redis.auth) }}
 {{- end }}
 {{- end }}
 
