@@ -171,13 +171,13 @@ securityContext:
 {{- end }}
 
 {{/*
-The `data` volume of a StatefulSet: a claim template when persistence is enabled (kept when the
-StatefulSet is deleted or scaled), else nothing here and an emptyDir from geonode.dataEmptyDir.
+The `data` volume of a StatefulSet: a claim template when persistence is enabled without an
+existing claim (kept when the StatefulSet is deleted or scaled); otherwise geonode.dataVolume.
 Call with (dict "context" $ "component" "redis" "values" .Values.redis), at the spec's indentation.
 */}}
 {{- define "geonode.dataVolumeClaim" -}}
 {{- $persistence := .values.persistence }}
-{{- if $persistence.enabled }}
+{{- if and $persistence.enabled (not $persistence.existingClaim) }}
 persistentVolumeClaimRetentionPolicy:
   whenDeleted: Retain
   whenScaled: Retain
@@ -198,11 +198,18 @@ volumeClaimTemplates:
 {{- end }}
 {{- end }}
 
-{{/* The emptyDir stand-in for the `data` volume when persistence is off; an entry of `volumes`. */}}
-{{- define "geonode.dataEmptyDir" -}}
+{{/*
+The `data` volume when no claim template provides it: the existing claim named in values, or an
+emptyDir when persistence is off. An entry of `volumes`; pass the component's values.
+*/}}
+{{- define "geonode.dataVolume" -}}
 {{- if not .persistence.enabled }}
 - name: data
   emptyDir: {}
+{{- else if .persistence.existingClaim }}
+- name: data
+  persistentVolumeClaim:
+    claimName: {{ .persistence.existingClaim }}
 {{- end }}
 {{- end }}
 
