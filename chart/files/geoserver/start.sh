@@ -68,6 +68,7 @@ edit url "$oauth" checkTokenEndpointUrl "$geonode"
 edit url "$oauth" userAuthorizationUri "$public"
 edit url "$oauth" redirectUri "$public"
 edit url "$oauth" logoutUri "$public"
+# Also passed as -DPROXY_BASE_URL, which wins where global.xml has no proxyBaseUrl element.
 edit text "$data/global.xml" proxyBaseUrl "$public/geoserver"
 
 mkdir -p "$data/geofence"
@@ -79,6 +80,13 @@ geofenceDataSource.url=jdbc:postgresql://$DATABASE_HOST:$DATABASE_PORT/$GEONODE_
 geofenceDataSource.username=$GEONODE_GEODATABASE_USER
 geofenceDataSource.password=$GEONODE_GEODATABASE_PASSWORD
 geofenceEntityManagerFactory.jpaPropertyMap[hibernate.default_schema]=$GEONODE_GEODATABASE_SCHEMA
+geofenceDataSource.testOnBorrow=true
+geofenceDataSource.validationQuery=SELECT 1
+geofenceEntityManagerFactory.jpaPropertyMap[hibernate.testOnBorrow]=true
+geofenceEntityManagerFactory.jpaPropertyMap[hibernate.validationQuery]=SELECT 1
+geofenceDataSource.removeAbandoned=true
+geofenceDataSource.removeAbandonedTimeout=60
+geofenceDataSource.connectionProperties=ApplicationName=GeoFence;
 PROPERTIES
 umask 022
 

@@ -12,7 +12,7 @@ means a bigger heap and the JVM never outgrows its container; never a fixed -Xmx
 {{- if regexMatch "-Xm[sx]" $values.extraJavaOptions }}
 {{- fail "geoserver.extraJavaOptions sets -Xms/-Xmx; size the heap with geoserver.heapPercentage (a share of the container's memory limit) instead" }}
 {{- end }}
-{{- $opts := list "-Djava.awt.headless=true" (printf "-XX:MaxRAMPercentage=%v" $values.heapPercentage) "-XX:InitialRAMPercentage=25" "-XX:+ExitOnOutOfMemoryError" "-Dfile.encoding=UTF8" "-Duser.timezone=GMT" "-Dorg.geotools.shapefile.datetime=true" "-DALLOW_ENV_PARAMETRIZATION=true" (printf "-DPRINT_BASE_URL=%sgeoserver/pdf" (include "geonode.siteUrl" .)) (printf "-DGEOSERVER_CSRF_WHITELIST=%s" (include "geonode.siteHost" .)) }}
+{{- $opts := list "-Djava.awt.headless=true" (printf "-XX:MaxRAMPercentage=%v" $values.heapPercentage) "-XX:InitialRAMPercentage=25" "-XX:+ExitOnOutOfMemoryError" "-Dfile.encoding=UTF8" "-Duser.timezone=GMT" "-Dorg.geotools.shapefile.datetime=true" "-DALLOW_ENV_PARAMETRIZATION=true" (printf "-DPRINT_BASE_URL=%sgeoserver/pdf" (include "geonode.siteUrl" .)) (printf "-DPROXY_BASE_URL=%s/geoserver" (include "geonode.siteBase" .)) (printf "-DGEOSERVER_CSRF_WHITELIST=%s" (include "geonode.siteHost" .)) }}
 {{- join " " (compact (append $opts $values.extraJavaOptions)) }}
 {{- end }}
 
