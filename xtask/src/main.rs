@@ -2,7 +2,9 @@
 
 mod bad_values;
 mod check;
+mod cluster;
 mod docs;
+mod e2e;
 mod error;
 mod golden;
 mod helm;
@@ -28,6 +30,10 @@ commands:
           bad-values cases and diff the goldens; prints `N passed, M failed`
   bless   rewrite tests/golden/ from the current chart
   setup   install the pinned tools (Helm 3 and 4, Kubernetes schemas) into .cache/tools
+  e2e     install, upgrade, roll back and uninstall the chart on a real control plane (built
+          from pinned sources, kwok nodes) in a Pod Security restricted namespace
+  cluster up|down
+          leave that control plane running and print its kubeconfig / stop it
 
 options:
   --root <dir>          a project laid out like this repository (default: the repository)
@@ -48,14 +54,26 @@ pub fn workspace_root() -> PathBuf {
 #[derive(Debug)]
 struct Args {
     command: String,
+    /// `up` or `down` for `cluster`.
+    subcommand: Option<String>,
     root: PathBuf,
     kube_minors: Vec<u32>,
 }
 
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
     let command = args.next().ok_or("no command given")?;
+    let subcommand = if command == "cluster" {
+        Some(
+            args.next()
+                .filter(|s| s == "up" || s == "down")
+                .ok_or("cluster takes up or down")?,
+        )
+    } else {
+        None
+    };
     let mut parsed = Args {
         command,
+        subcommand,
         root: workspace_root(),
         kube_minors: tools::KUBE_MINORS.to_vec(),
     };
@@ -105,6 +123,9 @@ fn main() -> ExitCode {
             println!("schemas: {}", t.schema_root.display());
             true
         }),
+        "cluster" => cluster_command(args.subcommand.as_deref() == Some("up")),
+        "e2e" => project::Project::at(&args.root)
+            .and_then(|project| e2e::run(&project).map(|report| report.failed() == 0)),
         "check" | "bless" => project::Project::at(&args.root).and_then(|project| {
             let options = check::Options {
                 kube_minors: args.kube_minors,
@@ -129,6 +150,27 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// `cluster up`: a control plane left running in .cache/cluster; `cluster down` stops it.
+fn cluster_command(up: bool) -> Result<bool, error::Error> {
+    let dir = workspace_root().join(".cache").join("cluster");
+    if !up {
+        let stopped = cluster::down(&dir)?;
+        println!("stopped {stopped} processes and removed {}", dir.display());
+        return Ok(true);
+    }
+    if dir.join("pids").exists() {
+        return Err(error::Error::msg(format!(
+            "a control plane is already up (kubeconfig {}); run `cargo xtask cluster down` first",
+            dir.join("kubeconfig").display()
+        )));
+    }
+    let plane = cluster::ControlPlane::start(&dir, false, 3)?;
+    let kubeconfig = plane.detach()?;
+    println!("control plane up; logs in {}", dir.display());
+    println!("export KUBECONFIG={}", kubeconfig.display());
+    Ok(true)
 }
 
 #[cfg(test)]

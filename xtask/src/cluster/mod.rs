@@ -1,0 +1,288 @@
+//! A real Kubernetes control plane on 127.0.0.1: etcd, kube-apiserver, kube-controller-manager
+//! and kube-scheduler built from the pinned sources, kwok for nodes and pod life cycles. Ports are
+//! free ones, state lives in one folder, access is a token in a generated kubeconfig. Every
+//! process is stopped and the folder removed when the ControlPlane is dropped (success, failure or
+//! panic); `cluster up` detaches it instead and `cluster down` ends it.
+
+pub mod binaries;
+mod process;
+
+use crate::error::{Context, Error};
+use process::Child;
+use std::fs;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+pub struct ControlPlane {
+    pub dir: PathBuf,
+    pub kubeconfig: PathBuf,
+    pub kubectl: PathBuf,
+    children: Vec<Child>,
+    /// Remove `dir` when dropped (e2e runs), or leave it (`cluster up`).
+    owned: bool,
+}
+
+fn free_port() -> Result<u16, Error> {
+    let listener = TcpListener::bind("127.0.0.1:0").context("finding a free port on 127.0.0.1")?;
+    Ok(listener
+        .local_addr()
+        .context("reading the free port")?
+        .port())
+}
+
+fn openssl(args: &[&str], dir: &Path) -> Result<(), Error> {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .context("running openssl (install it: apt-get install openssl)")?;
+    if !out.status.success() {
+        return Err(Error::msg(format!(
+            "openssl {} failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        )));
+    }
+    Ok(())
+}
+
+fn random_token() -> Result<String, Error> {
+    let mut buf = [0u8; 24];
+    use std::io::Read;
+    fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut buf))
+        .context("reading /dev/urandom for the admin token")?;
+    Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+impl ControlPlane {
+    /// Starts everything in `dir` (created), and waits until the API server is ready and the
+    /// nodes are Ready.
+    pub fn start(dir: &Path, owned: bool, nodes: usize) -> Result<Self, Error> {
+        let bin = binaries::ensure()?;
+        let kubectl = crate::tools::ensure_kubectl()?;
+        fs::create_dir_all(dir).context(format!("creating {}", dir.display()))?;
+        let mut plane = ControlPlane {
+            dir: dir.to_path_buf(),
+            kubeconfig: dir.join("kubeconfig"),
+            kubectl,
+            children: Vec::new(),
+            owned,
+        };
+        let (etcd_client, etcd_peer, apiserver) = (free_port()?, free_port()?, free_port()?);
+
+        plane.children.push(Child::spawn(
+            Command::new(bin.path("etcd")).args([
+                "--name=e2e",
+                &format!("--data-dir={}", dir.join("etcd").display()),
+                &format!("--listen-client-urls=http://127.0.0.1:{etcd_client}"),
+                &format!("--advertise-client-urls=http://127.0.0.1:{etcd_client}"),
+                &format!("--listen-peer-urls=http://127.0.0.1:{etcd_peer}"),
+                &format!("--initial-advertise-peer-urls=http://127.0.0.1:{etcd_peer}"),
+                &format!("--initial-cluster=e2e=http://127.0.0.1:{etcd_peer}"),
+                "--log-level=warn",
+                "--unsafe-no-fsync",
+            ]),
+            "etcd",
+            dir,
+            !owned,
+        )?);
+        process::wait_for_port(etcd_client, Duration::from_secs(30)).context("waiting for etcd")?;
+
+        openssl(&["genrsa", "-out", "sa.key", "2048"], dir)?;
+        openssl(&["rsa", "-in", "sa.key", "-pubout", "-out", "sa.pub"], dir)?;
+        let token = random_token()?;
+        fs::write(
+            dir.join("tokens.csv"),
+            format!("{token},admin,admin,system:masters\n"),
+        )
+        .context("writing tokens.csv")?;
+        let certs = dir.join("certs");
+        plane.children.push(Child::spawn(
+            Command::new(bin.path("kube-apiserver")).args([
+                &format!("--etcd-servers=http://127.0.0.1:{etcd_client}"),
+                "--bind-address=127.0.0.1",
+                "--advertise-address=127.0.0.1",
+                &format!("--secure-port={apiserver}"),
+                &format!("--cert-dir={}", certs.display()),
+                &format!("--token-auth-file={}", dir.join("tokens.csv").display()),
+                "--authorization-mode=RBAC",
+                "--service-account-issuer=https://kubernetes.default.svc",
+                &format!(
+                    "--service-account-key-file={}",
+                    dir.join("sa.pub").display()
+                ),
+                &format!(
+                    "--service-account-signing-key-file={}",
+                    dir.join("sa.key").display()
+                ),
+                "--service-cluster-ip-range=10.96.0.0/16",
+                "--endpoint-reconciler-type=none",
+                "--allow-privileged=false",
+            ]),
+            "kube-apiserver",
+            dir,
+            !owned,
+        )?);
+        fs::write(
+            &plane.kubeconfig,
+            format!(
+                "apiVersion: v1\nkind: Config\nclusters:\n- name: e2e\n  cluster:\n    server: https://127.0.0.1:{apiserver}\n    insecure-skip-tls-verify: true\nusers:\n- name: admin\n  user:\n    token: {token}\ncontexts:\n- name: e2e\n  context:\n    cluster: e2e\n    user: admin\ncurrent-context: e2e\n"
+            ),
+        )
+        .context("writing the kubeconfig")?;
+        plane.wait_until("the API server is ready", Duration::from_secs(90), |p| {
+            p.kubectl(&["get", "--raw", "/readyz"]).is_ok()
+        })?;
+
+        let kubeconfig = plane.kubeconfig.display().to_string();
+        plane.children.push(Child::spawn(
+            Command::new(bin.path("kube-controller-manager")).args([
+                &format!("--kubeconfig={kubeconfig}"),
+                "--leader-elect=false",
+                "--secure-port=0",
+                &format!(
+                    "--service-account-private-key-file={}",
+                    dir.join("sa.key").display()
+                ),
+                &format!("--root-ca-file={}", certs.join("apiserver.crt").display()),
+                "--use-service-account-credentials=false",
+                "--controllers=*,-nodeipam,-csrsigning,-csrapproving,-csrcleaner",
+            ]),
+            "kube-controller-manager",
+            dir,
+            !owned,
+        )?);
+        plane.children.push(Child::spawn(
+            Command::new(bin.path("kube-scheduler")).args([
+                &format!("--kubeconfig={kubeconfig}"),
+                "--leader-elect=false",
+                "--secure-port=0",
+            ]),
+            "kube-scheduler",
+            dir,
+            !owned,
+        )?);
+        plane.children.push(Child::spawn(
+            Command::new(bin.path("kwok")).args([
+                &format!("--kubeconfig={kubeconfig}"),
+                "--manage-all-nodes=true",
+                &format!("--server-address=127.0.0.1:{}", free_port()?),
+            ]),
+            "kwok",
+            dir,
+            !owned,
+        )?);
+        plane.create_nodes(nodes)?;
+        Ok(plane)
+    }
+
+    /// Fake nodes with room for the biggest scenario, spread over zones.
+    fn create_nodes(&mut self, count: usize) -> Result<(), Error> {
+        let mut manifest = String::new();
+        for i in 0..count {
+            manifest.push_str(&format!(
+                "---\napiVersion: v1\nkind: Node\nmetadata:\n  name: node-{i}\n  annotations:\n    kwok.x-k8s.io/node: fake\n  labels:\n    kubernetes.io/hostname: node-{i}\n    kubernetes.io/os: linux\n    kubernetes.io/arch: amd64\n    topology.kubernetes.io/zone: zone-{zone}\n    type: kwok\nstatus:\n  allocatable: {{cpu: '32', memory: 128Gi, pods: '110'}}\n  capacity: {{cpu: '32', memory: 128Gi, pods: '110'}}\n",
+                zone = i % 3
+            ));
+        }
+        self.kubectl_stdin(&["apply", "-f", "-"], &manifest)
+            .map_err(|e| Error::msg(format!("creating the kwok nodes: {e}")))?;
+        self.wait_until("the kwok nodes are Ready", Duration::from_secs(60), |p| {
+            p.kubectl(&[
+                "wait",
+                "--for=condition=Ready",
+                "node",
+                "--all",
+                "--timeout=5s",
+            ])
+            .is_ok()
+        })
+    }
+
+    /// kubectl against this control plane; stdout, or its error output.
+    pub fn kubectl(&self, args: &[&str]) -> Result<String, String> {
+        self.kubectl_stdin(args, "")
+    }
+
+    pub fn kubectl_stdin(&self, args: &[&str], stdin: &str) -> Result<String, String> {
+        let mut cmd = Command::new(&self.kubectl);
+        cmd.arg(format!("--kubeconfig={}", self.kubeconfig.display()))
+            .args(args);
+        process::run_with_stdin(cmd, stdin)
+    }
+
+    pub fn wait_until(
+        &mut self,
+        what: &str,
+        timeout: Duration,
+        mut ready: impl FnMut(&Self) -> bool,
+    ) -> Result<(), Error> {
+        let started = Instant::now();
+        while started.elapsed() < timeout {
+            if ready(self) {
+                return Ok(());
+            }
+            for child in &mut self.children {
+                child.check_alive()?;
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+        Err(Error::msg(format!(
+            "timed out after {} s waiting until {what}; the logs are in {}",
+            timeout.as_secs(),
+            self.dir.display()
+        )))
+    }
+
+    /// Leaves the processes running after this value is gone (for `cluster up`); their process
+    /// ids go to `pids` for `cluster down`.
+    pub fn detach(mut self) -> Result<PathBuf, Error> {
+        let pids: Vec<String> = self.children.iter().map(|c| c.id().to_string()).collect();
+        fs::write(self.dir.join("pids"), pids.join("\n")).context("writing the process ids")?;
+        for child in std::mem::take(&mut self.children) {
+            child.forget();
+        }
+        self.owned = false;
+        Ok(self.kubeconfig.clone())
+    }
+}
+
+impl Drop for ControlPlane {
+    fn drop(&mut self) {
+        // Stop in reverse order: kwok and controllers before the API server before etcd.
+        while let Some(child) = self.children.pop() {
+            drop(child);
+        }
+        if self.owned {
+            let _ = fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+/// Runs a command: stdout on success, its error output otherwise.
+pub fn run(cmd: Command) -> Result<String, String> {
+    process::run_with_stdin(cmd, "")
+}
+
+/// Stops a control plane left by `cluster up` and removes its folder.
+pub fn down(dir: &Path) -> Result<usize, Error> {
+    let pids = match fs::read_to_string(dir.join("pids")) {
+        Ok(p) => p,
+        Err(_) => return Ok(0),
+    };
+    let mut stopped = 0;
+    for pid in pids
+        .lines()
+        .rev()
+        .filter_map(|l| l.trim().parse::<i32>().ok())
+    {
+        if process::terminate(pid) {
+            stopped += 1;
+        }
+    }
+    fs::remove_dir_all(dir).context(format!("removing {}", dir.display()))?;
+    Ok(stopped)
+}
