@@ -20,8 +20,16 @@ use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-const NAMESPACE: &str = "geonode-e2e";
 const WAIT: &str = "--timeout=4m";
+/// The empty namespace server-side dry runs go to.
+const DRY_RUN_NAMESPACE: &str = "geonode-dry-run";
+
+/// One release under test: a scenario in a namespace of its own.
+struct Release {
+    name: String,
+    namespace: String,
+    values: Vec<PathBuf>,
+}
 
 struct Ctx<'a> {
     project: &'a Project,
@@ -65,45 +73,69 @@ pub fn run(project: &Project) -> Result<Report, Error> {
     std::thread::scope(|scope| {
         // The cluster has no storage provisioner: bind every pending claim to a fresh volume.
         scope.spawn(|| provision_volumes(&ctx, &stop));
-        lifecycle(&ctx, &mut report);
+        for scenario in ["default", "production-ha"] {
+            let values: Vec<PathBuf> = if scenario == "default" {
+                Vec::new()
+            } else {
+                vec![project.values_dir.join(format!("{scenario}.yaml"))]
+            };
+            let release = Release {
+                name: scenario.to_string(),
+                namespace: format!("geonode-e2e-{scenario}"),
+                values,
+            };
+            lifecycle(&ctx, &release, &mut report);
+        }
+        report.step("upgrade-from-previous", |step| {
+            upgrade_from_previous(&ctx, step)
+        });
         report.step("server-dry-run", |step| server_dry_run(&ctx, step));
+        report.step("negative-controls", |step| negative_controls(&ctx, step));
         stop.store(true, Ordering::Relaxed);
     });
     report.finish(started.elapsed());
     Ok(report)
 }
 
-fn lifecycle(ctx: &Ctx, report: &mut Report) {
+fn lifecycle(ctx: &Ctx, release: &Release, report: &mut Report) {
     let chart = ctx.project.chart.clone();
-    report.step("namespace", |step| step.record(create_namespace(ctx)));
-    report.step("install", |step| {
-        step.record(helm_install(ctx, &chart, &[]));
-        check_release(ctx, step);
+    let ns = release.namespace.as_str();
+    let values: Vec<String> = release
+        .values
+        .iter()
+        .flat_map(|v| ["-f".to_string(), v.display().to_string()])
+        .collect();
+    let values: Vec<&str> = values.iter().map(String::as_str).collect();
+    let name = |what: &str| format!("{what} [{}]", release.name);
+    report.step(name("install"), |step| {
+        step.record(create_namespace(ctx, ns));
+        step.record(helm_install(ctx, &chart, ns, &values));
+        check_release(ctx, ns, step);
     });
-    let before = workload_templates(ctx);
-    let secrets_before = secret_data(ctx);
-    report.step("upgrade", |step| {
-        step.record(ctx.helm(&["upgrade", RELEASE, path(&chart), "-n", NAMESPACE, "--wait", WAIT, "--reuse-values", "--set", "nginx.maxBodySize=5g"]).map(|_| ()));
-        let after = workload_templates(ctx);
+    let before = workload_templates(ctx, ns);
+    let secrets_before = secret_data(ctx, ns);
+    report.step(name("upgrade"), |step| {
+        step.record(ctx.helm(&["upgrade", RELEASE, path(&chart), "-n", ns, "--wait", WAIT, "--reuse-values", "--set", "nginx.maxBodySize=5g"]).map(|_| ()));
+        let after = workload_templates(ctx, ns);
         let rolled: Vec<&String> = after.iter().filter(|(k, v)| before.get(*k) != Some(v)).map(|(k, _)| k).collect();
         step.record(if rolled.iter().map(|s| s.as_str()).eq(["Deployment/geonode-nginx"]) {
             Ok(())
         } else {
             Err(format!("changing nginx.maxBodySize must roll Deployment/geonode-nginx alone; these workloads changed: {rolled:?}"))
         });
-        step.record(if secret_data(ctx) == secrets_before {
+        step.record(if secret_data(ctx, ns) == secrets_before {
             Ok(())
         } else {
             Err("the upgrade changed the data of a generated Secret; generated credentials must be kept".into())
         });
-        check_release(ctx, step);
+        check_release(ctx, ns, step);
     });
-    report.step("rollback", |step| {
+    report.step(name("rollback"), |step| {
         step.record(
-            ctx.helm(&["rollback", RELEASE, "1", "-n", NAMESPACE, "--wait", WAIT])
+            ctx.helm(&["rollback", RELEASE, "1", "-n", ns, "--wait", WAIT])
                 .map(|_| ()),
         );
-        step.record(if workload_templates(ctx) == before {
+        step.record(if workload_templates(ctx, ns) == before {
             Ok(())
         } else {
             Err(
@@ -111,29 +143,84 @@ fn lifecycle(ctx: &Ctx, report: &mut Report) {
                     .into(),
             )
         });
-        check_release(ctx, step);
+        check_release(ctx, ns, step);
     });
-    report.step("uninstall-keeps-data", |step| {
-        step.record(ctx.helm(&["uninstall", RELEASE, "-n", NAMESPACE, "--wait", WAIT]).map(|_| ()));
-        for (kind, name) in kept_objects() {
-            step.record(ctx.plane.kubectl(&["get", kind, &name, "-n", NAMESPACE]).map(|_| ()).map_err(|e| {
-                format!("{kind} {name} must survive `helm uninstall` (it holds data or the key to it): {e}")
+    report.step(name("uninstall-keeps-data"), |step| {
+        step.record(ctx.helm(&["uninstall", RELEASE, "-n", ns, "--wait", WAIT]).map(|_| ()));
+        for (kind, object) in kept_objects() {
+            step.record(ctx.plane.kubectl(&["get", kind, &object, "-n", ns]).map(|_| ()).map_err(|e| {
+                format!("{kind} {object} must survive `helm uninstall` (it holds data or the key to it): {e}")
             }));
         }
     });
-    report.step("reinstall", |step| {
-        step.record(helm_install(ctx, &chart, &[]));
-        step.record(if secret_data(ctx) == secrets_before {
+    report.step(name("reinstall"), |step| {
+        step.record(helm_install(ctx, &chart, ns, &values));
+        step.record(if secret_data(ctx, ns) == secrets_before {
             Ok(())
         } else {
             Err("a reinstall generated new credentials instead of reusing the kept Secrets".into())
         });
-        check_release(ctx, step);
+        check_release(ctx, ns, step);
         step.record(
-            ctx.helm(&["uninstall", RELEASE, "-n", NAMESPACE, "--wait", WAIT])
+            ctx.helm(&["uninstall", RELEASE, "-n", ns, "--wait", WAIT])
                 .map(|_| ()),
         );
     });
+}
+
+/// Installs the chart as it was at the previous release tag (or the previous commit), then
+/// upgrades to this one: renames, immutable fields and selector changes show up here.
+fn upgrade_from_previous(ctx: &Ctx, step: &mut Step) {
+    let root = &ctx.project.root;
+    let git = |args: &[&str]| -> Result<String, String> {
+        let mut cmd = Command::new("git");
+        cmd.current_dir(root).args(args);
+        crate::cluster::run(cmd).map(|s| s.trim().to_string())
+    };
+    let previous = git(&["describe", "--tags", "--abbrev=0"])
+        .or_else(|_| git(&["rev-parse", "--verify", "HEAD~1"]));
+    let Ok(previous) = previous else {
+        step.notes
+            .push("no previous release tag or commit in this clone; skipped".into());
+        return;
+    };
+    let old = match tempfile::tempdir() {
+        Ok(d) => d,
+        Err(e) => return step.fail(format!("creating a folder for the previous chart: {e}")),
+    };
+    let mut archive = Command::new("sh");
+    archive.current_dir(root).arg("-c").arg(format!(
+        "git archive {previous} chart | tar -x -C '{}'",
+        old.path().display()
+    ));
+    if let Err(e) = crate::cluster::run(archive) {
+        step.notes.push(format!(
+            "the chart at {previous} could not be extracted ({e}); skipped"
+        ));
+        return;
+    }
+    let old_chart = old.path().join("chart");
+    if !old_chart.join("Chart.yaml").is_file() {
+        step.notes.push(format!("{previous} has no chart; skipped"));
+        return;
+    }
+    let ns = "geonode-e2e-previous";
+    step.record(create_namespace(ctx, ns));
+    step.record(
+        helm_install(ctx, &old_chart, ns, &[])
+            .map_err(|e| format!("installing the chart of {previous}: {e}")),
+    );
+    step.record(
+        ctx.helm(&["upgrade", RELEASE, path(&ctx.project.chart), "-n", ns, "--wait", "--wait-for-jobs", WAIT])
+            .map(|_| ())
+            .map_err(|e| format!("upgrading from the chart of {previous} failed (a rename or an immutable field?): {e}")),
+    );
+    check_release(ctx, ns, step);
+    step.record(
+        ctx.helm(&["uninstall", RELEASE, "-n", ns, "--wait", WAIT])
+            .map(|_| ()),
+    );
+    step.detail = format!("from {}", &previous[..previous.len().min(12)]);
 }
 
 fn path(p: &Path) -> &str {
@@ -168,55 +255,59 @@ impl Ctx<'_> {
     }
 }
 
-fn create_namespace(ctx: &Ctx) -> Result<(), String> {
+fn create_namespace(ctx: &Ctx, namespace: &str) -> Result<(), String> {
     let manifest = format!(
-        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {NAMESPACE}\n  labels:\n    pod-security.kubernetes.io/enforce: restricted\n    pod-security.kubernetes.io/enforce-version: latest\n"
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {namespace}\n  labels:\n    pod-security.kubernetes.io/enforce: restricted\n    pod-security.kubernetes.io/enforce-version: latest\n"
     );
     ctx.plane
         .kubectl_stdin(&["apply", "-f", "-"], &manifest)
         .map(|_| ())
 }
 
-fn helm_install(ctx: &Ctx, chart: &Path, extra: &[&str]) -> Result<(), String> {
+fn helm_install(ctx: &Ctx, chart: &Path, namespace: &str, extra: &[&str]) -> Result<(), String> {
     let mut args = vec![
         "install",
         RELEASE,
         path(chart),
         "-n",
-        NAMESPACE,
+        namespace,
         "--wait",
         "--wait-for-jobs",
         WAIT,
     ];
     args.extend_from_slice(extra);
-    ctx.helm(&args)
-        .map(|_| ())
-        .map_err(|e| format!("helm install failed: {e}\n{}", why_not_ready(ctx)))
+    ctx.helm(&args).map(|_| ()).map_err(|e| {
+        format!(
+            "helm install failed: {e}\n{}",
+            why_not_ready(ctx, namespace)
+        )
+    })
 }
 
 /// What Kubernetes said about pods it could not create or schedule.
-fn why_not_ready(ctx: &Ctx) -> String {
+fn why_not_ready(ctx: &Ctx, namespace: &str) -> String {
+    let columns = "custom-columns=OBJECT:.involvedObject.name,REASON:.reason,MESSAGE:.message";
     ctx.plane
         .kubectl(&[
             "get",
             "events",
             "-n",
-            NAMESPACE,
+            namespace,
             "--field-selector=type=Warning",
             "-o",
-            "custom-columns=OBJECT:.involvedObject.name,REASON:.reason,MESSAGE:.message",
+            columns,
         ])
         .unwrap_or_default()
 }
 
 /// Every object of the release exists; every pod is Ready (or Succeeded, for the Job's).
-fn check_release(ctx: &Ctx, step: &mut Step) {
-    match ctx.helm(&["get", "manifest", RELEASE, "-n", NAMESPACE]) {
+fn check_release(ctx: &Ctx, namespace: &str, step: &mut Step) {
+    match ctx.helm(&["get", "manifest", RELEASE, "-n", namespace]) {
         Err(e) => step.fail(format!("helm get manifest: {e}")),
         Ok(manifest) => step.record(
             ctx.plane
                 .kubectl_stdin(
-                    &["get", "-n", NAMESPACE, "-f", "-", "-o", "name"],
+                    &["get", "-n", namespace, "-f", "-", "-o", "name"],
                     &manifest,
                 )
                 .map(|_| ())
@@ -225,8 +316,7 @@ fn check_release(ctx: &Ctx, step: &mut Step) {
     }
     let pods = ctx
         .plane
-        .kubectl(&["get", "pods", "-n", NAMESPACE, "-o", "json"])
-        .map_err(|e| e.to_string());
+        .kubectl(&["get", "pods", "-n", namespace, "-o", "json"]);
     step.record(pods.and_then(|text| {
         let pods: Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
         let items = pods["items"].as_array().cloned().unwrap_or_default();
@@ -257,30 +347,31 @@ fn check_release(ctx: &Ctx, step: &mut Step) {
             Err(format!(
                 "pods not Ready: {}\n{}",
                 unready.join(", "),
-                why_not_ready(ctx)
+                why_not_ready(ctx, namespace)
             ))
         }
     }));
 }
 
-/// Deployment and StatefulSet pod templates, by `Kind/name`.
-fn workload_templates(ctx: &Ctx) -> BTreeMap<String, String> {
+/// The items of `kubectl get <kinds> -o json` in a namespace (or all, with "").
+fn items(ctx: &Ctx, kinds: &str, namespace: &str) -> Vec<Value> {
+    let scope = if namespace.is_empty() {
+        "--all-namespaces".to_string()
+    } else {
+        format!("--namespace={namespace}")
+    };
     let text = ctx
         .plane
-        .kubectl(&[
-            "get",
-            "deployments,statefulsets",
-            "-n",
-            NAMESPACE,
-            "-o",
-            "json",
-        ])
+        .kubectl(&["get", kinds, &scope, "-o", "json"])
         .unwrap_or_default();
     let list: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-    list["items"]
-        .as_array()
-        .into_iter()
-        .flatten()
+    list["items"].as_array().cloned().unwrap_or_default()
+}
+
+/// Deployment and StatefulSet pod templates, by `Kind/name`.
+fn workload_templates(ctx: &Ctx, namespace: &str) -> BTreeMap<String, String> {
+    items(ctx, "deployments,statefulsets", namespace)
+        .iter()
         .map(|o| {
             (
                 format!(
@@ -294,17 +385,10 @@ fn workload_templates(ctx: &Ctx) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// The data of the release's Secrets, by name.
-fn secret_data(ctx: &Ctx) -> BTreeMap<String, String> {
-    let text = ctx
-        .plane
-        .kubectl(&["get", "secrets", "-n", NAMESPACE, "-o", "json"])
-        .unwrap_or_default();
-    let list: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-    list["items"]
-        .as_array()
-        .into_iter()
-        .flatten()
+/// The data of the namespace's Opaque Secrets, by name.
+fn secret_data(ctx: &Ctx, namespace: &str) -> BTreeMap<String, String> {
+    items(ctx, "secrets", namespace)
+        .iter()
         .filter(|o| o["type"] == "Opaque")
         .map(|o| {
             (
@@ -315,29 +399,25 @@ fn secret_data(ctx: &Ctx) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// Binds each pending claim of the namespace to a new hostPath volume of its class, size and
+/// Binds each pending claim of any namespace to a new hostPath volume of its class, size and
 /// access modes, until `stop`.
 fn provision_volumes(ctx: &Ctx, stop: &AtomicBool) {
     let mut made = 0usize;
     while !stop.load(Ordering::Relaxed) {
-        let text = ctx
-            .plane
-            .kubectl(&["get", "pvc", "-n", NAMESPACE, "-o", "json"])
-            .unwrap_or_default();
-        let list: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-        for claim in list["items"].as_array().into_iter().flatten() {
+        for claim in items(ctx, "pvc", "") {
             if claim["status"]["phase"] != "Pending" || !claim["spec"]["volumeName"].is_null() {
                 continue;
             }
             made += 1;
             let name = claim["metadata"]["name"].as_str().unwrap_or("?");
+            let namespace = claim["metadata"]["namespace"].as_str().unwrap_or("?");
             let class = claim["spec"]["storageClassName"].as_str().unwrap_or("");
             let size = claim["spec"]["resources"]["requests"]["storage"]
                 .as_str()
                 .unwrap_or("1Gi");
             let modes = claim["spec"]["accessModes"].to_string();
             let pv = format!(
-                "apiVersion: v1\nkind: PersistentVolume\nmetadata:\n  name: e2e-pv-{made}\nspec:\n  capacity: {{storage: {size}}}\n  accessModes: {modes}\n  persistentVolumeReclaimPolicy: Retain\n  storageClassName: \"{class}\"\n  hostPath: {{path: /tmp/e2e-pv-{made}}}\n  claimRef: {{namespace: {NAMESPACE}, name: {name}}}\n"
+                "apiVersion: v1\nkind: PersistentVolume\nmetadata:\n  name: e2e-pv-{made}\nspec:\n  capacity: {{storage: {size}}}\n  accessModes: {modes}\n  persistentVolumeReclaimPolicy: Retain\n  storageClassName: \"{class}\"\n  hostPath: {{path: /tmp/e2e-pv-{made}}}\n  claimRef: {{namespace: {namespace}, name: {name}}}\n"
             );
             let _ = ctx.plane.kubectl_stdin(&["apply", "-f", "-"], &pv);
         }
@@ -346,57 +426,133 @@ fn provision_volumes(ctx: &Ctx, stop: &AtomicBool) {
 }
 
 /// Every values file, rendered and sent to the API server as a server-side dry run with strict
-/// field validation: what the server would refuse, short of creating anything.
+/// field validation, into an empty namespace: what the server would refuse, short of creating it.
 fn server_dry_run(ctx: &Ctx, step: &mut Step) {
     let scenarios = match ctx.project.scenarios() {
         Ok(s) => s,
         Err(e) => return step.fail(e.to_string()),
     };
+    if let Err(e) = create_namespace(ctx, DRY_RUN_NAMESPACE) {
+        return step.fail(e);
+    }
     for scenario in &scenarios {
         step.record(dry_run_one(ctx, scenario).map_err(|e| format!("{}: {e}", scenario.name)));
     }
     step.detail = format!(
-        "{} scenarios, kubectl apply --dry-run=server --validate=strict",
+        "{} scenarios, kubectl create --dry-run=server --validate=strict",
         scenarios.len()
     );
 }
 
 fn dry_run_one(ctx: &Ctx, scenario: &Scenario) -> Result<(), String> {
-    let mut args = vec![
-        "template".to_string(),
-        RELEASE.into(),
-        path(&ctx.project.chart).into(),
-        "-n".into(),
-        NAMESPACE.into(),
-    ];
-    for values in scenario
+    let files: Vec<PathBuf> = scenario
         .values
         .iter()
         .chain(ctx.project.render_pins_for(scenario).iter())
-    {
-        args.push("-f".into());
-        args.push(values.display().to_string());
+        .cloned()
+        .collect();
+    server_accepts(ctx, &files, &[])
+}
+
+/// The chart rendered with these values and `--set`s, as a server-side dry run with strict field
+/// validation in the restricted namespace. Pod Security warnings on workloads ("would violate
+/// PodSecurity") count as refusals: their pods would be.
+fn server_accepts(ctx: &Ctx, files: &[PathBuf], sets: &[&str]) -> Result<(), String> {
+    let mut args: Vec<String> = vec![
+        "template".into(),
+        RELEASE.into(),
+        path(&ctx.project.chart).into(),
+    ];
+    args.extend(["-n".into(), DRY_RUN_NAMESPACE.into()]);
+    for values in files {
+        args.extend(["-f".into(), values.display().to_string()]);
+    }
+    for set in sets {
+        args.extend(["--set".into(), set.to_string()]);
     }
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let manifest = ctx.helm(&args)?;
     // Kinds whose CRDs this cluster lacks (Gateway API) cannot be checked by the server.
-    let served: String = manifest
+    let served: Vec<&str> = manifest
         .split("\n---")
-        .filter(|doc| !doc.contains("kind: HTTPRoute"))
-        .collect::<Vec<_>>()
-        .join("\n---");
-    ctx.plane
-        .kubectl_stdin(
-            &[
-                "apply",
-                "-n",
-                NAMESPACE,
-                "--dry-run=server",
-                "--validate=strict",
-                "-f",
-                "-",
-            ],
-            &served,
-        )
-        .map(|_| ())
+        .filter(|doc| !doc.contains("\nkind: HTTPRoute"))
+        .collect();
+    let (_, warnings) = ctx.plane.kubectl_capturing(
+        &[
+            "create",
+            "-n",
+            DRY_RUN_NAMESPACE,
+            "--dry-run=server",
+            "--validate=strict",
+            "-o",
+            "name",
+            "-f",
+            "-",
+        ],
+        &served.join("\n---"),
+    )?;
+    let refused: Vec<&str> = warnings
+        .lines()
+        .filter(|l| l.contains("would violate PodSecurity"))
+        .collect();
+    if refused.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "the namespace's Pod Security level would refuse these pods:\n{}",
+            refused.join("\n")
+        ))
+    }
+}
+
+/// The checks above must be able to fail: a pod that breaks the namespace's Pod Security level,
+/// and an upgrade that changes an immutable field, are each reported.
+fn negative_controls(ctx: &Ctx, step: &mut Step) {
+    let refused = server_accepts(
+        ctx,
+        &[],
+        &["nginx.containerSecurityContext.allowPrivilegeEscalation=true"],
+    );
+    let verdict = match &refused {
+        Err(e) if e.contains("would violate PodSecurity") => Ok(()),
+        Err(e) => Err(format!(
+            "a pod breaking Pod Security restricted was refused for another reason: {e}"
+        )),
+        Ok(()) => Err("a pod breaking Pod Security restricted was accepted by the check".into()),
+    };
+    if let (Ok(()), Err(e)) = (&verdict, &refused) {
+        step.notes.push(format!(
+            "a privilege-escalating nginx is refused: {}",
+            e.lines().nth(1).unwrap_or("")
+        ));
+    }
+    step.record(verdict);
+    let ns = "geonode-e2e-immutable";
+    step.record(create_namespace(ctx, ns));
+    step.record(helm_install(ctx, &ctx.project.chart, ns, &[]));
+    let upgrade = ctx.helm(&[
+        "upgrade",
+        RELEASE,
+        path(&ctx.project.chart),
+        "-n",
+        ns,
+        "--reuse-values",
+        "--set",
+        "postgresql.persistence.size=20Gi",
+        WAIT,
+    ]);
+    let verdict = match upgrade {
+        Err(e) if e.contains("immutable") || e.contains("Forbidden") => Ok(()),
+        Err(e) => Err(format!(
+            "the immutable-field upgrade failed for another reason: {e}"
+        )),
+        Ok(_) => {
+            Err("an upgrade that changes a StatefulSet's volumeClaimTemplates went through".into())
+        }
+    };
+    if verdict.is_ok() {
+        step.notes.push("changing postgresql.persistence.size after install (a StatefulSet's volumeClaimTemplates) is refused by the API server, and reported".into());
+    }
+    step.record(verdict);
+    let _ = ctx.helm(&["uninstall", RELEASE, "-n", ns, "--wait", WAIT]);
 }

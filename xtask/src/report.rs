@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 pub struct Step {
-    pub name: &'static str,
+    pub name: String,
     pub passed: usize,
     pub failures: Vec<String>,
     /// Things worth knowing that are not failures (unvalidated kinds, allowed exceptions).
@@ -15,9 +15,9 @@ pub struct Step {
 }
 
 impl Step {
-    pub fn new(name: &'static str) -> Self {
+    pub fn new(name: impl Into<String>) -> Self {
         Step {
-            name,
+            name: name.into(),
             passed: 0,
             failures: Vec::new(),
             notes: Vec::new(),
@@ -56,7 +56,7 @@ pub struct Report {
 
 impl Report {
     /// Times `work` and files its step.
-    pub fn step(&mut self, name: &'static str, work: impl FnOnce(&mut Step)) {
+    pub fn step(&mut self, name: impl Into<String>, work: impl FnOnce(&mut Step)) {
         let started = Instant::now();
         let mut step = Step::new(name);
         work(&mut step);
@@ -72,7 +72,7 @@ impl Report {
             "FAIL"
         };
         println!(
-            "{mark} {:<20} {:>4} passed {:>3} failed {:>8.2} s  {}",
+            "{mark} {:<30} {:>4} passed {:>3} failed {:>8.2} s  {}",
             step.name,
             step.passed,
             step.failures.len(),

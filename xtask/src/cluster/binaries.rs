@@ -60,14 +60,20 @@ pub fn ensure() -> Result<Binaries, Error> {
                   reaching the module proxy), or put kube-apiserver, kube-controller-manager, kube-scheduler, etcd and \
                   kwok built from the pinned versions into that folder and write its .built stamp";
     let mut build = go();
-    build.current_dir(&module).arg("build").arg("-o").arg(&dir);
+    build
+        .current_dir(&module)
+        .arg("build")
+        .arg("-o")
+        .arg(&dir)
+        .arg("-ldflags")
+        .arg(version_ldflags());
     build.args(KUBE_PACKAGES.iter().map(|(_, package)| *package));
     run(build, &format!("go build in {}", module.display())).context(how_to)?;
     for (name, _) in KUBE_PACKAGES.iter().take(3) {
         require_file(&dir.join(name))?;
     }
-    // The etcd main package builds as "v3"; give it its name.
-    let etcd_built = dir.join("v3");
+    // etcd's main package (go.etcd.io/etcd/server/v3) builds as "server"; give it its name.
+    let etcd_built = dir.join("server");
     if etcd_built.is_file() {
         fs::rename(&etcd_built, dir.join("etcd")).context("naming the etcd binary")?;
     }
@@ -78,8 +84,64 @@ pub fn ensure() -> Result<Binaries, Error> {
         .arg(format!("sigs.k8s.io/kwok/cmd/kwok@{KWOK_VERSION}"));
     run(kwok, "go install kwok").context(how_to)?;
     require_file(&dir.join("kwok"))?;
+    write_kwok_stages(&dir.join("kwok-stages.yaml")).context(how_to)?;
     fs::write(&stamp, stamp_text()).context(format!("writing {}", stamp.display()))?;
     Ok(binaries)
+}
+
+/// What Kubernetes' own build stamps into its binaries: without it the API server reports
+/// v0.0.0, and Helm refuses charts that require a Kubernetes version.
+fn version_ldflags() -> String {
+    let minor = KUBERNETES_VERSION.split('.').nth(1).unwrap_or("0");
+    [
+        "k8s.io/component-base/version",
+        "k8s.io/client-go/pkg/version",
+    ]
+    .iter()
+    .flat_map(|package| {
+        [
+            format!("-X {package}.gitVersion={KUBERNETES_VERSION}"),
+            format!("-X {package}.gitMajor=1"),
+            format!("-X {package}.gitMinor={minor}"),
+            format!("-X {package}.gitTreeState=clean"),
+        ]
+    })
+    .collect::<Vec<_>>()
+    .join(" ")
+}
+
+/// kwok's own "fast" stages (nodes initialised and kept alive by heartbeats, pods made Ready,
+/// Job pods Succeeded, deleted pods removed), taken from the pinned kwok module.
+const KWOK_STAGE_FOLDERS: [&str; 3] = ["node/fast", "node/heartbeat", "pod/fast"];
+
+fn write_kwok_stages(target: &Path) -> Result<(), Error> {
+    let out = go()
+        .args(["env", "GOMODCACHE"])
+        .output()
+        .context("running go env GOMODCACHE")?;
+    let cache = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    let root = cache.join(format!("sigs.k8s.io/kwok@{KWOK_VERSION}/kustomize/stage"));
+    let mut stages = String::new();
+    for folder in KWOK_STAGE_FOLDERS {
+        let dir = root.join(folder);
+        let mut files: Vec<PathBuf> = fs::read_dir(&dir)
+            .context(format!("listing kwok's stages in {}", dir.display()))?
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| {
+                p.extension().is_some_and(|e| e == "yaml")
+                    && p.file_name().is_some_and(|n| n != "kustomization.yaml")
+            })
+            .collect();
+        files.sort();
+        for file in files {
+            stages.push_str("---\n");
+            stages.push_str(
+                &fs::read_to_string(&file).context(format!("reading {}", file.display()))?,
+            );
+        }
+    }
+    fs::write(target, stages).context(format!("writing {}", target.display()))
 }
 
 fn go() -> Command {

@@ -169,6 +169,7 @@ impl ControlPlane {
             Command::new(bin.path("kwok")).args([
                 &format!("--kubeconfig={kubeconfig}"),
                 "--manage-all-nodes=true",
+                &format!("--config={}", bin.path("kwok-stages.yaml").display()),
                 &format!("--server-address=127.0.0.1:{}", free_port()?),
             ]),
             "kwok",
@@ -208,10 +209,20 @@ impl ControlPlane {
     }
 
     pub fn kubectl_stdin(&self, args: &[&str], stdin: &str) -> Result<String, String> {
+        self.kubectl_capturing(args, stdin)
+            .map(|(stdout, _)| stdout)
+    }
+
+    /// kubectl, keeping the warnings of a successful call: (stdout, stderr).
+    pub fn kubectl_capturing(
+        &self,
+        args: &[&str],
+        stdin: &str,
+    ) -> Result<(String, String), String> {
         let mut cmd = Command::new(&self.kubectl);
         cmd.arg(format!("--kubeconfig={}", self.kubeconfig.display()))
             .args(args);
-        process::run_with_stdin(cmd, stdin)
+        process::run_capturing(cmd, stdin)
     }
 
     pub fn wait_until(

@@ -128,7 +128,12 @@ pub fn wait_for_port(port: u16, timeout: Duration) -> Result<(), Error> {
 }
 
 /// Runs a command with `stdin` as its input: stdout on success, stderr (and stdout) otherwise.
-pub fn run_with_stdin(mut cmd: Command, stdin: &str) -> Result<String, String> {
+pub fn run_with_stdin(cmd: Command, stdin: &str) -> Result<String, String> {
+    run_capturing(cmd, stdin).map(|(stdout, _)| stdout)
+}
+
+/// Like run_with_stdin, but keeps the warnings a successful run printed: (stdout, stderr).
+pub fn run_capturing(mut cmd: Command, stdin: &str) -> Result<(String, String), String> {
     let mut child = cmd
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -143,7 +148,7 @@ pub fn run_with_stdin(mut cmd: Command, stdin: &str) -> Result<String, String> {
         .map_err(|e| format!("waiting for {:?}: {e}", cmd.get_program()))?;
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     if out.status.success() {
-        Ok(stdout)
+        Ok((stdout, String::from_utf8_lossy(&out.stderr).into_owned()))
     } else {
         Err(format!(
             "{}{}",
