@@ -97,6 +97,19 @@ pub fn run(project: &Project) -> Result<Report, Error> {
     Ok(report)
 }
 
+/// A run stopped by Ctrl-C (its processes die with it) leaves its folder: remove the folders of
+/// runs whose process is gone.
+fn remove_stale_runs(cache: &Path) {
+    for entry in std::fs::read_dir(cache).into_iter().flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if let Some(pid) = name.strip_prefix("e2e-") {
+            if !Path::new("/proc").join(pid).exists() {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+    }
+}
+
 fn lifecycle(ctx: &Ctx, release: &Release, report: &mut Report) {
     let chart = ctx.project.chart.clone();
     let ns = release.namespace.as_str();

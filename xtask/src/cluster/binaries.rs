@@ -9,9 +9,11 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Kubernetes of the control plane (the newest supported minor), etcd as it requires.
+/// Kubernetes of the control plane (the newest supported minor) and etcd are pinned in
+/// `xtask/cluster-binaries/go.mod` alone; these must agree with it (a unit test checks).
 pub const KUBERNETES_VERSION: &str = "v1.37.2";
 pub const ETCD_VERSION: &str = "v3.7.0";
+/// kwok is built on its own (`go install`), so its version lives here.
 pub const KWOK_VERSION: &str = "v0.8.0";
 
 /// Where the built programs are.
@@ -172,5 +174,41 @@ fn require_file(path: &Path) -> Result<(), Error> {
             "the build produced no {}",
             path.display()
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_agree_with_the_go_module() {
+        let go_mod =
+            fs::read_to_string(crate::workspace_root().join("xtask/cluster-binaries/go.mod"))
+                .unwrap();
+        assert!(
+            go_mod.contains(&format!("k8s.io/kubernetes {KUBERNETES_VERSION}\n")),
+            "go.mod pins another Kubernetes"
+        );
+        assert!(
+            go_mod.contains(&format!("go.etcd.io/etcd/server/v3 {ETCD_VERSION}")),
+            "go.mod pins another etcd"
+        );
+        let staging = KUBERNETES_VERSION.replacen("v1.", "v0.", 1);
+        for line in go_mod.lines().filter(|l| l.contains(" => ")) {
+            assert!(
+                line.ends_with(&staging),
+                "{line} must replace with {staging}"
+            );
+        }
+    }
+
+    #[test]
+    fn ldflags_stamp_the_version() {
+        let flags = version_ldflags();
+        assert!(flags.contains(&format!(
+            "k8s.io/component-base/version.gitVersion={KUBERNETES_VERSION}"
+        )));
+        assert!(flags.contains("gitMinor=37"));
     }
 }
