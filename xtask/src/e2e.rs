@@ -43,9 +43,9 @@ pub fn run(project: &Project) -> Result<Report, Error> {
     let mut report = Report::default();
     let tools = tools::ensure()?;
     let helm = tools.helms.last().expect("Helm 4 is pinned").path.clone();
-    let dir = crate::workspace_root()
-        .join(".cache")
-        .join(format!("e2e-{}", std::process::id()));
+    let cache = crate::workspace_root().join(".cache");
+    remove_stale_runs(&cache);
+    let dir = cache.join(format!("e2e-{}", std::process::id()));
     let mut plane = None;
     report.step("control-plane", |step| match ControlPlane::start(&dir, true, 3) {
         Ok(p) => {
