@@ -8,6 +8,7 @@
 //! kwok plays the nodes: pods are scheduled and admitted for real, then marked Running and
 //! Ready (and Job pods Succeeded) without running containers; probes and images are not run.
 
+use crate::cluster::binaries::{MIGRATED_LABEL, MIGRATIONS_GATE};
 use crate::cluster::ControlPlane;
 use crate::error::Error;
 use crate::project::{Project, Scenario, RELEASE};
@@ -71,8 +72,14 @@ pub fn run(project: &Project) -> Result<Report, Error> {
     };
     let stop = AtomicBool::new(false);
     std::thread::scope(|scope| {
-        // The cluster has no storage provisioner: bind every pending claim to a fresh volume.
-        scope.spawn(|| provision_volumes(&ctx, &stop));
+        // What the cluster lacks: a storage provisioner, and containers that run (the gate).
+        scope.spawn(|| {
+            while !stop.load(Ordering::Relaxed) {
+                provision_volumes(&ctx);
+                open_migrations_gates(&ctx);
+                std::thread::sleep(Duration::from_secs(1));
+            }
+        });
         for scenario in ["default", "production-ha"] {
             let values: Vec<PathBuf> = if scenario == "default" {
                 Vec::new()
@@ -124,6 +131,7 @@ fn lifecycle(ctx: &Ctx, release: &Release, report: &mut Report) {
         step.record(create_namespace(ctx, ns));
         step.record(helm_install(ctx, &chart, ns, &values));
         check_release(ctx, ns, step);
+        step.record(check_migrations_first(ctx, ns));
     });
     let before = workload_templates(ctx, ns);
     let secrets_before = secret_data(ctx, ns);
@@ -413,28 +421,121 @@ fn secret_data(ctx: &Ctx, namespace: &str) -> BTreeMap<String, String> {
 }
 
 /// Binds each pending claim of any namespace to a new hostPath volume of its class, size and
-/// access modes, until `stop`.
-fn provision_volumes(ctx: &Ctx, stop: &AtomicBool) {
-    let mut made = 0usize;
-    while !stop.load(Ordering::Relaxed) {
-        for claim in items(ctx, "pvc", "") {
-            if claim["status"]["phase"] != "Pending" || !claim["spec"]["volumeName"].is_null() {
-                continue;
-            }
-            made += 1;
-            let name = claim["metadata"]["name"].as_str().unwrap_or("?");
-            let namespace = claim["metadata"]["namespace"].as_str().unwrap_or("?");
-            let class = claim["spec"]["storageClassName"].as_str().unwrap_or("");
-            let size = claim["spec"]["resources"]["requests"]["storage"]
-                .as_str()
-                .unwrap_or("1Gi");
-            let modes = claim["spec"]["accessModes"].to_string();
-            let pv = format!(
-                "apiVersion: v1\nkind: PersistentVolume\nmetadata:\n  name: e2e-pv-{made}\nspec:\n  capacity: {{storage: {size}}}\n  accessModes: {modes}\n  persistentVolumeReclaimPolicy: Retain\n  storageClassName: \"{class}\"\n  hostPath: {{path: /tmp/e2e-pv-{made}}}\n  claimRef: {{namespace: {namespace}, name: {name}}}\n"
-            );
-            let _ = ctx.plane.kubectl_stdin(&["apply", "-f", "-"], &pv);
+/// access modes.
+fn provision_volumes(ctx: &Ctx) {
+    for claim in items(ctx, "pvc", "") {
+        if claim["status"]["phase"] != "Pending" || !claim["spec"]["volumeName"].is_null() {
+            continue;
         }
-        std::thread::sleep(Duration::from_secs(1));
+        let uid = claim["metadata"]["uid"].as_str().unwrap_or("x");
+        let name = claim["metadata"]["name"].as_str().unwrap_or("?");
+        let namespace = claim["metadata"]["namespace"].as_str().unwrap_or("?");
+        let class = claim["spec"]["storageClassName"].as_str().unwrap_or("");
+        let size = claim["spec"]["resources"]["requests"]["storage"]
+            .as_str()
+            .unwrap_or("1Gi");
+        let modes = claim["spec"]["accessModes"].to_string();
+        let pv = format!(
+            "apiVersion: v1\nkind: PersistentVolume\nmetadata:\n  name: e2e-{uid}\nspec:\n  capacity: {{storage: {size}}}\n  accessModes: {modes}\n  persistentVolumeReclaimPolicy: Retain\n  storageClassName: \"{class}\"\n  hostPath: {{path: /tmp/e2e-{uid}}}\n  claimRef: {{namespace: {namespace}, name: {name}}}\n"
+        );
+        let _ = ctx.plane.kubectl_stdin(&["apply", "-f", "-"], &pv);
+    }
+}
+
+/// Plays the chart's migrations gate: a pod with that init container may turn Ready once every
+/// init Job of its namespace has completed (see cluster::binaries::MIGRATIONS_GATE).
+fn open_migrations_gates(ctx: &Ctx) {
+    let jobs = items(ctx, "jobs", "");
+    let migrated = |namespace: &str| {
+        let init: Vec<&Value> = jobs
+            .iter()
+            .filter(|j| {
+                j["metadata"]["namespace"] == namespace
+                    && j["metadata"]["labels"]["app.kubernetes.io/component"] == "init"
+            })
+            .collect();
+        !init.is_empty()
+            && init
+                .iter()
+                .all(|j| j["status"]["succeeded"].as_i64().unwrap_or(0) >= 1)
+    };
+    for pod in items(ctx, "pods", "") {
+        let gated = pod["spec"]["initContainers"]
+            .as_array()
+            .is_some_and(|c| c.iter().any(|c| c["name"] == MIGRATIONS_GATE));
+        let namespace = pod["metadata"]["namespace"].as_str().unwrap_or("");
+        if gated && pod["metadata"]["labels"][MIGRATED_LABEL].is_null() && migrated(namespace) {
+            let name = pod["metadata"]["name"].as_str().unwrap_or("?");
+            let _ = ctx.plane.kubectl(&[
+                "label",
+                "pod",
+                name,
+                "-n",
+                namespace,
+                &format!("{MIGRATED_LABEL}=true"),
+            ]);
+        }
+    }
+}
+
+/// Django and Celery pods turn Ready only after the init Job completed.
+fn check_migrations_first(ctx: &Ctx, namespace: &str) -> Result<(), String> {
+    let completed: Vec<String> = items(ctx, "jobs", namespace)
+        .iter()
+        .filter(|j| j["metadata"]["labels"]["app.kubernetes.io/component"] == "init")
+        .filter_map(|j| j["status"]["completionTime"].as_str().map(str::to_string))
+        .collect();
+    let Some(first_completion) = completed.iter().min() else {
+        return Err("no completed init Job in the release".into());
+    };
+    let mut early = Vec::new();
+    let mut ungated = Vec::new();
+    let mut gated = 0;
+    for pod in items(ctx, "pods", namespace) {
+        let name = pod["metadata"]["name"].as_str().unwrap_or("?").to_string();
+        let runs_geonode = ["django", "celery-worker", "celery-beat"]
+            .iter()
+            .any(|c| pod["metadata"]["labels"]["app.kubernetes.io/component"] == *c);
+        if !pod["spec"]["initContainers"]
+            .as_array()
+            .is_some_and(|c| c.iter().any(|c| c["name"] == MIGRATIONS_GATE))
+        {
+            if runs_geonode {
+                ungated.push(name);
+            }
+            continue;
+        }
+        gated += 1;
+        let ready_at = pod["status"]["conditions"]
+            .as_array()
+            .and_then(|c| {
+                c.iter()
+                    .find(|c| c["type"] == "Ready" && c["status"] == "True")
+            })
+            .and_then(|c| c["lastTransitionTime"].as_str());
+        // RFC 3339 times in UTC compare as text.
+        if ready_at.is_some_and(|t| t < first_completion.as_str()) {
+            early.push(name);
+        }
+    }
+    if !ungated.is_empty() {
+        return Err(format!(
+            "Django/Celery pods without the {MIGRATIONS_GATE} init container: {}",
+            ungated.join(", ")
+        ));
+    }
+    if gated == 0 {
+        return Err(format!(
+            "no pod waits for migrations (no {MIGRATIONS_GATE} init container)"
+        ));
+    }
+    if early.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "pods Ready before the init Job completed: {}",
+            early.join(", ")
+        ))
     }
 }
 

@@ -39,7 +39,8 @@ const KUBE_PACKAGES: [(&str, &str); 4] = [
 ];
 
 fn stamp_text() -> String {
-    format!("kubernetes {KUBERNETES_VERSION} etcd {ETCD_VERSION} kwok {KWOK_VERSION}")
+    // "gated" marks the stages file with the migrations gate; older caches are rebuilt.
+    format!("kubernetes {KUBERNETES_VERSION} etcd {ETCD_VERSION} kwok {KWOK_VERSION} gated")
 }
 
 /// Builds whatever is missing and returns where the programs are.
@@ -116,6 +117,39 @@ fn version_ldflags() -> String {
 /// Job pods Succeeded, deleted pods removed), taken from the pinned kwok module.
 const KWOK_STAGE_FOLDERS: [&str; 3] = ["node/fast", "node/heartbeat", "pod/fast"];
 
+/// The chart's migrations gate: the init container of Django and Celery pods. kwok runs no
+/// containers, so the e2e harness plays it: such a pod turns Ready only once it carries
+/// MIGRATED_LABEL, which the harness sets when the release's init Job has completed.
+pub const MIGRATIONS_GATE: &str = "wait-for-migrations";
+pub const MIGRATED_LABEL: &str = "e2e.geonode-k8s.io/migrated";
+
+/// kwok's pod-ready stage split in two: pods without the gate as before, gated pods only once
+/// they carry MIGRATED_LABEL.
+fn gate_pod_ready(stage: &str) -> String {
+    let gate = format!(
+        "    - key: '.spec.initContainers.[]? | select(.name == \"{MIGRATIONS_GATE}\") | .name'\n      operator: '{{op}}'\n      values: ['{MIGRATIONS_GATE}']\n"
+    );
+    let ungated = stage.replacen(
+        "    matchExpressions:\n",
+        &format!("    matchExpressions:\n{}", gate.replace("{op}", "NotIn")),
+        1,
+    );
+    let migrated = format!(
+        "    - key: '.metadata.labels[\"{MIGRATED_LABEL}\"]'\n      operator: 'In'\n      values: ['true']\n"
+    );
+    let gated = stage
+        .replacen("name: pod-ready\n", "name: pod-ready-after-migrations\n", 1)
+        .replacen(
+            "    matchExpressions:\n",
+            &format!(
+                "    matchExpressions:\n{}{migrated}",
+                gate.replace("{op}", "In")
+            ),
+            1,
+        );
+    format!("{ungated}\n---\n{gated}")
+}
+
 fn write_kwok_stages(target: &Path) -> Result<(), Error> {
     let out = go()
         .args(["env", "GOMODCACHE"])
@@ -137,10 +171,20 @@ fn write_kwok_stages(target: &Path) -> Result<(), Error> {
             .collect();
         files.sort();
         for file in files {
+            let text = fs::read_to_string(&file).context(format!("reading {}", file.display()))?;
             stages.push_str("---\n");
-            stages.push_str(
-                &fs::read_to_string(&file).context(format!("reading {}", file.display()))?,
-            );
+            if file.file_name().is_some_and(|n| n == "pod-ready.yaml") {
+                if !text.contains("name: pod-ready\n") || !text.contains("    matchExpressions:\n")
+                {
+                    return Err(Error::msg(format!(
+                        "{} is not the pod-ready stage the harness knows how to gate",
+                        file.display()
+                    )));
+                }
+                stages.push_str(&gate_pod_ready(&text));
+            } else {
+                stages.push_str(&text);
+            }
         }
     }
     fs::write(target, stages).context(format!("writing {}", target.display()))
@@ -201,6 +245,25 @@ mod tests {
                 "{line} must replace with {staging}"
             );
         }
+    }
+
+    #[test]
+    fn pod_ready_is_split_at_the_migrations_gate() {
+        let stage = "metadata:\n  name: pod-ready\nspec:\n  selector:\n    matchExpressions:\n    - key: '.status.phase'\n";
+        let split = gate_pod_ready(stage);
+        let (ungated, gated) = split.split_once("\n---\n").unwrap();
+        assert!(
+            ungated.contains("name: pod-ready\n") && ungated.contains("operator: 'NotIn'"),
+            "{ungated}"
+        );
+        assert!(
+            gated.contains("name: pod-ready-after-migrations") && gated.contains(MIGRATED_LABEL),
+            "{gated}"
+        );
+        assert!(
+            gated.contains("operator: 'In'") && gated.contains("- key: '.status.phase'"),
+            "{gated}"
+        );
     }
 
     #[test]
