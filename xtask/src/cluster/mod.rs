@@ -71,9 +71,12 @@ impl ControlPlane {
             children: Vec::new(),
             owned,
         };
+        if owned {
+            plane.start_watchdog()?;
+        }
         let (etcd_client, etcd_peer, apiserver) = (free_port()?, free_port()?, free_port()?);
 
-        plane.children.push(Child::spawn(
+        plane.spawn(
             Command::new(bin.path("etcd")).args([
                 "--name=e2e",
                 &format!("--data-dir={}", dir.join("etcd").display()),
@@ -86,9 +89,7 @@ impl ControlPlane {
                 "--unsafe-no-fsync",
             ]),
             "etcd",
-            dir,
-            !owned,
-        )?);
+        )?;
         process::wait_for_port(etcd_client, Duration::from_secs(30)).context("waiting for etcd")?;
 
         openssl(&["genrsa", "-out", "sa.key", "2048"], dir)?;
@@ -100,7 +101,7 @@ impl ControlPlane {
         )
         .context("writing tokens.csv")?;
         let certs = dir.join("certs");
-        plane.children.push(Child::spawn(
+        plane.spawn(
             Command::new(bin.path("kube-apiserver")).args([
                 &format!("--etcd-servers=http://127.0.0.1:{etcd_client}"),
                 "--bind-address=127.0.0.1",
@@ -123,9 +124,7 @@ impl ControlPlane {
                 "--allow-privileged=false",
             ]),
             "kube-apiserver",
-            dir,
-            !owned,
-        )?);
+        )?;
         fs::write(
             &plane.kubeconfig,
             format!(
@@ -138,7 +137,7 @@ impl ControlPlane {
         })?;
 
         let kubeconfig = plane.kubeconfig.display().to_string();
-        plane.children.push(Child::spawn(
+        plane.spawn(
             Command::new(bin.path("kube-controller-manager")).args([
                 &format!("--kubeconfig={kubeconfig}"),
                 "--leader-elect=false",
@@ -152,20 +151,16 @@ impl ControlPlane {
                 "--controllers=*,-nodeipam,-csrsigning,-csrapproving,-csrcleaner",
             ]),
             "kube-controller-manager",
-            dir,
-            !owned,
-        )?);
-        plane.children.push(Child::spawn(
+        )?;
+        plane.spawn(
             Command::new(bin.path("kube-scheduler")).args([
                 &format!("--kubeconfig={kubeconfig}"),
                 "--leader-elect=false",
                 "--secure-port=0",
             ]),
             "kube-scheduler",
-            dir,
-            !owned,
-        )?);
-        plane.children.push(Child::spawn(
+        )?;
+        plane.spawn(
             Command::new(bin.path("kwok")).args([
                 &format!("--kubeconfig={kubeconfig}"),
                 "--manage-all-nodes=true",
@@ -173,11 +168,51 @@ impl ControlPlane {
                 &format!("--server-address=127.0.0.1:{}", free_port()?),
             ]),
             "kwok",
-            dir,
-            !owned,
-        )?);
+        )?;
         plane.create_nodes(nodes)?;
         Ok(plane)
+    }
+
+    /// Starts one program of the control plane, its output in `<dir>/<name>.log`.
+    fn spawn(&mut self, cmd: &mut Command, name: &'static str) -> Result<(), Error> {
+        let child = Child::spawn(cmd, name, &self.dir, !self.owned)?;
+        if self.owned {
+            use std::io::Write;
+            let mut pids = fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(self.dir.join(WATCHED_PIDS))
+                .context("recording a process id for the watchdog")?;
+            writeln!(pids, "{}", child.id()).context("recording a process id for the watchdog")?;
+        }
+        self.children.push(child);
+        Ok(())
+    }
+
+    /// A watchdog outside the harness's process group: if the harness dies without cleaning up
+    /// (Ctrl-C, a kill), it stops the recorded processes and removes the folder. After a normal
+    /// teardown it finds nothing left to do.
+    fn start_watchdog(&self) -> Result<(), Error> {
+        let dir = self.dir.display().to_string();
+        let script = format!(
+            "while kill -0 {harness} 2>/dev/null && [ -d '{dir}' ]; do sleep 1; done\n\
+             if [ -f '{dir}/{WATCHED_PIDS}' ]; then\n\
+               kill $(cat '{dir}/{WATCHED_PIDS}') 2>/dev/null; sleep 3; kill -9 $(cat '{dir}/{WATCHED_PIDS}') 2>/dev/null\n\
+               rm -rf '{dir}'\n\
+             fi\n",
+            harness = std::process::id()
+        );
+        use std::os::unix::process::CommandExt;
+        Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .process_group(0)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .context("starting the clean-up watchdog")?;
+        Ok(())
     }
 
     /// Fake nodes with room for the biggest scenario, spread over zones.
@@ -261,8 +296,12 @@ impl ControlPlane {
     }
 }
 
+/// Process ids the watchdog stops if the harness dies; removed by a normal teardown.
+const WATCHED_PIDS: &str = "watched.pids";
+
 impl Drop for ControlPlane {
     fn drop(&mut self) {
+        let _ = fs::remove_file(self.dir.join(WATCHED_PIDS));
         // Stop in reverse order: kwok and controllers before the API server before etcd.
         while let Some(child) = self.children.pop() {
             drop(child);
