@@ -3,6 +3,7 @@
 mod bad_values;
 mod check;
 mod cluster;
+mod contract;
 mod docs;
 mod e2e;
 mod error;
@@ -32,6 +33,9 @@ commands:
   setup   install the pinned tools (Helm 3 and 4, Kubernetes schemas) into .cache/tools
   e2e     install, upgrade, roll back and uninstall the chart on a real control plane (built
           from pinned sources, kwok nodes) in a Pod Security restricted namespace
+  contract
+          run what the chart renders with the real programs (nginx, PostgreSQL + PostGIS, Redis
+          from Debian's packages) as local processes
   cluster up|down
           leave that control plane running and print its kubeconfig / stop it
 
@@ -126,6 +130,8 @@ fn main() -> ExitCode {
         "cluster" => cluster_command(args.subcommand.as_deref() == Some("up")),
         "e2e" => project::Project::at(&args.root)
             .and_then(|project| e2e::run(&project).map(|report| report.failed() == 0)),
+        "contract" => project::Project::at(&args.root)
+            .and_then(|project| contract::run(&project).map(|report| report.failed() == 0)),
         "check" | "bless" => project::Project::at(&args.root).and_then(|project| {
             let options = check::Options {
                 kube_minors: args.kube_minors,

@@ -653,7 +653,7 @@ fn check_file_mode(object: &Object, _: &Render, out: &mut Vec<String>) {
 }
 
 /// Standard base64 as Secrets' `data` uses it; None if it is not valid UTF-8 text.
-fn base64_decode(text: &str) -> Option<String> {
+pub fn base64_decode(text: &str) -> Option<String> {
     let mut bits = 0u32;
     let mut nbits = 0;
     let mut bytes = Vec::new();
