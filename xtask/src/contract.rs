@@ -56,9 +56,21 @@ pub fn run(project: &Project) -> Result<Report, Error> {
         // The postgres user must reach the folder: PostgreSQL refuses to run as root.
         chmod(work.path(), 0o755)?;
         let inputs = Inputs { objects };
-        report.step("postgresql", |step| postgresql(&inputs, work.path(), step));
-        report.step("redis", |step| redis(&inputs, work.path(), step));
+        let (mut database, mut broker) = (None, None);
+        report.step("postgresql", |step| {
+            database = postgresql(&inputs, work.path(), step)
+        });
+        report.step("redis", |step| broker = redis(&inputs, work.path(), step));
         report.step("nginx", |step| nginx(&inputs, work.path(), step));
+        if let (Some(database), Some(broker)) = (&database, &broker) {
+            geonode(
+                &inputs,
+                work.path(),
+                database.port,
+                broker.port,
+                &mut report,
+            );
+        }
     }
     report.finish(started.elapsed());
     Ok(report)
@@ -332,8 +344,14 @@ fn wait_for_port(port: u16) -> Result<(), String> {
 // ---------------------------------------------------------------------------------------------
 // PostgreSQL + PostGIS: the chart's init script on a fresh cluster, then once more.
 
-fn postgresql(inputs: &Inputs, work: &Path, step: &mut Step) {
-    let result = (|| -> Result<(), String> {
+/// A server left running for the parts after it.
+struct Server {
+    port: u16,
+    _process: Running,
+}
+
+fn postgresql(inputs: &Inputs, work: &Path, step: &mut Step) -> Option<Server> {
+    let result = (|| -> Result<Server, String> {
         let name = format!("{RELEASE}-postgresql");
         let script = inputs.config(&format!("{name}-initdb"), "10-geonode.sh")?;
         let env = inputs.env("StatefulSet", &name, "postgresql")?;
@@ -368,7 +386,7 @@ fn postgresql(inputs: &Inputs, work: &Path, step: &mut Step) {
                 .args(["-U", "postgres", "-A", "scram-sha-256"])
                 .arg(format!("--pwfile={}", password_file.display())),
         )?;
-        let _server = Running(
+        let server = Running(
             as_postgres("/usr/lib/postgresql/15/bin/postgres")
                 .arg("-D")
                 .arg(&data)
@@ -438,19 +456,35 @@ fn postgresql(inputs: &Inputs, work: &Path, step: &mut Step) {
                 "running the init script again changed roles or databases:\n{first}\n{second}"
             ));
         }
-        Ok(())
+        Ok(Server {
+            port,
+            _process: server,
+        })
     })();
-    step.record(result);
     step.detail =
         "init script from the ConfigMap: users, databases, PostGIS; second run changes nothing"
             .into();
+    keep_running(result, step)
+}
+
+fn keep_running(result: Result<Server, String>, step: &mut Step) -> Option<Server> {
+    match result {
+        Ok(server) => {
+            step.passed += 1;
+            Some(server)
+        }
+        Err(e) => {
+            step.fail(e);
+            None
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
 // Redis: the chart's redis.conf and command line; the password from the Secret is required.
 
-fn redis(inputs: &Inputs, work: &Path, step: &mut Step) {
-    let result = (|| -> Result<(), String> {
+fn redis(inputs: &Inputs, work: &Path, step: &mut Step) -> Option<Server> {
+    let result = (|| -> Result<Server, String> {
         let name = format!("{RELEASE}-redis");
         let port = free_port()?;
         let dir = work.join("redis");
@@ -485,7 +519,7 @@ fn redis(inputs: &Inputs, work: &Path, step: &mut Step) {
             })
             .collect();
         let program = container["command"][0].as_str().unwrap_or("redis-server");
-        let _server = Running(
+        let server = Running(
             Command::new(program)
                 .args(&args)
                 .stdout(Stdio::null())
@@ -512,10 +546,13 @@ fn redis(inputs: &Inputs, work: &Path, step: &mut Step) {
         if !without.contains("NOAUTH") {
             return Err(format!("Redis answers without a password: {without}"));
         }
-        Ok(())
+        Ok(Server {
+            port,
+            _process: server,
+        })
     })();
-    step.record(result);
     step.detail = "chart's redis.conf and args; PING needs the Secret's password".into();
+    keep_running(result, step)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -538,98 +575,115 @@ class H(http.server.BaseHTTPRequestHandler):
 http.server.ThreadingHTTPServer(("127.0.0.1", port), H).serve_forever()
 "#;
 
+/// The chart's nginx.conf with its upstreams, port and paths mapped to this run, checked with
+/// `nginx -t` and started. `statics` is the folder behind /static/ and /uploaded/.
+fn start_nginx(
+    inputs: &Inputs,
+    dir: &Path,
+    statics: &Path,
+    django: u16,
+    geoserver: u16,
+) -> Result<(Running, u16), String> {
+    fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    chmod(dir, 0o755).map_err(|e| e.to_string())?;
+    let listen = free_port()?;
+    let mapping = Mapping {
+        hosts: vec![
+            (service("django", 8000), format!("127.0.0.1:{django}")),
+            (service("geoserver", 8080), format!("127.0.0.1:{geoserver}")),
+            ("listen 8080;".into(), format!("listen 127.0.0.1:{listen};")),
+        ],
+        // Applied in order: /tmp/ first, since this run's folder is itself under /tmp.
+        paths: vec![
+            ("/tmp/".into(), format!("{}/", dir.display())),
+            (
+                "/mnt/volumes/statics/".into(),
+                format!("{}/", statics.display()),
+            ),
+        ],
+    };
+    let conf = dir.join("nginx.conf");
+    let rendered = inputs.config(&format!("{RELEASE}-nginx-config"), "nginx.conf")?;
+    for (from, _) in &mapping.hosts {
+        if !rendered.contains(from.as_str()) {
+            return Err(format!(
+                "the rendered nginx.conf does not contain {from:?}; the upstream names changed"
+            ));
+        }
+    }
+    fs::write(&conf, mapping.apply(&rendered)).map_err(|e| e.to_string())?;
+    exec(Command::new("nginx").arg("-t").arg("-c").arg(&conf))
+        .map_err(|e| format!("nginx -t rejects the chart's configuration: {e}"))?;
+    let nginx = Running(
+        Command::new("nginx")
+            .arg("-c")
+            .arg(&conf)
+            .args(["-g", "daemon off;"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("starting nginx: {e}"))?,
+    );
+    wait_for_port(listen)?;
+    Ok((nginx, listen))
+}
+
+/// A recording stand-in on `port`, its requests in `<dir>/<name>.jsonl`.
+fn stand_in(dir: &Path, port: u16, name: &str) -> Result<Running, String> {
+    let running = Command::new("python3")
+        .arg("-c")
+        .arg(STAND_IN_PY)
+        .arg(port.to_string())
+        .arg(dir.join(format!("{name}.jsonl")))
+        .spawn()
+        .map(Running)
+        .map_err(|e| format!("starting the {name} stand-in: {e}"))?;
+    wait_for_port(port)?;
+    Ok(running)
+}
+
+/// `curl` with the given Host: the HTTP status code.
+fn http_status(host: &str, args: &[&str]) -> Result<String, String> {
+    exec(
+        Command::new("curl")
+            .args([
+                "-s",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code}",
+                "-H",
+                &format!("Host: {host}"),
+                "-H",
+                "X-Forwarded-Proto: https",
+            ])
+            .args(args),
+    )
+}
+
+fn expect(what: &str, got: Result<String, String>, code: &str) -> Result<(), String> {
+    match got {
+        Ok(c) if c.trim() == code => Ok(()),
+        Ok(c) => Err(format!("{what}: HTTP {c}, expected {code}")),
+        Err(e) => Err(format!("{what}: {e}")),
+    }
+}
+
 fn nginx(inputs: &Inputs, work: &Path, step: &mut Step) {
     let dir = work.join("nginx");
     let result = (|| -> Result<(), String> {
-        fs::create_dir_all(dir.join("statics/static/css")).map_err(|e| e.to_string())?;
-        fs::create_dir_all(dir.join("statics/uploaded/documents")).map_err(|e| e.to_string())?;
-        fs::write(dir.join("statics/static/css/site.css"), "body{}\n")
+        let statics = dir.join("statics");
+        fs::create_dir_all(statics.join("static/css")).map_err(|e| e.to_string())?;
+        fs::create_dir_all(statics.join("uploaded/documents")).map_err(|e| e.to_string())?;
+        fs::write(statics.join("static/css/site.css"), "body{}\n").map_err(|e| e.to_string())?;
+        fs::write(statics.join("uploaded/documents/report.txt"), "uploaded\n")
             .map_err(|e| e.to_string())?;
-        fs::write(
-            dir.join("statics/uploaded/documents/report.txt"),
-            "uploaded\n",
-        )
-        .map_err(|e| e.to_string())?;
-        chmod(&dir, 0o755).map_err(|e| e.to_string())?;
-        let (listen, django, geoserver) = (free_port()?, free_port()?, free_port()?);
-        let mapping = Mapping {
-            hosts: vec![
-                (service("django", 8000), format!("127.0.0.1:{django}")),
-                (service("geoserver", 8080), format!("127.0.0.1:{geoserver}")),
-                ("listen 8080;".into(), format!("listen 127.0.0.1:{listen};")),
-            ],
-            // Applied in order: /tmp/ first, since this run's folder is itself under /tmp.
-            paths: vec![
-                ("/tmp/".into(), format!("{}/", dir.display())),
-                (
-                    "/mnt/volumes/statics/".into(),
-                    format!("{}/statics/", dir.display()),
-                ),
-            ],
-        };
-        let conf = dir.join("nginx.conf");
-        let rendered = inputs.config(&format!("{RELEASE}-nginx-config"), "nginx.conf")?;
-        let mapped = mapping.apply(&rendered);
-        for (from, _) in &mapping.hosts {
-            if !rendered.contains(from.as_str()) {
-                return Err(format!(
-                    "the rendered nginx.conf does not contain {from:?}; the upstream names changed"
-                ));
-            }
-        }
-        fs::write(&conf, mapped).map_err(|e| e.to_string())?;
-        exec(Command::new("nginx").arg("-t").arg("-c").arg(&conf))
-            .map_err(|e| format!("nginx -t rejects the chart's configuration: {e}"))?;
-        let stand_in = |port: u16, name: &str| -> Result<Running, String> {
-            Command::new("python3")
-                .arg("-c")
-                .arg(STAND_IN_PY)
-                .arg(port.to_string())
-                .arg(dir.join(format!("{name}.jsonl")))
-                .spawn()
-                .map(Running)
-                .map_err(|e| format!("starting the {name} stand-in: {e}"))
-        };
-        let _django = stand_in(django, "django")?;
-        let _geoserver = stand_in(geoserver, "geoserver")?;
-        let _nginx = Running(
-            Command::new("nginx")
-                .arg("-c")
-                .arg(&conf)
-                .args(["-g", "daemon off;"])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .map_err(|e| format!("starting nginx: {e}"))?,
-        );
-        for port in [listen, django, geoserver] {
-            wait_for_port(port)?;
-        }
-        let curl = |args: &[&str]| -> Result<String, String> {
-            exec(
-                Command::new("curl")
-                    .args([
-                        "-s",
-                        "-o",
-                        "/dev/null",
-                        "-w",
-                        "%{http_code}",
-                        "-H",
-                        "Host: geonode.example.org",
-                        "-H",
-                        "X-Forwarded-Proto: https",
-                    ])
-                    .args(args),
-            )
-        };
+        let (django, geoserver) = (free_port()?, free_port()?);
+        let _django = stand_in(&dir, django, "django")?;
+        let _geoserver = stand_in(&dir, geoserver, "geoserver")?;
+        let (_nginx, listen) = start_nginx(inputs, &dir, &statics, django, geoserver)?;
+        let curl = |args: &[&str]| http_status("geonode.example.org", args);
         let base = format!("http://127.0.0.1:{listen}");
-        let expect = |what: &str, got: Result<String, String>, code: &str| -> Result<(), String> {
-            match got {
-                Ok(c) if c.trim() == code => Ok(()),
-                Ok(c) => Err(format!("{what}: HTTP {c}, expected {code}")),
-                Err(e) => Err(format!("{what}: {e}")),
-            }
-        };
         expect(
             "GET /static/css/site.css (from the statics volume)",
             curl(&[&format!("{base}/static/css/site.css")]),
@@ -695,4 +749,447 @@ fn nginx(inputs: &Inputs, work: &Path, step: &mut Step) {
     })();
     step.record(result);
     step.detail = "chart's nginx.conf: nginx -t, statics, uploads, 413 over the limit, forwarded headers; GeoServer and Django are recording stand-ins".into();
+}
+
+// ---------------------------------------------------------------------------------------------
+// GeoNode itself: the geonode release of the chart's appVersion line, in a venv.
+
+const GEONODE_WHEEL: &str = "geonode==5.1.1";
+const GEONODE_WHEEL_SHA256: &str =
+    "00edf4cdfdbca7eaaef9a2f36e383a95eb87fef96060b8577977987b9ef52194";
+
+/// Installs geonode into a cached venv and returns the venv. geonode pins GDAL==3.8.4, an
+/// sdist needing libgdal >= 3.8.4; Debian bookworm has 3.6.2. So the venv is made from Debian's
+/// own python3 with --system-site-packages and uses Debian's python3-gdal, every other
+/// requirement comes from geonode's metadata (test-only packages left out), and geonode itself
+/// is installed without dependencies. Django's GIS layer loads libgdal on its own.
+fn ensure_geonode_venv() -> Result<PathBuf, Error> {
+    let venv = crate::tools::cache_dir().join("geonode-5.1.1-venv");
+    let stamp = venv.join(".complete");
+    if fs::read_to_string(&stamp).is_ok_and(|s| s.trim() == GEONODE_WHEEL_SHA256) {
+        return Ok(venv);
+    }
+    let debian = [
+        "python3-gdal",
+        "python3-dev",
+        "python3-venv",
+        "build-essential",
+        "libpq-dev",
+    ];
+    let missing: Vec<&str> = debian
+        .iter()
+        .copied()
+        .filter(|p| {
+            !Command::new("dpkg")
+                .args(["-s", p])
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+        .collect();
+    if !missing.is_empty() {
+        let mut install = vec!["install", "-y", "-qq", "--no-install-recommends"];
+        install.extend(missing.iter().copied());
+        exec(
+            Command::new("apt-get")
+                .args(&install)
+                .env("DEBIAN_FRONTEND", "noninteractive"),
+        )
+        .map_err(Error::msg)?;
+    }
+    if venv.exists() {
+        fs::remove_dir_all(&venv).context(format!("removing the incomplete {}", venv.display()))?;
+    }
+    eprintln!(
+        "installing {GEONODE_WHEEL} into {} (about two minutes)",
+        venv.display()
+    );
+    // Debian's python3, not one earlier on PATH: only it sees python3-gdal.
+    exec(
+        Command::new("/usr/bin/python3")
+            .args(["-m", "venv", "--system-site-packages"])
+            .arg(&venv),
+    )
+    .map_err(Error::msg)?;
+    let pip = venv.join("bin/pip");
+    let download = venv.join("download");
+    exec(
+        Command::new(&pip)
+            .args(["download", "-q", "--no-deps", "-d"])
+            .arg(&download)
+            .arg(GEONODE_WHEEL),
+    )
+    .map_err(Error::msg)?;
+    let wheel = fs::read_dir(&download)
+        .context("listing the geonode download")?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "whl"))
+        .ok_or_else(|| Error::msg("pip downloaded no geonode wheel"))?;
+    crate::tools::verify_sha256(&wheel, GEONODE_WHEEL_SHA256)?;
+    let requirements = venv.join("requirements.txt");
+    exec(
+        Command::new(venv.join("bin/python"))
+            .arg("-c")
+            .arg(REQUIREMENTS_PY)
+            .arg(&wheel)
+            .arg(&requirements),
+    )
+    .map_err(Error::msg)?;
+    exec(
+        Command::new(&pip)
+            .args(["install", "-q", "-r"])
+            .arg(&requirements),
+    )
+    .map_err(Error::msg)?;
+    exec(
+        Command::new(&pip)
+            .args(["install", "-q", "--no-deps"])
+            .arg(&wheel),
+    )
+    .map_err(Error::msg)?;
+    fs::write(&stamp, GEONODE_WHEEL_SHA256).context(format!("writing {}", stamp.display()))?;
+    Ok(venv)
+}
+
+/// geonode's runtime requirements from its wheel: extras, GDAL (Debian's bindings serve) and
+/// test-only packages left out.
+const REQUIREMENTS_PY: &str = r#"
+import re, sys, zipfile
+wheel, out = sys.argv[1:3]
+test_only = {"gdal", "coverage", "flake8", "black", "pytest", "pytest-bdd", "splinter", "pytest-splinter",
+             "pytest-django", "pixelmatch", "factory-boy", "flaky", "selenium", "selenium-requests", "webdriver-manager"}
+with zipfile.ZipFile(wheel) as z:
+    meta = next(n for n in z.namelist() if n.endswith(".dist-info/METADATA"))
+    lines = z.read(meta).decode().splitlines()
+reqs = [l.split(": ", 1)[1] for l in lines if l.startswith("Requires-Dist: ")]
+keep = [r for r in reqs if "extra ==" not in r
+        and re.split(r"[ =<>!~;\[]", r, 1)[0].lower().replace("_", "-") not in test_only]
+open(out, "w").write("\n".join(keep) + "\n")
+"#;
+
+/// GeoNode's environment as the chart renders it for one container, with the in-cluster
+/// addresses and container paths mapped to this run.
+struct GeoNodeRun {
+    venv: PathBuf,
+    env: BTreeMap<String, String>,
+    /// Where the chart's /etc/geonode-k8s and /mnt/volumes/statics are in this run.
+    config: PathBuf,
+    statics: PathBuf,
+    mapping: Mapping,
+}
+
+impl GeoNodeRun {
+    fn new(
+        inputs: &Inputs,
+        work: &Path,
+        venv: PathBuf,
+        db: u16,
+        redis: u16,
+        geoserver: u16,
+    ) -> Result<Self, String> {
+        let dir = work.join("geonode");
+        let (config, statics, home, src) = (
+            dir.join("etc-geonode-k8s"),
+            dir.join("statics"),
+            dir.join("home"),
+            dir.join("src"),
+        );
+        for d in [&config, &statics, &home, &src] {
+            fs::create_dir_all(d).map_err(|e| e.to_string())?;
+        }
+        // The ConfigMap's files, as the pods mount them.
+        let configmap = inputs.find("ConfigMap", &format!("{RELEASE}-django-config"))?;
+        for (name, text) in manifest::string_map(&configmap.value["data"]) {
+            fs::write(config.join(name), text).map_err(|e| e.to_string())?;
+        }
+        let mapping = Mapping {
+            hosts: vec![
+                (
+                    format!("{RELEASE}-postgresql.{NAMESPACE}.svc"),
+                    "127.0.0.1".into(),
+                ),
+                (
+                    format!("{RELEASE}-redis.{NAMESPACE}.svc"),
+                    "127.0.0.1".into(),
+                ),
+                (service("geoserver", 8080), format!("127.0.0.1:{geoserver}")),
+            ],
+            paths: vec![
+                ("/etc/geonode-k8s".into(), config.display().to_string()),
+                (
+                    "/mnt/volumes/statics/".into(),
+                    format!("{}/", statics.display()),
+                ),
+                ("/usr/src/geonode".into(), src.display().to_string()),
+            ],
+        };
+        let mut env = BTreeMap::new();
+        for (k, v) in inputs.env("Deployment", &format!("{RELEASE}-django"), "django")? {
+            env.insert(k, mapping.apply(&v));
+        }
+        // Ports of the local servers, and a HOME of this run.
+        env.insert("DATABASE_PORT".into(), db.to_string());
+        env.insert("REDIS_PORT".into(), redis.to_string());
+        env.insert("HOME".into(), home.display().to_string());
+        Ok(GeoNodeRun {
+            venv,
+            env,
+            config,
+            statics,
+            mapping,
+        })
+    }
+
+    /// A command of the chart's pod spec, mapped: the program from the venv, paths of this run.
+    fn command(&self, argv: &[String]) -> Command {
+        let mapped: Vec<String> = argv.iter().map(|a| self.mapping.apply(a)).collect();
+        let program = self.venv.join("bin").join(&mapped[0]);
+        let mut cmd = Command::new(program);
+        cmd.args(&mapped[1..]).env_clear().envs(&self.env);
+        cmd.env(
+            "PATH",
+            format!("{}:/usr/bin:/bin", self.venv.join("bin").display()),
+        );
+        // uwsgi takes options from UWSGI_* variables: the venv of this run.
+        cmd.env("UWSGI_VIRTUALENV", &self.venv);
+        cmd
+    }
+
+    /// Python with GeoNode's settings: the output of `code`.
+    fn python(&self, code: &str) -> Result<String, String> {
+        exec(
+            self.command(&[
+                "python".into(),
+                "-c".into(),
+                format!("import django; django.setup()\n{code}"),
+            ])
+            .current_dir(&self.config),
+        )
+    }
+}
+
+fn container_command(
+    inputs: &Inputs,
+    kind: &str,
+    name: &str,
+    container: &str,
+) -> Result<Vec<String>, String> {
+    let object = inputs.find(kind, name)?;
+    let spec = object.pod_spec().ok_or("no pod spec")?;
+    let c = manifest::containers(spec)
+        .find(|(_, c)| c["name"] == container)
+        .map(|(_, c)| c)
+        .ok_or_else(|| format!("{kind} {name} has no container {container}"))?;
+    Ok(c["command"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .chain(c["args"].as_array().into_iter().flatten())
+        .filter_map(|a| a.as_str().map(str::to_string))
+        .collect())
+}
+
+fn geonode(inputs: &Inputs, work: &Path, db: u16, redis: u16, report: &mut Report) {
+    let mut venv = None;
+    report.step("geonode-venv", |step| match ensure_geonode_venv() {
+        Ok(v) => {
+            step.passed += 1;
+            step.detail =
+                format!("{GEONODE_WHEEL} (sha256-checked wheel), Debian python3 with python3-gdal");
+            venv = Some(v);
+        }
+        Err(e) => step.fail(e.to_string()),
+    });
+    let Some(venv) = venv else { return };
+    let geoserver_port = match free_port() {
+        Ok(p) => p,
+        Err(e) => return report.step("geonode-init", |step| step.fail(e)),
+    };
+    let gs_dir = work.join("geoserver-stand-in");
+    let _ = fs::create_dir_all(&gs_dir);
+    let _geoserver = stand_in(&gs_dir, geoserver_port, "geoserver");
+    let run = match GeoNodeRun::new(inputs, work, venv, db, redis, geoserver_port) {
+        Ok(r) => r,
+        Err(e) => return report.step("geonode-init", |step| step.fail(e)),
+    };
+    let job = format!("{RELEASE}-init-");
+    let init = inputs
+        .objects
+        .iter()
+        .find(|o| o.kind == "Job" && o.name.starts_with(&job))
+        .map(|o| o.name.clone())
+        .ok_or_else(|| "the render has no init Job".to_string())
+        .and_then(|name| container_command(inputs, "Job", &name, "init"));
+
+    report.step("geonode-init", |step| {
+        let result = (|| -> Result<(), String> {
+            let init = init.clone()?;
+            exec(&mut run.command(&init)).map_err(|e| format!("the init Job's command failed on new databases: {e}"))?;
+            let facts = run.python(CHECK_SITE_PY).map_err(|e| format!("checking the site after the init Job: {e}"))?;
+            let facts: Value = serde_json::from_str(facts.lines().last().unwrap_or("")).map_err(|e| format!("{e}: {facts}"))?;
+            if facts["admin_login"] != true {
+                return Err("admin does not log in with the chart's password".into());
+            }
+            if facts["oauth_client_id"] != run.env["OAUTH2_CLIENT_ID"].as_str() {
+                return Err(format!("the OAuth2 application has client id {}, not the chart's", facts["oauth_client_id"]));
+            }
+            let redirect = format!("{}geoserver/index.html", run.env["SITEURL"]);
+            if facts["oauth_redirect"] != redirect.as_str() {
+                return Err(format!("the OAuth2 redirect URI is {}, not {redirect}", facts["oauth_redirect"]));
+            }
+            let collected = walk_count(&run.statics.join("static"));
+            if collected < 100 {
+                return Err(format!("collectstatic put {collected} files into the statics folder"));
+            }
+            step.notes.push(format!("first run: admin logs in, OAuth2 application as the chart says, {collected} static files"));
+            // What a user may change must survive the Job running again.
+            run.python("from django.contrib.auth import get_user_model\nu = get_user_model().objects.get(username='admin'); u.set_password('changed-by-a-user-1'); u.save()")?;
+            exec(&mut run.command(&init)).map_err(|e| format!("the init Job's command failed when run again: {e}"))?;
+            let again = run.python("from django.contrib.auth import authenticate\nprint(authenticate(username='admin', password='changed-by-a-user-1') is not None)")?;
+            if again.trim().lines().last() != Some("True") {
+                return Err("running the init Job again reset the admin password a user had changed".into());
+            }
+            Ok(())
+        })();
+        step.record(result);
+        step.detail = "init Job's command: both databases migrated, fixtures, OAuth2 app, collectstatic; a second run keeps what users changed".into();
+    });
+
+    report.step("django-behind-nginx", |step| {
+        let result = (|| -> Result<(), String> {
+            let uwsgi_port = free_port()?;
+            let mut argv =
+                container_command(inputs, "Deployment", &format!("{RELEASE}-django"), "django")?;
+            for a in argv.iter_mut() {
+                if a.starts_with("--http-socket=") {
+                    *a = format!("--http-socket=127.0.0.1:{uwsgi_port}");
+                }
+            }
+            fs::create_dir_all(run.config.parent().unwrap_or(work).join("src"))
+                .map_err(|e| e.to_string())?;
+            let _uwsgi = Running(
+                run.command(&argv)
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .map_err(|e| format!("starting uwsgi: {e}"))?,
+            );
+            wait_for_port(uwsgi_port)?;
+            let (_nginx, listen) = start_nginx(
+                inputs,
+                &work.join("nginx-django"),
+                &run.statics,
+                uwsgi_port,
+                geoserver_port,
+            )?;
+            let host = run.env["SITEURL"]
+                .split("://")
+                .nth(1)
+                .unwrap_or("")
+                .trim_end_matches('/')
+                .split(':')
+                .next()
+                .unwrap_or("")
+                .to_string();
+            let base = format!("http://127.0.0.1:{listen}");
+            let started = Instant::now();
+            // uwsgi loads the application in its workers; give it a moment.
+            while expect("GET /", http_status(&host, &[&format!("{base}/")]), "200").is_err()
+                && started.elapsed() < Duration::from_secs(60)
+            {
+                std::thread::sleep(Duration::from_secs(1));
+            }
+            expect(
+                "GET / through nginx to Django",
+                http_status(&host, &[&format!("{base}/")]),
+                "200",
+            )?;
+            expect(
+                "GET /api/v2/ through nginx to Django",
+                http_status(&host, &["-L", &format!("{base}/api/v2/")]),
+                "200",
+            )?;
+            let css =
+                walk_first(&run.statics.join("static"), ".css").ok_or("no collected .css file")?;
+            let url = format!(
+                "{base}/static/{}",
+                css.strip_prefix(run.statics.join("static"))
+                    .map_err(|e| e.to_string())?
+                    .display()
+            );
+            expect(
+                "GET a collected static file",
+                http_status(&host, &[&url]),
+                "200",
+            )?;
+            Ok(())
+        })();
+        step.record(result);
+        step.detail =
+            "the Deployment's uwsgi command behind the chart's nginx: /, /api/v2/, /static/".into();
+    });
+
+    report.step("celery", |step| {
+        let result = (|| -> Result<(), String> {
+            let argv = container_command(inputs, "Deployment", &format!("{RELEASE}-celery-worker"), "celery-worker")?;
+            let log_path = work.join("celery-worker.log");
+            let log = fs::File::create(&log_path).map_err(|e| e.to_string())?;
+            let log_err = log.try_clone().map_err(|e| e.to_string())?;
+            let _worker = Running(run.command(&argv).stdout(log).stderr(log_err).spawn().map_err(|e| format!("starting the worker: {e}"))?);
+            // GeoNode routes its tasks to named queues ("default" and others) the worker consumes.
+            let out = run.python(
+                "from geonode.celery_app import app\nr = app.send_task('celery.accumulate', args=(42,), queue='default')\nprint(r.get(timeout=120))",
+            );
+            let tail = || fs::read_to_string(&log_path).unwrap_or_default().lines().rev().take(20).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n");
+            match out {
+                Ok(o) if o.trim().lines().last() == Some("[42]") => {}
+                Ok(o) => return Err(format!("the worker did not run the task Django queued ({o}); its log:\n{}", tail())),
+                Err(e) => return Err(format!("queuing a task from Django failed: {}; the worker's log:\n{}", e.lines().last().unwrap_or(""), tail())),
+            }
+            Ok(())
+        })();
+        step.record(result);
+        step.detail = "the worker Deployment's command on Redis runs a task queued from Django".into();
+    });
+}
+
+const CHECK_SITE_PY: &str = r#"
+import json, os
+from django.contrib.auth import authenticate
+from oauth2_provider.models import get_application_model
+app = get_application_model().objects.get(name="GeoServer")
+print(json.dumps({
+    "admin_login": authenticate(username="admin", password=os.environ["ADMIN_PASSWORD"]) is not None,
+    "oauth_client_id": app.client_id,
+    "oauth_redirect": app.redirect_uris,
+}))
+"#;
+
+fn walk_count(dir: &Path) -> usize {
+    fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| {
+            if e.path().is_dir() {
+                walk_count(&e.path())
+            } else {
+                1
+            }
+        })
+        .sum()
+}
+
+fn walk_first(dir: &Path, suffix: &str) -> Option<PathBuf> {
+    for entry in fs::read_dir(dir).ok()?.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            if let Some(found) = walk_first(&path, suffix) {
+                return Some(found);
+            }
+        } else if path.to_string_lossy().ends_with(suffix) {
+            return Some(path);
+        }
+    }
+    None
 }
