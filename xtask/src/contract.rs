@@ -164,6 +164,16 @@ impl Inputs {
     }
 }
 
+/// Fails, naming the container and the variable, unless `env` has every one of `names`.
+fn require(env: &BTreeMap<String, String>, container: &str, names: &[&str]) -> Result<(), String> {
+    match names.iter().find(|n| !env.contains_key(**n)) {
+        None => Ok(()),
+        Some(missing) => Err(format!(
+            "the {container} container's environment has no {missing}, which it needs"
+        )),
+    }
+}
+
 fn render(project: &Project) -> Result<Vec<Object>, String> {
     let tools = crate::tools::ensure().map_err(|e| e.to_string())?;
     let helm = crate::helm::Helm::all(&tools).pop().ok_or("no Helm")?;
@@ -355,6 +365,19 @@ fn postgresql(inputs: &Inputs, work: &Path, step: &mut Step) -> Option<Server> {
         let name = format!("{RELEASE}-postgresql");
         let script = inputs.config(&format!("{name}-initdb"), "10-geonode.sh")?;
         let env = inputs.env("StatefulSet", &name, "postgresql")?;
+        require(
+            &env,
+            "postgresql",
+            &[
+                "POSTGRES_PASSWORD",
+                "GEONODE_DATABASE",
+                "GEONODE_DATABASE_USER",
+                "GEONODE_DATABASE_PASSWORD",
+                "GEONODE_GEODATABASE",
+                "GEONODE_GEODATABASE_USER",
+                "GEONODE_GEODATABASE_PASSWORD",
+            ],
+        )?;
         let dir = work.join("postgresql");
         fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
         exec(Command::new("chown").args(["postgres:postgres"]).arg(&dir))?;
@@ -503,6 +526,7 @@ fn redis(inputs: &Inputs, work: &Path, step: &mut Step) -> Option<Server> {
         )
         .map_err(|e| e.to_string())?;
         let env = inputs.env("StatefulSet", &name, "redis")?;
+        require(&env, "redis", &["REDIS_PASSWORD"])?;
         let object = inputs.find("StatefulSet", &name)?;
         let container = &object.pod_spec().ok_or("no pod spec")?["containers"][0];
         let args: Vec<String> = container["args"]
@@ -927,6 +951,19 @@ impl GeoNodeRun {
         for (k, v) in inputs.env("Deployment", &format!("{RELEASE}-django"), "django")? {
             env.insert(k, mapping.apply(&v));
         }
+        require(
+            &env,
+            "django",
+            &[
+                "SITEURL",
+                "OAUTH2_CLIENT_ID",
+                "OAUTH2_CLIENT_SECRET",
+                "ADMIN_PASSWORD",
+                "SECRET_KEY",
+                "DATABASE_HOST",
+                "REDIS_HOST",
+            ],
+        )?;
         // Ports of the local servers, and a HOME of this run.
         env.insert("DATABASE_PORT".into(), db.to_string());
         env.insert("REDIS_PORT".into(), redis.to_string());
