@@ -1031,8 +1031,11 @@ fn geonode(inputs: &Inputs, work: &Path, db: u16, redis: u16, report: &mut Repor
     report.step("geonode-venv", |step| match ensure_geonode_venv() {
         Ok(v) => {
             step.passed += 1;
-            step.detail =
-                format!("{GEONODE_WHEEL} (sha256-checked wheel), Debian python3 with python3-gdal");
+            let versions = exec(Command::new(v.join("bin/python")).arg("-c").arg(
+                "import django, celery, osgeo; print('Django', django.get_version(), '· Celery', celery.__version__, '· GDAL', osgeo.__version__)",
+            ))
+            .unwrap_or_default();
+            step.detail = format!("{GEONODE_WHEEL} (sha256-checked wheel) · {} · Debian python3", versions.trim());
             venv = Some(v);
         }
         Err(e) => step.fail(e.to_string()),
