@@ -708,31 +708,24 @@ fn nginx(inputs: &Inputs, work: &Path, step: &mut Step) {
         let (_nginx, listen) = start_nginx(inputs, &dir, &statics, django, geoserver)?;
         let curl = |args: &[&str]| http_status("geonode.example.org", args);
         let base = format!("http://127.0.0.1:{listen}");
-        expect(
-            "GET /static/css/site.css (from the statics volume)",
-            curl(&[&format!("{base}/static/css/site.css")]),
-            "200",
-        )?;
-        expect(
-            "GET /uploaded/documents/report.txt",
-            curl(&[&format!("{base}/uploaded/documents/report.txt")]),
-            "200",
-        )?;
-        expect(
-            "GET /-/healthz",
-            curl(&[&format!("{base}/-/healthz")]),
-            "200",
-        )?;
-        expect(
-            "GET / (proxied to Django)",
-            curl(&[&format!("{base}/")]),
-            "200",
-        )?;
-        expect(
-            "GET /geoserver/ows (proxied to GeoServer)",
-            curl(&[&format!("{base}/geoserver/ows?service=WMS")]),
-            "200",
-        )?;
+        for (what, path) in [
+            (
+                "GET /static/css/site.css (from the statics volume)",
+                "/static/css/site.css",
+            ),
+            (
+                "GET /uploaded/documents/report.txt",
+                "/uploaded/documents/report.txt",
+            ),
+            ("GET /-/healthz", "/-/healthz"),
+            ("GET / (proxied to Django)", "/"),
+            (
+                "GET /geoserver/ows (proxied to GeoServer)",
+                "/geoserver/ows?service=WMS",
+            ),
+        ] {
+            expect(what, curl(&[&format!("{base}{path}")]), "200")?;
+        }
         let big = dir.join("big.bin");
         fs::write(&big, vec![b'x'; MAX_BODY_BYTES + 1024]).map_err(|e| e.to_string())?;
         let upload = format!("@{}", big.display());

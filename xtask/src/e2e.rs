@@ -11,6 +11,7 @@
 use crate::cluster::binaries::{MIGRATED_LABEL, MIGRATIONS_GATE};
 use crate::cluster::ControlPlane;
 use crate::error::Error;
+use crate::helm::Helm;
 use crate::project::{Project, Scenario, RELEASE};
 use crate::report::{Report, Step};
 use crate::tools;
@@ -35,15 +36,14 @@ struct Release {
 struct Ctx<'a> {
     project: &'a Project,
     plane: ControlPlane,
-    helm: PathBuf,
-    helm_home: PathBuf,
+    helm: Helm,
 }
 
 pub fn run(project: &Project) -> Result<Report, Error> {
     let started = Instant::now();
     let mut report = Report::default();
     let tools = tools::ensure()?;
-    let helm = tools.helms.last().expect("Helm 4 is pinned").path.clone();
+    let helm = Helm::all(&tools).pop().expect("Helm 4 is pinned");
     let cache = crate::workspace_root().join(".cache");
     remove_stale_runs(&cache);
     let dir = cache.join(format!("e2e-{}", std::process::id()));
@@ -68,7 +68,6 @@ pub fn run(project: &Project) -> Result<Report, Error> {
         project,
         plane,
         helm,
-        helm_home: tools.helm_home.clone(),
     };
     let stop = AtomicBool::new(false);
     std::thread::scope(|scope| {
@@ -263,15 +262,8 @@ fn kept_objects() -> Vec<(&'static str, String)> {
 
 impl Ctx<'_> {
     fn helm(&self, args: &[&str]) -> Result<String, String> {
-        let mut cmd = Command::new(&self.helm);
-        for (var, sub) in [
-            ("HELM_CACHE_HOME", "cache"),
-            ("HELM_CONFIG_HOME", "config"),
-            ("HELM_DATA_HOME", "data"),
-        ] {
-            cmd.env(var, self.helm_home.join(sub));
-        }
-        cmd.env("KUBECONFIG", &self.plane.kubeconfig).args(args);
+        let mut cmd = self.helm.command(Some(&self.plane.kubeconfig));
+        cmd.args(args);
         crate::cluster::run(cmd)
     }
 }

@@ -29,7 +29,9 @@ impl Helm {
         format!("helm{}", self.major)
     }
 
-    fn command(&self) -> Command {
+    /// Helm with its own home (a user's repositories and plugins never change what we render)
+    /// and no cluster, unless `kubeconfig` names one.
+    pub fn command(&self, kubeconfig: Option<&std::path::Path>) -> Command {
         let mut cmd = Command::new(&self.path);
         for (var, sub) in [
             ("HELM_CACHE_HOME", "cache"),
@@ -38,7 +40,11 @@ impl Helm {
         ] {
             cmd.env(var, self.home.join(sub));
         }
-        cmd.env_remove("KUBECONFIG").env("NO_COLOR", "1");
+        match kubeconfig {
+            Some(path) => cmd.env("KUBECONFIG", path),
+            None => cmd.env_remove("KUBECONFIG"),
+        };
+        cmd.env("NO_COLOR", "1");
         cmd
     }
 
@@ -50,7 +56,7 @@ impl Helm {
         values: &[PathBuf],
         kube_minor: u32,
     ) -> Result<String, String> {
-        let mut cmd = self.command();
+        let mut cmd = self.command(None);
         cmd.args(["template", RELEASE])
             .arg(&project.chart)
             .args(["--namespace", NAMESPACE, "--kube-version"])
@@ -63,7 +69,7 @@ impl Helm {
 
     /// `helm lint --strict` with the given values files.
     pub fn lint(&self, project: &Project, values: &[PathBuf]) -> Result<String, String> {
-        let mut cmd = self.command();
+        let mut cmd = self.command(None);
         cmd.args(["lint", "--strict", "--namespace", NAMESPACE])
             .arg(&project.chart);
         for v in values {

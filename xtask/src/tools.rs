@@ -120,16 +120,22 @@ pub fn cache_dir() -> PathBuf {
     crate::workspace_root().join(".cache").join("tools")
 }
 
-/// Installs whatever is missing and returns where everything is.
-pub fn ensure() -> Result<Tools, Error> {
+/// The tool cache, created and locked: several harness processes (parallel tests) may start
+/// cold at once; one installs, the others wait for it and then find the stamps. The lock holds
+/// until the returned file is dropped.
+fn lock_cache() -> Result<(PathBuf, File), Error> {
     let cache = cache_dir();
     fs::create_dir_all(&cache).context(format!("creating the tool cache {}", cache.display()))?;
-    // Several harness processes (parallel tests) may start cold at once: one installs, the
-    // others wait for it and then find the stamps.
     let lock_path = cache.join(".lock");
     let lock = File::create(&lock_path).context(format!("creating {}", lock_path.display()))?;
     lock.lock()
         .context(format!("locking {}", lock_path.display()))?;
+    Ok((cache, lock))
+}
+
+/// Installs whatever is missing and returns where everything is.
+pub fn ensure() -> Result<Tools, Error> {
+    let (cache, _lock) = lock_cache()?;
 
     let mut helms = Vec::new();
     for pin in &HELM_PINS {
@@ -234,12 +240,7 @@ pub fn ensure_kubectl() -> Result<PathBuf, Error> {
     if let Some(path) = std::env::var_os("KUBECTL") {
         return Ok(PathBuf::from(path));
     }
-    let cache = cache_dir();
-    fs::create_dir_all(&cache).context(format!("creating the tool cache {}", cache.display()))?;
-    let lock_path = cache.join(".lock");
-    let lock = File::create(&lock_path).context(format!("creating {}", lock_path.display()))?;
-    lock.lock()
-        .context(format!("locking {}", lock_path.display()))?;
+    let (cache, _lock) = lock_cache()?;
     ensure_layer_binary(
         &cache,
         &LayerBinary {
