@@ -340,6 +340,18 @@ fn exec(cmd: &mut Command) -> Result<String, String> {
     }
 }
 
+/// Starts a server with its output discarded and waits until it listens on `port`.
+fn start_server(cmd: &mut Command, what: &str, port: u16) -> Result<Running, String> {
+    let running = Running(
+        cmd.stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("starting {what}: {e}"))?,
+    );
+    wait_for_port(port)?;
+    Ok(running)
+}
+
 fn wait_for_port(port: u16) -> Result<(), String> {
     let started = Instant::now();
     while started.elapsed() < Duration::from_secs(30) {
@@ -409,7 +421,7 @@ fn postgresql(inputs: &Inputs, work: &Path, step: &mut Step) -> Option<Server> {
                 .args(["-U", "postgres", "-A", "scram-sha-256"])
                 .arg(format!("--pwfile={}", password_file.display())),
         )?;
-        let server = Running(
+        let server = start_server(
             as_postgres("/usr/lib/postgresql/15/bin/postgres")
                 .arg("-D")
                 .arg(&data)
@@ -420,13 +432,10 @@ fn postgresql(inputs: &Inputs, work: &Path, step: &mut Step) -> Option<Server> {
                     "listen_addresses=127.0.0.1",
                     "-k",
                 ])
-                .arg(&dir)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .map_err(|e| format!("starting postgres: {e}"))?,
-        );
-        wait_for_port(port)?;
+                .arg(&dir),
+            "postgres",
+            port,
+        )?;
         let init = || {
             let mut cmd = Command::new("runuser");
             cmd.args(["-u", "postgres", "--", "sh"]).arg(&script_path);
@@ -543,15 +552,7 @@ fn redis(inputs: &Inputs, work: &Path, step: &mut Step) -> Option<Server> {
             })
             .collect();
         let program = container["command"][0].as_str().unwrap_or("redis-server");
-        let server = Running(
-            Command::new(program)
-                .args(&args)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .map_err(|e| format!("starting {program}: {e}"))?,
-        );
-        wait_for_port(port)?;
+        let server = start_server(Command::new(program).args(&args), program, port)?;
         let cli = |auth: Option<&str>| {
             let mut cmd = Command::new("redis-cli");
             cmd.args(["-h", "127.0.0.1", "-p", &port.to_string(), "ping"]);
@@ -638,17 +639,14 @@ fn start_nginx(
     fs::write(&conf, mapping.apply(&rendered)).map_err(|e| e.to_string())?;
     exec(Command::new("nginx").arg("-t").arg("-c").arg(&conf))
         .map_err(|e| format!("nginx -t rejects the chart's configuration: {e}"))?;
-    let nginx = Running(
+    let nginx = start_server(
         Command::new("nginx")
             .arg("-c")
             .arg(&conf)
-            .args(["-g", "daemon off;"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| format!("starting nginx: {e}"))?,
-    );
-    wait_for_port(listen)?;
+            .args(["-g", "daemon off;"]),
+        "nginx",
+        listen,
+    )?;
     Ok((nginx, listen))
 }
 
@@ -1100,14 +1098,7 @@ fn geonode(inputs: &Inputs, work: &Path, db: u16, redis: u16, report: &mut Repor
             }
             fs::create_dir_all(run.config.parent().unwrap_or(work).join("src"))
                 .map_err(|e| e.to_string())?;
-            let _uwsgi = Running(
-                run.command(&argv)
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null())
-                    .spawn()
-                    .map_err(|e| format!("starting uwsgi: {e}"))?,
-            );
-            wait_for_port(uwsgi_port)?;
+            let _uwsgi = start_server(&mut run.command(&argv), "uwsgi", uwsgi_port)?;
             let (_nginx, listen) = start_nginx(
                 inputs,
                 &work.join("nginx-django"),
