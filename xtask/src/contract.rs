@@ -16,6 +16,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fs;
 use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -315,10 +316,21 @@ fn free_port() -> Result<u16, String> {
 }
 
 /// A background process killed on drop.
+/// A background process in a process group of its own; dropping it kills the whole group, so
+/// forked workers (uwsgi's, Celery's pool) go with it.
 struct Running(Child);
+
+impl Running {
+    fn spawn(cmd: &mut Command) -> std::io::Result<Running> {
+        cmd.process_group(0).spawn().map(Running)
+    }
+}
 
 impl Drop for Running {
     fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.0.id())])
+            .status();
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
@@ -342,12 +354,8 @@ fn exec(cmd: &mut Command) -> Result<String, String> {
 
 /// Starts a server with its output discarded and waits until it listens on `port`.
 fn start_server(cmd: &mut Command, what: &str, port: u16) -> Result<Running, String> {
-    let running = Running(
-        cmd.stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| format!("starting {what}: {e}"))?,
-    );
+    let running = Running::spawn(cmd.stdout(Stdio::null()).stderr(Stdio::null()))
+        .map_err(|e| format!("starting {what}: {e}"))?;
     wait_for_port(port)?;
     Ok(running)
 }
@@ -657,6 +665,7 @@ fn stand_in(dir: &Path, port: u16, name: &str) -> Result<Running, String> {
         .arg(STAND_IN_PY)
         .arg(port.to_string())
         .arg(dir.join(format!("{name}.jsonl")))
+        .process_group(0)
         .spawn()
         .map(Running)
         .map_err(|e| format!("starting the {name} stand-in: {e}"))?;
@@ -1159,7 +1168,7 @@ fn geonode(inputs: &Inputs, work: &Path, db: u16, redis: u16, report: &mut Repor
             let log_path = work.join("celery-worker.log");
             let log = fs::File::create(&log_path).map_err(|e| e.to_string())?;
             let log_err = log.try_clone().map_err(|e| e.to_string())?;
-            let _worker = Running(run.command(&argv).stdout(log).stderr(log_err).spawn().map_err(|e| format!("starting the worker: {e}"))?);
+            let _worker = Running::spawn(run.command(&argv).stdout(log).stderr(log_err)).map_err(|e| format!("starting the worker: {e}"))?;
             // GeoNode routes its tasks to named queues ("default" and others) the worker consumes.
             let out = run.python(
                 "from geonode.celery_app import app\nr = app.send_task('celery.accumulate', args=(42,), queue='default')\nprint(r.get(timeout=120))",
