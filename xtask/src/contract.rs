@@ -15,7 +15,6 @@ use crate::report::{Report, Step};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fs;
-use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -309,10 +308,7 @@ fn chmod(path: &Path, mode: u32) -> Result<(), Error> {
 }
 
 fn free_port() -> Result<u16, String> {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .map_err(|e| format!("finding a free port: {e}"))
+    crate::cluster::free_port().map_err(|e| e.to_string())
 }
 
 /// A background process killed on drop.
@@ -361,14 +357,7 @@ fn start_server(cmd: &mut Command, what: &str, port: u16) -> Result<Running, Str
 }
 
 fn wait_for_port(port: u16) -> Result<(), String> {
-    let started = Instant::now();
-    while started.elapsed() < Duration::from_secs(30) {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return Ok(());
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    Err(format!("nothing listens on 127.0.0.1:{port} after 30 s"))
+    crate::cluster::wait_for_port(port, Duration::from_secs(30)).map_err(|e| e.to_string())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -380,24 +369,32 @@ struct Server {
     _process: Running,
 }
 
+/// The environment variables naming GeoNode's two databases: (database, owner, owner's password).
+const DATABASE_VARIABLES: [(&str, &str, &str); 2] = [
+    (
+        "GEONODE_DATABASE",
+        "GEONODE_DATABASE_USER",
+        "GEONODE_DATABASE_PASSWORD",
+    ),
+    (
+        "GEONODE_GEODATABASE",
+        "GEONODE_GEODATABASE_USER",
+        "GEONODE_GEODATABASE_PASSWORD",
+    ),
+];
+
 fn postgresql(inputs: &Inputs, work: &Path, step: &mut Step) -> Option<Server> {
     let result = (|| -> Result<Server, String> {
         let name = format!("{RELEASE}-postgresql");
         let script = inputs.config(&format!("{name}-initdb"), "10-geonode.sh")?;
         let env = inputs.env("StatefulSet", &name, "postgresql")?;
-        require(
-            &env,
-            "postgresql",
-            &[
-                "POSTGRES_PASSWORD",
-                "GEONODE_DATABASE",
-                "GEONODE_DATABASE_USER",
-                "GEONODE_DATABASE_PASSWORD",
-                "GEONODE_GEODATABASE",
-                "GEONODE_GEODATABASE_USER",
-                "GEONODE_GEODATABASE_PASSWORD",
-            ],
-        )?;
+        let mut needed = vec!["POSTGRES_PASSWORD"];
+        needed.extend(
+            DATABASE_VARIABLES
+                .iter()
+                .flat_map(|(db, user, password)| [*db, *user, *password]),
+        );
+        require(&env, "postgresql", &needed)?;
         let dir = work.join("postgresql");
         fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
         exec(Command::new("chown").args(["postgres:postgres"]).arg(&dir))?;
@@ -463,18 +460,7 @@ fn postgresql(inputs: &Inputs, work: &Path, step: &mut Step) -> Option<Server> {
         };
         init().map_err(|e| format!("the chart's init script failed on a fresh cluster: {e}"))?;
         let first = snapshot()?;
-        for (db, user, password) in [
-            (
-                "GEONODE_DATABASE",
-                "GEONODE_DATABASE_USER",
-                "GEONODE_DATABASE_PASSWORD",
-            ),
-            (
-                "GEONODE_GEODATABASE",
-                "GEONODE_GEODATABASE_USER",
-                "GEONODE_GEODATABASE_PASSWORD",
-            ),
-        ] {
+        for (db, user, password) in DATABASE_VARIABLES {
             let mut cmd = Command::new("psql");
             cmd.args(["-X", "-At", "-h", "127.0.0.1", "-p", &port.to_string(), "-U", &env[user], "-d", &env[db], "-c"])
                 .arg("select extversion from pg_extension where extname = 'postgis'; create table contract_check(id int); drop table contract_check;")

@@ -6,6 +6,7 @@
 
 pub mod binaries;
 mod process;
+pub use process::wait_for_port;
 
 use crate::error::{Context, Error};
 use process::Child;
@@ -24,7 +25,7 @@ pub struct ControlPlane {
     owned: bool,
 }
 
-fn free_port() -> Result<u16, Error> {
+pub fn free_port() -> Result<u16, Error> {
     let listener = TcpListener::bind("127.0.0.1:0").context("finding a free port on 127.0.0.1")?;
     Ok(listener
         .local_addr()
