@@ -1,0 +1,147 @@
+//! GeoNode's containers as local processes: the chart's env and commands, mapped to this run.
+
+use crate::contract::inputs::{require, service, Inputs, Mapping};
+use crate::contract::process::exec;
+use crate::manifest;
+use crate::project::{NAMESPACE, RELEASE};
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// GeoNode's environment as the chart renders it for one container, with the in-cluster
+/// GeoNode's environment as the chart renders it for one container, with the in-cluster
+/// addresses and container paths mapped to this run.
+pub struct GeoNodeRun {
+    pub venv: PathBuf,
+    pub env: BTreeMap<String, String>,
+    /// Where the chart's /etc/geonode-k8s and /mnt/volumes/statics are in this run.
+    pub config: PathBuf,
+    pub statics: PathBuf,
+    pub mapping: Mapping,
+}
+
+impl GeoNodeRun {
+    pub fn new(
+        inputs: &Inputs,
+        work: &Path,
+        venv: PathBuf,
+        db: u16,
+        redis: u16,
+        geoserver: u16,
+    ) -> Result<Self, String> {
+        let dir = work.join("geonode");
+        let (config, statics, home, src) = (
+            dir.join("etc-geonode-k8s"),
+            dir.join("statics"),
+            dir.join("home"),
+            dir.join("src"),
+        );
+        for d in [&config, &statics, &home, &src] {
+            fs::create_dir_all(d).map_err(|e| e.to_string())?;
+        }
+        // The ConfigMap's files, as the pods mount them.
+        let configmap = inputs.find("ConfigMap", &format!("{RELEASE}-django-config"))?;
+        for (name, text) in manifest::string_map(&configmap.value["data"]) {
+            fs::write(config.join(name), text).map_err(|e| e.to_string())?;
+        }
+        let mapping = Mapping {
+            hosts: vec![
+                (
+                    format!("{RELEASE}-postgresql.{NAMESPACE}.svc"),
+                    "127.0.0.1".into(),
+                ),
+                (
+                    format!("{RELEASE}-redis.{NAMESPACE}.svc"),
+                    "127.0.0.1".into(),
+                ),
+                (service("geoserver", 8080), format!("127.0.0.1:{geoserver}")),
+            ],
+            paths: vec![
+                ("/etc/geonode-k8s".into(), config.display().to_string()),
+                (
+                    "/mnt/volumes/statics/".into(),
+                    format!("{}/", statics.display()),
+                ),
+                ("/usr/src/geonode".into(), src.display().to_string()),
+            ],
+        };
+        let mut env = BTreeMap::new();
+        for (k, v) in inputs.env("Deployment", &format!("{RELEASE}-django"), "django")? {
+            env.insert(k, mapping.apply(&v));
+        }
+        require(
+            &env,
+            "django",
+            &[
+                "SITEURL",
+                "OAUTH2_CLIENT_ID",
+                "OAUTH2_CLIENT_SECRET",
+                "ADMIN_PASSWORD",
+                "SECRET_KEY",
+                "DATABASE_HOST",
+                "REDIS_HOST",
+            ],
+        )?;
+        // Ports of the local servers, and a HOME of this run.
+        env.insert("DATABASE_PORT".into(), db.to_string());
+        env.insert("REDIS_PORT".into(), redis.to_string());
+        env.insert("HOME".into(), home.display().to_string());
+        Ok(GeoNodeRun {
+            venv,
+            env,
+            config,
+            statics,
+            mapping,
+        })
+    }
+
+    /// A command of the chart's pod spec, mapped: the program from the venv, paths of this run.
+    pub fn command(&self, argv: &[String]) -> Command {
+        let mapped: Vec<String> = argv.iter().map(|a| self.mapping.apply(a)).collect();
+        let program = self.venv.join("bin").join(&mapped[0]);
+        let mut cmd = Command::new(program);
+        cmd.args(&mapped[1..]).env_clear().envs(&self.env);
+        cmd.env(
+            "PATH",
+            format!("{}:/usr/bin:/bin", self.venv.join("bin").display()),
+        );
+        // uwsgi takes options from UWSGI_* variables: the venv of this run.
+        cmd.env("UWSGI_VIRTUALENV", &self.venv);
+        cmd
+    }
+
+    /// Python with GeoNode's settings: the output of `code`.
+    pub fn python(&self, code: &str) -> Result<String, String> {
+        exec(
+            self.command(&[
+                "python".into(),
+                "-c".into(),
+                format!("import django; django.setup()\n{code}"),
+            ])
+            .current_dir(&self.config),
+        )
+    }
+}
+
+/// The command and args of one container of the render.
+pub fn container_command(
+    inputs: &Inputs,
+    kind: &str,
+    name: &str,
+    container: &str,
+) -> Result<Vec<String>, String> {
+    let object = inputs.find(kind, name)?;
+    let spec = object.pod_spec().ok_or("no pod spec")?;
+    let c = manifest::containers(spec)
+        .find(|(_, c)| c["name"] == container)
+        .map(|(_, c)| c)
+        .ok_or_else(|| format!("{kind} {name} has no container {container}"))?;
+    Ok(c["command"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .chain(c["args"].as_array().into_iter().flatten())
+        .filter_map(|a| a.as_str().map(str::to_string))
+        .collect())
+}

@@ -1,0 +1,82 @@
+//! `cargo xtask contract`: what the chart renders, run by the real programs on this machine.
+//!
+//! Inputs come from the rendered chart (the defaults, with the render pins): the nginx
+//! configuration from its ConfigMap, the database init script from its ConfigMap, Redis's
+//! configuration and command from its ConfigMap and StatefulSet, passwords from the rendered
+//! Secrets. Only host names, ports and paths are changed, in `Mapping` below, so the programs can
+//! run as local processes on 127.0.0.1 in a temporary folder; everything is stopped and removed
+//! at the end. GeoServer is on no registry reachable here: `/geoserver` reaches a recording
+//! stand-in, and so does `/` until GeoNode itself runs here.
+
+mod geonode;
+mod inputs;
+mod nginx;
+mod postgresql;
+mod process;
+mod redis;
+mod software;
+
+use crate::error::{Context, Error};
+use crate::project::Project;
+use crate::report::Report;
+use inputs::Inputs;
+use process::chmod;
+use std::time::Instant;
+
+/// Values for the contract render on top of the defaults and pins: a small upload limit, so
+/// "an upload over the limit gets 413" needs no 10 GB request.
+const CONTRACT_SETS: &[&str] = &["nginx.maxBodySize=1m"];
+const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+pub fn run(project: &Project) -> Result<Report, Error> {
+    let started = Instant::now();
+    let mut report = Report::default();
+    let mut inputs = None;
+    report.step("software", |step| match software::install() {
+        Ok(versions) => {
+            step.passed += 1;
+            step.detail = versions;
+        }
+        Err(e) => step.fail(e.to_string()),
+    });
+    report.step("render", |step| match software::render(project) {
+        Ok(objects) => {
+            step.passed += 1;
+            step.detail = format!(
+                "{} objects from the defaults with pins and {}",
+                objects.len(),
+                CONTRACT_SETS.join(", ")
+            );
+            inputs = Some(objects);
+        }
+        Err(e) => step.fail(e),
+    });
+    if let Some(objects) = inputs {
+        let work = tempfile::Builder::new()
+            .prefix("geonode-contract-")
+            .tempdir()
+            .context("creating a work folder")?;
+        // The postgres user must reach the folder: PostgreSQL refuses to run as root.
+        chmod(work.path(), 0o755)?;
+        let inputs = Inputs { objects };
+        let (mut database, mut broker) = (None, None);
+        report.step("postgresql", |step| {
+            database = postgresql::run(&inputs, work.path(), step)
+        });
+        report.step("redis", |step| {
+            broker = redis::run(&inputs, work.path(), step)
+        });
+        report.step("nginx", |step| nginx::run(&inputs, work.path(), step));
+        if let (Some(database), Some(broker)) = (&database, &broker) {
+            geonode::run(
+                &inputs,
+                work.path(),
+                database.port,
+                broker.port,
+                &mut report,
+            );
+        }
+    }
+    report.finish(started.elapsed());
+    Ok(report)
+}

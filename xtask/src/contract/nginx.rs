@@ -1,0 +1,194 @@
+//! nginx: the chart's whole configuration, in front of recording stand-ins.
+
+use super::inputs::{service, Inputs, Mapping};
+use super::process::{chmod, exec, free_port, start_server, wait_for_port, Running};
+use super::MAX_BODY_BYTES;
+use crate::project::RELEASE;
+use crate::report::Step;
+use serde_json::Value;
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+
+/// A stand-in HTTP server that answers 200 and records each request (method, path, headers,
+/// body length) as a JSON line.
+const STAND_IN_PY: &str = r#"
+import http.server, json, sys
+port, log = int(sys.argv[1]), sys.argv[2]
+class H(http.server.BaseHTTPRequestHandler):
+    def handle_one(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(n) if n else b""
+        with open(log, "a") as f:
+            f.write(json.dumps({"method": self.command, "path": self.path, "headers": dict(self.headers), "body": len(body)}) + "\n")
+        self.send_response(200); self.send_header("Content-Type", "text/plain"); self.end_headers(); self.wfile.write(b"stand-in\n")
+    do_GET = do_POST = do_PUT = handle_one
+    def log_message(self, *a): pass
+http.server.ThreadingHTTPServer(("127.0.0.1", port), H).serve_forever()
+"#;
+
+/// The chart's nginx.conf with its upstreams, port and paths mapped to this run, checked with
+/// `nginx -t` and started. `statics` is the folder behind /static/ and /uploaded/.
+pub fn start_nginx(
+    inputs: &Inputs,
+    dir: &Path,
+    statics: &Path,
+    django: u16,
+    geoserver: u16,
+) -> Result<(Running, u16), String> {
+    fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    chmod(dir, 0o755).map_err(|e| e.to_string())?;
+    let listen = free_port()?;
+    let mapping = Mapping {
+        hosts: vec![
+            (service("django", 8000), format!("127.0.0.1:{django}")),
+            (service("geoserver", 8080), format!("127.0.0.1:{geoserver}")),
+            ("listen 8080;".into(), format!("listen 127.0.0.1:{listen};")),
+        ],
+        // Applied in order: /tmp/ first, since this run's folder is itself under /tmp.
+        paths: vec![
+            ("/tmp/".into(), format!("{}/", dir.display())),
+            (
+                "/mnt/volumes/statics/".into(),
+                format!("{}/", statics.display()),
+            ),
+        ],
+    };
+    let conf = dir.join("nginx.conf");
+    let rendered = inputs.config(&format!("{RELEASE}-nginx-config"), "nginx.conf")?;
+    for (from, _) in &mapping.hosts {
+        if !rendered.contains(from.as_str()) {
+            return Err(format!(
+                "the rendered nginx.conf does not contain {from:?}; the upstream names changed"
+            ));
+        }
+    }
+    fs::write(&conf, mapping.apply(&rendered)).map_err(|e| e.to_string())?;
+    exec(Command::new("nginx").arg("-t").arg("-c").arg(&conf))
+        .map_err(|e| format!("nginx -t rejects the chart's configuration: {e}"))?;
+    let nginx = start_server(
+        Command::new("nginx")
+            .arg("-c")
+            .arg(&conf)
+            .args(["-g", "daemon off;"]),
+        "nginx",
+        listen,
+    )?;
+    Ok((nginx, listen))
+}
+
+/// A recording stand-in on `port`, its requests in `<dir>/<name>.jsonl`.
+pub fn stand_in(dir: &Path, port: u16, name: &str) -> Result<Running, String> {
+    let running = Running::spawn(
+        Command::new("python3")
+            .arg("-c")
+            .arg(STAND_IN_PY)
+            .arg(port.to_string())
+            .arg(dir.join(format!("{name}.jsonl"))),
+    )
+    .map_err(|e| format!("starting the {name} stand-in: {e}"))?;
+    wait_for_port(port)?;
+    Ok(running)
+}
+
+/// `curl` with the given Host: the HTTP status code.
+pub fn http_status(host: &str, args: &[&str]) -> Result<String, String> {
+    exec(
+        Command::new("curl")
+            .args([
+                "-s",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code}",
+                "-H",
+                &format!("Host: {host}"),
+                "-H",
+                "X-Forwarded-Proto: https",
+            ])
+            .args(args),
+    )
+}
+
+pub fn expect(what: &str, got: Result<String, String>, code: &str) -> Result<(), String> {
+    match got {
+        Ok(c) if c.trim() == code => Ok(()),
+        Ok(c) => Err(format!("{what}: HTTP {c}, expected {code}")),
+        Err(e) => Err(format!("{what}: {e}")),
+    }
+}
+
+pub fn run(inputs: &Inputs, work: &Path, step: &mut Step) {
+    let dir = work.join("nginx");
+    let result = (|| -> Result<(), String> {
+        let statics = dir.join("statics");
+        fs::create_dir_all(statics.join("static/css")).map_err(|e| e.to_string())?;
+        fs::create_dir_all(statics.join("uploaded/documents")).map_err(|e| e.to_string())?;
+        fs::write(statics.join("static/css/site.css"), "body{}\n").map_err(|e| e.to_string())?;
+        fs::write(statics.join("uploaded/documents/report.txt"), "uploaded\n")
+            .map_err(|e| e.to_string())?;
+        let (django, geoserver) = (free_port()?, free_port()?);
+        let _django = stand_in(&dir, django, "django")?;
+        let _geoserver = stand_in(&dir, geoserver, "geoserver")?;
+        let (_nginx, listen) = start_nginx(inputs, &dir, &statics, django, geoserver)?;
+        let curl = |args: &[&str]| http_status("geonode.example.org", args);
+        let base = format!("http://127.0.0.1:{listen}");
+        for (what, path) in [
+            (
+                "GET /static/css/site.css (from the statics volume)",
+                "/static/css/site.css",
+            ),
+            (
+                "GET /uploaded/documents/report.txt",
+                "/uploaded/documents/report.txt",
+            ),
+            ("GET /-/healthz", "/-/healthz"),
+            ("GET / (proxied to Django)", "/"),
+            (
+                "GET /geoserver/ows (proxied to GeoServer)",
+                "/geoserver/ows?service=WMS",
+            ),
+        ] {
+            expect(what, curl(&[&format!("{base}{path}")]), "200")?;
+        }
+        let big = dir.join("big.bin");
+        fs::write(&big, vec![b'x'; MAX_BODY_BYTES + 1024]).map_err(|e| e.to_string())?;
+        let upload = format!("@{}", big.display());
+        expect(
+            "POST over nginx.maxBodySize to /",
+            curl(&[
+                "-X",
+                "POST",
+                "--data-binary",
+                &upload,
+                &format!("{base}/upload/"),
+            ]),
+            "413",
+        )?;
+        let requests = fs::read_to_string(dir.join("django.jsonl")).unwrap_or_default();
+        let root: Value = requests
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .find(|r| r["path"] == "/")
+            .ok_or("Django's stand-in saw no request for /")?;
+        let header = |name: &str| root["headers"][name].as_str().unwrap_or("").to_string();
+        if header("Host") != "geonode.example.org"
+            || header("X-Forwarded-Proto") != "https"
+            || header("X-Forwarded-For").is_empty()
+        {
+            return Err(format!(
+                "forwarded headers did not reach Django as sent: {}",
+                root["headers"]
+            ));
+        }
+        if !fs::read_to_string(dir.join("geoserver.jsonl"))
+            .unwrap_or_default()
+            .contains("/geoserver/ows")
+        {
+            return Err("GeoServer's stand-in saw no /geoserver/ows request".into());
+        }
+        Ok(())
+    })();
+    step.record(result);
+    step.detail = "chart's nginx.conf: nginx -t, statics, uploads, 413 over the limit, forwarded headers; GeoServer and Django are recording stand-ins".into();
+}

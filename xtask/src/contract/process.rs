@@ -1,0 +1,94 @@
+//! Local processes of a contract run: each server in a process group of its own, killed with
+//! its group when dropped.
+
+use crate::error::{Context, Error};
+use crate::report::Step;
+use std::fs;
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+pub fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).any(|d| d.join(program).is_file()))
+        .unwrap_or(false)
+}
+
+pub fn chmod(path: &Path, mode: u32) -> Result<(), Error> {
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(path, fs::Permissions::from_mode(mode))
+        .context(format!("chmod {}", path.display()))
+}
+
+pub fn free_port() -> Result<u16, String> {
+    crate::cluster::free_port().map_err(|e| e.to_string())
+}
+
+/// A background process in a process group of its own; dropping it kills the whole group, so
+/// forked workers (uwsgi's, Celery's pool) go with it.
+pub struct Running(Child);
+
+impl Running {
+    pub fn spawn(cmd: &mut Command) -> std::io::Result<Running> {
+        cmd.process_group(0).spawn().map(Running)
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.0.id())])
+            .status();
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+pub fn exec(cmd: &mut Command) -> Result<String, String> {
+    let out = cmd
+        .output()
+        .map_err(|e| format!("could not run {:?}: {e}", cmd.get_program()))?;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if out.status.success() {
+        Ok(text)
+    } else {
+        Err(format!("{:?} failed: {}", cmd.get_program(), text.trim()))
+    }
+}
+
+/// Starts a server with its output discarded and waits until it listens on `port`.
+pub fn start_server(cmd: &mut Command, what: &str, port: u16) -> Result<Running, String> {
+    let running = Running::spawn(cmd.stdout(Stdio::null()).stderr(Stdio::null()))
+        .map_err(|e| format!("starting {what}: {e}"))?;
+    wait_for_port(port)?;
+    Ok(running)
+}
+
+pub fn wait_for_port(port: u16) -> Result<(), String> {
+    crate::cluster::wait_for_port(port, Duration::from_secs(30)).map_err(|e| e.to_string())
+}
+
+/// A server left running for the parts after it.
+pub struct Server {
+    pub port: u16,
+    pub _process: Running,
+}
+
+/// Keeps a started server for later parts, or records why it failed.
+pub fn keep_running(result: Result<Server, String>, step: &mut Step) -> Option<Server> {
+    match result {
+        Ok(server) => {
+            step.passed += 1;
+            Some(server)
+        }
+        Err(e) => {
+            step.fail(e);
+            None
+        }
+    }
+}

@@ -1,0 +1,74 @@
+//! Redis: the chart's redis.conf and command line; the password from the Secret is required.
+
+use super::inputs::{require, Inputs, Mapping};
+use super::process::{exec, free_port, keep_running, start_server, Server};
+use crate::project::RELEASE;
+use crate::report::Step;
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+
+pub fn run(inputs: &Inputs, work: &Path, step: &mut Step) -> Option<Server> {
+    let result = (|| -> Result<Server, String> {
+        let name = format!("{RELEASE}-redis");
+        let port = free_port()?;
+        let dir = work.join("redis");
+        fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        let mapping = Mapping {
+            hosts: vec![
+                ("port 6379".into(), format!("port {port}")),
+                ("bind * -::*".into(), "bind 127.0.0.1".into()),
+            ],
+            paths: vec![("dir /data".into(), format!("dir {}", dir.display()))],
+        };
+        let conf = dir.join("redis.conf");
+        fs::write(
+            &conf,
+            mapping.apply(&inputs.config(&format!("{name}-config"), "redis.conf")?),
+        )
+        .map_err(|e| e.to_string())?;
+        let env = inputs.env("StatefulSet", &name, "redis")?;
+        require(&env, "redis", &["REDIS_PASSWORD"])?;
+        let object = inputs.find("StatefulSet", &name)?;
+        let container = &object.pod_spec().ok_or("no pod spec")?["containers"][0];
+        let args: Vec<String> = container["args"]
+            .as_array()
+            .ok_or("the Redis container has no args")?
+            .iter()
+            .map(|a| {
+                // Kubernetes expands $(VAR) from the container's env.
+                let mut a = a.as_str().unwrap_or_default().to_string();
+                for (k, v) in &env {
+                    a = a.replace(&format!("$({k})"), v);
+                }
+                a.replace("/etc/redis/redis.conf", &conf.display().to_string())
+            })
+            .collect();
+        let program = container["command"][0].as_str().unwrap_or("redis-server");
+        let server = start_server(Command::new(program).args(&args), program, port)?;
+        let cli = |auth: Option<&str>| {
+            let mut cmd = Command::new("redis-cli");
+            cmd.args(["-h", "127.0.0.1", "-p", &port.to_string(), "ping"]);
+            if let Some(a) = auth {
+                cmd.env("REDISCLI_AUTH", a);
+            }
+            exec(&mut cmd).unwrap_or_else(|e| e)
+        };
+        let with = cli(Some(&env["REDIS_PASSWORD"]));
+        let without = cli(None);
+        if !with.contains("PONG") {
+            return Err(format!(
+                "Redis does not answer PING with the Secret's password: {with}"
+            ));
+        }
+        if !without.contains("NOAUTH") {
+            return Err(format!("Redis answers without a password: {without}"));
+        }
+        Ok(Server {
+            port,
+            _process: server,
+        })
+    })();
+    step.detail = "chart's redis.conf and args; PING needs the Secret's password".into();
+    keep_running(result, step)
+}

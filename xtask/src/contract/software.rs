@@ -1,0 +1,132 @@
+//! The contract's inputs: the chart rendered with the contract's values, and the Debian
+//! packages of the real programs.
+
+use super::process::on_path;
+use super::CONTRACT_SETS;
+use crate::error::{Context, Error};
+use crate::manifest::{self, Object};
+use crate::project::Project;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+pub fn render(project: &Project) -> Result<Vec<Object>, String> {
+    let tools = crate::tools::ensure().map_err(|e| e.to_string())?;
+    let helm = crate::helm::Helm::all(&tools).pop().ok_or("no Helm")?;
+    let mut values: Vec<PathBuf> = Vec::new();
+    values.extend(project.render_pins_for(&crate::project::Scenario {
+        name: "default".into(),
+        values: None,
+    }));
+    let sets = tempfile::NamedTempFile::new().map_err(|e| e.to_string())?;
+    let overrides: String = CONTRACT_SETS
+        .iter()
+        .map(|s| {
+            let (path, value) = s.split_once('=').unwrap_or((s, ""));
+            let parts: Vec<&str> = path.split('.').collect();
+            let mut yaml = String::new();
+            for (depth, part) in parts.iter().enumerate() {
+                let last = depth + 1 == parts.len();
+                yaml.push_str(&format!(
+                    "{}{part}:{}\n",
+                    "  ".repeat(depth),
+                    if last {
+                        format!(" {value}")
+                    } else {
+                        String::new()
+                    }
+                ));
+            }
+            yaml
+        })
+        .collect();
+    fs::write(sets.path(), overrides).map_err(|e| e.to_string())?;
+    values.push(sets.path().to_path_buf());
+    let text = helm.template(
+        project,
+        &values,
+        *crate::tools::KUBE_MINORS.last().unwrap_or(&37),
+    )?;
+    manifest::parse(&text)
+}
+
+/// Installs the Debian packages that are missing and reports the versions in use.
+pub fn install() -> Result<String, Error> {
+    let wanted = [
+        ("nginx", "nginx"),
+        ("redis-server", "redis-server"),
+        ("/usr/lib/postgresql/15/bin/postgres", "postgresql-15"),
+        (
+            "/usr/share/postgresql/15/extension/postgis.control",
+            "postgresql-15-postgis-3",
+        ),
+        ("curl", "curl"),
+    ];
+    let missing: Vec<&str> = wanted
+        .iter()
+        .filter(|(probe, _)| {
+            if probe.starts_with('/') {
+                !Path::new(probe).exists()
+            } else {
+                !on_path(probe)
+            }
+        })
+        .map(|(_, package)| *package)
+        .collect();
+    if !missing.is_empty() {
+        eprintln!("installing Debian packages: {}", missing.join(" "));
+        let apt = |args: &[&str]| -> Result<(), Error> {
+            let status = Command::new("apt-get")
+                .args(args)
+                .env("DEBIAN_FRONTEND", "noninteractive")
+                .stdout(Stdio::null())
+                .status()
+                .context(
+                    "running apt-get (the contract tests need root to install Debian packages)",
+                )?;
+            if status.success() {
+                Ok(())
+            } else {
+                Err(Error::msg(format!(
+                    "apt-get {} failed; install {} by hand",
+                    args.join(" "),
+                    missing.join(" ")
+                )))
+            }
+        };
+        apt(&["update", "-qq"])?;
+        let mut install = vec!["install", "-y", "-qq"];
+        install.extend(missing.iter().copied());
+        apt(&install)?;
+    }
+    let version = |cmd: &str, args: &[&str]| -> String {
+        Command::new(cmd)
+            .args(args)
+            .output()
+            .map(|o| {
+                format!(
+                    "{}{}",
+                    String::from_utf8_lossy(&o.stdout),
+                    String::from_utf8_lossy(&o.stderr)
+                )
+            })
+            .unwrap_or_default()
+            .lines()
+            .next()
+            .unwrap_or("?")
+            .trim()
+            .to_string()
+    };
+    Ok(format!(
+        "{} · {} · {} · PostGIS {}",
+        version("nginx", &["-v"]),
+        version("redis-server", &["--version"]),
+        version("/usr/lib/postgresql/15/bin/postgres", &["--version"]),
+        fs::read_to_string("/usr/share/postgresql/15/extension/postgis.control")
+            .unwrap_or_default()
+            .lines()
+            .find_map(|l| l.strip_prefix("default_version = "))
+            .unwrap_or("?")
+            .trim_matches('\'')
+    ))
+}
