@@ -73,8 +73,9 @@ Call with (dict "image" .Values.redis.image "path" "redis.image" ["movingTagAllo
 
 {{/*
 A secret value that is generated once and kept: the explicit value if one is given, else the
-value already stored in the release's Secret (so upgrades keep it), else a new random one.
-Call with (dict "context" $ "secret" <Secret name> "key" <key> "explicit" <value or "">).
+value already stored in the release's Secret (so upgrades keep it), else a new one: 32 random
+characters, or a PEM RSA private key when "generate" is "rsa".
+Call with (dict "context" $ "secret" <Secret name> "key" <key> "explicit" <value or ""> ["generate" "rsa"]).
 */}}
 {{- define "geonode.secretValue" -}}
 {{- if .explicit }}
@@ -85,6 +86,8 @@ Call with (dict "context" $ "secret" <Secret name> "key" <key> "explicit" <value
 {{- if $existing }}{{ $stored = index ($existing.data | default dict) .key | default "" }}{{ end }}
 {{- if $stored }}
 {{- $stored | b64dec }}
+{{- else if eq (.generate | default "") "rsa" }}
+{{- genPrivateKey "rsa" }}
 {{- else }}
 {{- randAlphaNum 32 }}
 {{- end }}
@@ -112,20 +115,28 @@ checksum/{{ .name }}: {{ toYaml .auth | sha256sum }}
 
 {{/*
 Scheduling fields of a pod. Call with (dict "context" $ "values" .Values.<component>
-"sharedVolumes" true|false); pods that mount the shared volumes get the storage affinity.
+["sharedVolumes" true] ["images" (list <image values>...)]): pods that mount the shared volumes
+get the storage affinity; the images (by default the component's own .values.image) keep the pod
+on nodes of their architectures.
 */}}
 {{- define "geonode.scheduling" -}}
 {{- with .values.nodeSelector }}
 nodeSelector:
   {{- toYaml . | nindent 2 }}
 {{- end }}
+{{- $affinity := deepCopy (.values.affinity | default dict) }}
 {{- if .sharedVolumes }}
-{{- include "geonode.storage.affinity" . }}
-{{- else }}
-{{- with .values.affinity }}
+{{- $affinity = include "geonode.storage.affinity" (dict "context" .context "affinity" $affinity) | fromYaml }}
+{{- end }}
+{{- $images := .images | default (compact (list .values.image)) }}
+{{- if and .sharedVolumes (not (include "geonode.storage.readWriteMany" .context)) }}
+{{- /* Co-located on one node: the first pod decides the node, so each must fit every image. */}}
+{{- $images = concat $images (include "geonode.storage.sharedImages" .context | fromYamlArray) }}
+{{- end }}
+{{- $affinity = include "geonode.architectureAffinity" (dict "affinity" $affinity "images" $images) | fromYaml }}
+{{- with $affinity }}
 affinity:
   {{- toYaml . | nindent 2 }}
-{{- end }}
 {{- end }}
 {{- with .values.tolerations }}
 tolerations:
@@ -138,6 +149,35 @@ topologySpreadConstraints:
 {{- end }}
 
 {{/*
+The affinity given, with every image's architectures required of the node: one
+`kubernetes.io/arch In [...]` expression per image that names architectures, added to each of the
+user's node selector terms (terms are alternatives, so each must carry it) or as the only term.
+Call with (dict "affinity" <dict> "images" (list <image values>...)); gives the affinity as YAML.
+*/}}
+{{- define "geonode.architectureAffinity" -}}
+{{- $affinity := .affinity }}
+{{- $expressions := list }}
+{{- range .images }}
+{{- with .architectures }}
+{{- $expressions = append $expressions (dict "key" "kubernetes.io/arch" "operator" "In" "values" .) }}
+{{- end }}
+{{- end }}
+{{- $expressions = uniq $expressions }}
+{{- if $expressions }}
+{{- $nodeAffinity := $affinity.nodeAffinity | default dict }}
+{{- $required := $nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution | default dict }}
+{{- $terms := list }}
+{{- range ($required.nodeSelectorTerms | default (list dict)) }}
+{{- $terms = append $terms (merge (dict "matchExpressions" (concat (.matchExpressions | default list) $expressions)) (omit . "matchExpressions")) }}
+{{- end }}
+{{- $_ := set $required "nodeSelectorTerms" $terms }}
+{{- $_ := set $nodeAffinity "requiredDuringSchedulingIgnoredDuringExecution" $required }}
+{{- $_ := set $affinity "nodeAffinity" $nodeAffinity }}
+{{- end }}
+{{- toYaml $affinity }}
+{{- end }}
+
+{{/*
 A probe: the component's fixed handler (how to ask) merged with the timing from values (how
 often, how patient). Call with (dict "handler" (dict ...) "timing" .Values.x.probes.readiness).
 */}}
@@ -147,7 +187,7 @@ often, how patient). Call with (dict "handler" (dict ...) "timing" .Values.x.pro
 
 {{/*
 The parts every pod spec of the chart shares. Call with (dict "context" $ "values"
-.Values.<component> ["sharedVolumes" true]). No service-account token (no component talks to the
+.Values.<component> ["sharedVolumes" true] ["images" (list ...)]; see geonode.scheduling). No service-account token (no component talks to the
 API server) and no service-link env vars.
 */}}
 {{- define "geonode.podSpecCommon" -}}
@@ -215,8 +255,9 @@ emptyDir when persistence is off. An entry of `volumes`; pass the component's va
 
 {{/*
 A Secret whose values are each given explicitly or generated once and kept. `auth` maps value
-names to explicit values and holds `secretKeys` (value name -> key in the Secret).
-Call with (dict "context" $ "component" "redis" "name" <Secret name> "auth" .Values.redis.auth "why" <reason to keep>).
+names to explicit values and holds `secretKeys` (value name -> key in the Secret); "generate"
+maps value names to a kind of generated value other than random characters (see geonode.secretValue).
+Call with (dict "context" $ "component" "redis" "name" <Secret name> "auth" .Values.redis.auth "why" <reason to keep> ["generate" (dict "oidcRsaPrivateKey" "rsa")]).
 */}}
 {{- define "geonode.generatedSecret" -}}
 apiVersion: v1
@@ -232,7 +273,7 @@ metadata:
 type: Opaque
 data:
   {{- range $value, $key := .auth.secretKeys }}
-  {{ $key }}: {{ include "geonode.secretValue" (dict "context" $.context "secret" $.name "key" $key "explicit" (get $.auth $value)) | b64enc | quote }}
+  {{ $key }}: {{ include "geonode.secretValue" (dict "context" $.context "secret" $.name "key" $key "explicit" (get $.auth $value) "generate" (get ($.generate | default dict) $value)) | b64enc | quote }}
   {{- end }}
 {{- end }}
 

@@ -52,3 +52,7 @@ from geonode.settings import *  # noqa: E402,F401,F403
 # there), so Django builds https links and accepts https POSTs without redirect loops.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 CSRF_TRUSTED_ORIGINS = [SITEURL.rstrip("/")]  # noqa: F405
+
+# GeoNode 5.1 signs OpenID Connect ID tokens with an RSA key written into its settings.py, the
+# same on every site; the site's own key comes from the chart's Secret.
+OAUTH2_PROVIDER["OIDC_RSA_PRIVATE_KEY"] = _env["OIDC_RSA_PRIVATE_KEY"]  # noqa: F405

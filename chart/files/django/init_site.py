@@ -2,11 +2,13 @@
 
 It does what the image's entrypoint does at every start, once per release change instead of in
 every replica: wait for both databases, migrate them, load the first-run fixtures (only when the
-site has no admin yet, so nothing a user changed is reset), keep the site domain and GeoServer's
-OAuth2 application in line with the chart's values, and collect the static files.
-Nothing secret is printed.
+site has no admin yet, so nothing a user changed is reset), load GeoNode's thesauri, keep the
+site domain, GeoServer's OAuth2 application and the upload limits in line with the chart's
+values, and collect the static files. Whatever moment the Job dies at, the admin never keeps the
+fixture's well-known password. Nothing secret is printed.
 """
 
+import json
 import os
 import sys
 import time
@@ -40,15 +42,66 @@ def wait_for_databases():
 
 
 def first_run(admin_model):
-    """Fixtures that seed a new site: the admin user and GeoNode's initial data."""
+    """Fixtures that seed a new site: the admin user and GeoNode's initial data. One transaction:
+    a Job that dies half-way leaves no admin (so the next run starts over), never an admin with
+    the fixture's password."""
+    from django.db import transaction
+
     log("new site: loading the admin user and the initial data")
-    call_command("loaddata", "sample_admin", verbosity=0)
-    call_command("loaddata", "initial_data", verbosity=0)
-    admin = admin_model.objects.get(username="admin")
-    admin.set_password(os.environ["ADMIN_PASSWORD"])
-    admin.email = os.environ.get("ADMIN_EMAIL", "")
-    admin.is_staff = admin.is_superuser = True
-    admin.save()
+    with transaction.atomic():
+        call_command("loaddata", "sample_admin", verbosity=0)
+        call_command("loaddata", "initial_data", verbosity=0)
+        admin = admin_model.objects.get(username="admin")
+        admin.set_password(os.environ["ADMIN_PASSWORD"])
+        admin.email = os.environ.get("ADMIN_EMAIL", "")
+        admin.is_staff = admin.is_superuser = True
+        admin.save()
+
+
+def fixture_password_hashes():
+    """The password hashes GeoNode's sample_admin fixture gives (the password "admin")."""
+    from django.apps import apps
+
+    hashes = set()
+    for app in apps.get_app_configs():
+        path = os.path.join(app.path, "fixtures", "sample_admin.json")
+        if os.path.isfile(path):
+            with open(path) as fixture:
+                hashes.update(o["fields"]["password"] for o in json.load(fixture) if o.get("fields", {}).get("password"))
+    return hashes
+
+
+def secure_admin(admin_model):
+    """An admin still holding the fixture's password (left by a setup that died before setting
+    the chart's, e.g. under chart 0.1.0) gets the chart's password; any other is the user's."""
+    admin = admin_model.objects.filter(username="admin").first()
+    if admin and (admin.password in fixture_password_hashes() or admin.check_password("admin")):
+        admin.set_password(os.environ["ADMIN_PASSWORD"])
+        admin.save(update_fields=["password"])
+        log("admin held the fixture's well-known password: set to the chart's")
+
+
+def load_thesauri():
+    """GeoNode's own thesauri, as upstream's entrypoint loads them at every start (`thesaurus
+    autoload`, which updates in place): the metadata editor takes its labels from labels-i18n.
+    autoload only logs a file it cannot load, so the labels are checked here."""
+    from geonode.base.i18n import I18N_THESAURUS_IDENTIFIER
+    from geonode.base.models import Thesaurus
+
+    log("loading GeoNode's thesauri")
+    call_command("thesaurus", "autoload")
+    if not Thesaurus.objects.filter(identifier=I18N_THESAURUS_IDENTIFIER).exists():
+        sys.exit("geonode-init: thesaurus autoload did not load {} (its log above says why)".format(I18N_THESAURUS_IDENTIFIER))
+
+
+def sync_upload_limits(limit):
+    """GeoNode stores its upload limits at the first migrate; they follow nginx.maxBodySize
+    (DEFAULT_MAX_UPLOAD_SIZE), so GeoNode accepts what nginx lets through, no more."""
+    from geonode.upload.models import UploadSizeLimit
+
+    changed = UploadSizeLimit.objects.exclude(max_size=limit).update(max_size=limit)
+    if changed:
+        log("{} upload limits set to {} bytes".format(changed, limit))
 
 
 def sync_site(host):
@@ -101,9 +154,12 @@ def main():
     admin_model = get_user_model()
     if not admin_model.objects.filter(username="admin").exists():
         first_run(admin_model)
+    secure_admin(admin_model)
+    load_thesauri()
     site_url = settings.SITEURL
     sync_site(urlparse(site_url).hostname)
     sync_oauth_application(admin_model, site_url)
+    sync_upload_limits(settings.DEFAULT_MAX_UPLOAD_SIZE)
 
     for path in (settings.STATIC_ROOT, settings.MEDIA_ROOT, getattr(settings, "ASSETS_ROOT", None)):
         if path:

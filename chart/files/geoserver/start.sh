@@ -1,42 +1,59 @@
 #!/bin/sh
 # GeoServer's start on Kubernetes, from the geonode Helm chart. It does at every start what the
-# image's entrypoint does, without its root-only steps (writing /root, editing Tomcat's files),
-# so the container runs as a non-root user on a read-only root filesystem:
-#  - GeoNode's OAuth2 login, role service and proxy base URL, from the chart's values;
+# image's entrypoint (geonode-docker docker/geoserver/scripts/entrypoint.sh) does, without its
+# root-only steps (writing /root, editing files of the image), so the container runs as a
+# non-root user on a read-only root filesystem:
+#  - GeoNode's OAuth2 login, role service (with the key GeoNode's role endpoints require) and
+#    proxy base URL, from the chart's values;
 #  - the GeoFence database connection;
 #  - the admin password, written into the user database before GeoServer reads it (no REST call
 #    racing Tomcat's start-up, and a changed value takes effect at the next start);
-# then Tomcat in the foreground. Secrets come from the environment and are never printed.
+#  - GeoServer's log on stdout as well as in the data directory;
+#  - Tomcat from a base folder of its own ($CATALINA_BASE, in an emptyDir), where the two edits
+#    upstream makes to the image's Tomcat are made to copies: CORS, and no jar scan of bcprov;
+# then Tomcat in the foreground. Secrets come from the environment and are never printed; every
+# file this script writes is readable by its owner only.
 set -eu
+umask 077
 data="$GEOSERVER_DATA_DIR"
 if [ ! -f "$data/global.xml" ]; then
   echo "start: $data holds no GeoServer data directory (the seed init container fills it)" >&2
   exit 1
 fi
 
-# edit <mode> <file> <tag> <value>: sets the text of <tag> in <file> to <value> (mode "text"),
-# or replaces the scheme://host:port part of the URL in it (mode "url"). Values reach awk
-# through the environment, so no character in them is special.
-edit() {
+# set_element <mode> <file> <tag> <value>: sets the text of <tag> in <file> to <value> (mode
+# "text"), or replaces the scheme://host:port part of the URL in it (mode "url"); mode "insert"
+# sets the text like "text" and adds the element before the root element's end when the file has
+# none. Values reach awk through the environment, so no character in them is special.
+set_element() {
   [ -f "$2" ] || return 0
   MODE=$1 TAG=$3 VALUE=$4 awk '
     function xml(s) { gsub(/&/, "\\&amp;", s); gsub(/</, "\\&lt;", s); gsub(/>/, "\\&gt;", s); gsub(/"/, "\\&quot;", s); return s }
+    BEGIN { otag = "<" ENVIRON["TAG"] ">"; ctag = "</" ENVIRON["TAG"] ">" }
     {
-      otag = "<" ENVIRON["TAG"] ">"; ctag = "</" ENVIRON["TAG"] ">"
+      line[++n] = $0
       i = index($0, otag); j = index($0, ctag)
       if (i > 0 && j > i) {
+        found = 1
         old = substr($0, i + length(otag), j - i - length(otag))
         if (ENVIRON["MODE"] == "url") { sub(/^[A-Za-z]+:\/\/[^\/]*/, "", old); text = xml(ENVIRON["VALUE"]) old }
         else { text = xml(ENVIRON["VALUE"]) }
-        $0 = substr($0, 1, i + length(otag) - 1) text substr($0, j)
+        line[n] = substr($0, 1, i + length(otag) - 1) text substr($0, j)
       }
-      print
+      if ($0 ~ /^[ \t]*<\/[A-Za-z]/) { last_close = n }
+    }
+    END {
+      for (k = 1; k <= n; k++) {
+        if (!found && ENVIRON["MODE"] == "insert" && k == last_close) { print "  " otag xml(ENVIRON["VALUE"]) ctag }
+        print line[k]
+      }
     }' "$2" > "$2.tmp"
   mv "$2.tmp" "$2"
 }
 
 # set_admin_password <users.xml>: the admin user's password, as GeoServer's plain-text encoding
-# (GeoServer re-encodes it when the user database is next saved).
+# (GeoServer picks the decoder by the prefix, and re-encodes the password when the user database
+# is next saved).
 set_admin_password() {
   [ -f "$1" ] || { echo "start: $1 is missing; the admin password was not set" >&2; return 0; }
   VALUE=$GEOSERVER_ADMIN_PASSWORD awk '
@@ -55,25 +72,29 @@ set_admin_password() {
 geonode="$GEONODE_LOCATION"   # GeoNode inside the cluster: token checks, roles
 public="$SITE_BASE_URL"       # the site as browsers see it: login redirects, proxy base URL
 
-for service in "security/role/geonode REST role service/config.xml" "security/auth/geonodeAuthProvider/config.xml"; do
-  edit url "$data/$service" baseUrl "$geonode"
-  edit text "$data/$service" authApiKey "$OAUTH2_API_KEY"
-done
+# GeoNode's data directory ships the role service without <authApiKey>: added, so GeoServer
+# sends the key GeoNode's /api/roles, /api/users and /api/adminRole require.
+roles="$data/security/role/geonode REST role service/config.xml"
+set_element url "$roles" baseUrl "$geonode"
+set_element insert "$roles" authApiKey "$OAUTH2_API_KEY"
+provider="$data/security/auth/geonodeAuthProvider/config.xml"   # only in older data directories
+set_element url "$provider" baseUrl "$geonode"
+set_element text "$provider" authApiKey "$OAUTH2_API_KEY"
 oauth="$data/security/filter/geonode-oauth2/config.xml"
-edit text "$oauth" cliendId "$OAUTH2_CLIENT_ID"   # sic: GeoNode's filter spells it so
-edit text "$oauth" clientId "$OAUTH2_CLIENT_ID"
-edit text "$oauth" clientSecret "$OAUTH2_CLIENT_SECRET"
-edit url "$oauth" accessTokenUri "$geonode"
-edit url "$oauth" checkTokenEndpointUrl "$geonode"
-edit url "$oauth" userAuthorizationUri "$public"
-edit url "$oauth" redirectUri "$public"
-edit url "$oauth" logoutUri "$public"
+set_element text "$oauth" cliendId "$OAUTH2_CLIENT_ID"   # sic: the filter's Java field is spelt so
+set_element text "$oauth" clientSecret "$OAUTH2_CLIENT_SECRET"
+set_element url "$oauth" accessTokenUri "$geonode"
+set_element url "$oauth" checkTokenEndpointUrl "$geonode"
+set_element url "$oauth" userAuthorizationUri "$public"
+set_element url "$oauth" redirectUri "$public"
+set_element url "$oauth" logoutUri "$public"
 # Also passed as -DPROXY_BASE_URL, which wins where global.xml has no proxyBaseUrl element.
-edit text "$data/global.xml" proxyBaseUrl "$public/geoserver"
+set_element text "$data/global.xml" proxyBaseUrl "$public/geoserver"
+set_element text "$data/logging.xml" stdOutLogging true
 
 mkdir -p "$data/geofence"
-umask 077
-cat > "$data/geofence/geofence-datasource-ovr.properties" <<PROPERTIES
+geofence="$data/geofence/geofence-datasource-ovr.properties"
+cat > "$geofence.tmp" <<PROPERTIES
 geofenceVendorAdapter.databasePlatform=org.hibernate.spatial.dialect.postgis.PostgisDialect
 geofenceDataSource.driverClassName=org.postgresql.Driver
 geofenceDataSource.url=jdbc:postgresql://$DATABASE_HOST:$DATABASE_PORT/$GEONODE_GEODATABASE
@@ -88,8 +109,32 @@ geofenceDataSource.removeAbandoned=true
 geofenceDataSource.removeAbandonedTimeout=60
 geofenceDataSource.connectionProperties=ApplicationName=GeoFence;
 PROPERTIES
-umask 022
+mv "$geofence.tmp" "$geofence"
 
 set_admin_password "$data/security/usergroup/default/users.xml"
-echo "start: GeoNode login, GeoFence and admin password configured; starting Tomcat"
+
+# Tomcat's base: the image's conf/ copied (its own files stay untouched), logs, temp and work,
+# and the image's webapps/.
+home=${CATALINA_HOME:-/usr/local/tomcat}
+base=${CATALINA_BASE:?CATALINA_BASE names a writable folder for Tomcat}
+rm -rf "$base"
+mkdir -p "$base/logs" "$base/temp" "$base/work"
+cp -R "$home/conf" "$base/conf"
+ln -s "$home/webapps" "$base/webapps"
+# As upstream: the Bouncy Castle jars are not scanned for TLDs and fragments.
+sed 's/xom-\*\.jar/xom-*.jar,bcprov*.jar/' "$home/conf/catalina.properties" > "$base/conf/catalina.properties"
+if [ "${GEOSERVER_CORS_ENABLED:-false}" = true ]; then
+  # Tomcat's CorsFilter for every path, as upstream adds it to GeoServer's web.xml; here in the
+  # base's conf/web.xml, which Tomcat merges into every web application's.
+  awk '
+    function xml(s) { gsub(/&/, "\\&amp;", s); gsub(/</, "\\&lt;", s); gsub(/>/, "\\&gt;", s); return s }
+    function param(name, value) { return "      <init-param><param-name>" name "</param-name><param-value>" xml(value) "</param-value></init-param>\n" }
+    /<\/web-app>/ {
+      printf "  <filter>\n    <filter-name>GeoNodeK8sCorsFilter</filter-name>\n    <filter-class>org.apache.catalina.filters.CorsFilter</filter-class>\n%s%s%s  </filter>\n", param("cors.allowed.origins", ENVIRON["GEOSERVER_CORS_ALLOWED_ORIGINS"]), param("cors.allowed.methods", ENVIRON["GEOSERVER_CORS_ALLOWED_METHODS"]), param("cors.allowed.headers", ENVIRON["GEOSERVER_CORS_ALLOWED_HEADERS"])
+      print "  <filter-mapping>\n    <filter-name>GeoNodeK8sCorsFilter</filter-name>\n    <url-pattern>/*</url-pattern>\n  </filter-mapping>"
+    }
+    { print }' "$home/conf/web.xml" > "$base/conf/web.xml"
+fi
+
+echo "start: GeoNode login, role service key, GeoFence, admin password and Tomcat configured; starting Tomcat"
 exec catalina.sh run

@@ -97,6 +97,7 @@ the same volumes. Everything here is used by all of them, so they cannot drift a
 {{ include "geonode.secrets.env" (dict "context" . "env" "OAUTH2_CLIENT_SECRET" "key" "oauth2ClientSecret") }}
 {{ include "geonode.secrets.env" (dict "context" . "env" "OAUTH2_API_KEY" "key" "oauth2ApiKey") }}
 {{ include "geonode.secrets.env" (dict "context" . "env" "ADMIN_PASSWORD" "key" "adminPassword") }}
+{{ include "geonode.secrets.env" (dict "context" . "env" "OIDC_RSA_PRIVATE_KEY" "key" "oidcRsaPrivateKey") }}
 - name: ADMIN_EMAIL
   value: {{ .Values.geonode.adminEmail | quote }}
 - name: STATIC_ROOT
@@ -105,6 +106,9 @@ the same volumes. Everything here is used by all of them, so they cannot drift a
   value: /mnt/volumes/statics/uploaded/
 - name: ASSETS_ROOT
   value: /mnt/volumes/statics/assets/
+# GeoNode's upload limits follow nginx's (the init Job keeps the stored ones in line).
+- name: DEFAULT_MAX_UPLOAD_SIZE
+  value: {{ include "geonode.nginx.maxBodyBytes" . | quote }}
 {{- if .Values.memcached.enabled }}
 - name: MEMCACHED_ENABLED
   value: "True"
@@ -210,7 +214,7 @@ metadata:
     {{- toYaml . | nindent 4 }}
     {{- end }}
 spec:
-  {{- include "geonode.podSpecCommon" (dict "context" $root "values" $values "sharedVolumes" true) | nindent 2 }}
+  {{- include "geonode.podSpecCommon" (dict "context" $root "values" $values "sharedVolumes" true "images" (list $root.Values.geonode.image)) | nindent 2 }}
   {{- with .restartPolicy }}
   restartPolicy: {{ . }}
   {{- end }}

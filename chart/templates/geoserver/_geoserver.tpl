@@ -4,15 +4,17 @@
 {{- end }}
 
 {{/*
-JVM options: the heap follows the container's memory limit (MaxRAMPercentage), so a bigger limit
-means a bigger heap and the JVM never outgrows its container; never a fixed -Xmx.
+JVM options: upstream's (geonode-docker's image and geonode-project's GEOSERVER_JAVA_OPTS), except
+where chart/README.md ("GeoServer as upstream runs it") says why not. The heap follows the
+container's memory limit (MaxRAMPercentage), so a bigger limit means a bigger heap and the JVM
+never outgrows its container; never a fixed -Xmx.
 */}}
 {{- define "geonode.geoserver.javaOpts" -}}
 {{- $values := .Values.geoserver }}
 {{- if regexMatch "-Xm[sx]" $values.extraJavaOptions }}
 {{- fail "geoserver.extraJavaOptions sets -Xms/-Xmx; size the heap with geoserver.heapPercentage (a share of the container's memory limit) instead" }}
 {{- end }}
-{{- $opts := list "-Djava.awt.headless=true" (printf "-XX:MaxRAMPercentage=%v" $values.heapPercentage) "-XX:InitialRAMPercentage=25" "-XX:+ExitOnOutOfMemoryError" "-Dfile.encoding=UTF8" "-Duser.timezone=GMT" "-Dorg.geotools.shapefile.datetime=true" "-DALLOW_ENV_PARAMETRIZATION=true" (printf "-DPRINT_BASE_URL=%sgeoserver/pdf" (include "geonode.siteUrl" .)) (printf "-DPROXY_BASE_URL=%s/geoserver" (include "geonode.siteBase" .)) (printf "-DGEOSERVER_CSRF_WHITELIST=%s" (include "geonode.siteHost" .)) }}
+{{- $opts := list "-Djava.awt.headless=true" (printf "-XX:MaxRAMPercentage=%v" $values.heapPercentage) "-XX:InitialRAMPercentage=25" "-XX:+ExitOnOutOfMemoryError" "-Dgwc.context.suffix=gwc" "-Dfile.encoding=UTF8" "-Djavax.servlet.request.encoding=UTF-8" "-Djavax.servlet.response.encoding=UTF-8" "-Duser.timezone=GMT" "-Dorg.geotools.shapefile.datetime=false" "-DGS-SHAPEFILE-CHARSET=UTF-8" "-DALLOW_ENV_PARAMETRIZATION=true" (printf "-DPRINT_BASE_URL=%sgeoserver/pdf" (include "geonode.siteUrl" .)) (printf "-DPROXY_BASE_URL=%s/geoserver" (include "geonode.siteBase" .)) (printf "-DGEOSERVER_CSRF_WHITELIST=%s" (include "geonode.siteHost" .)) }}
 {{- join " " (compact (append $opts $values.extraJavaOptions)) }}
 {{- end }}
 

@@ -28,11 +28,11 @@ geonode.org/shared-volumes: {{ .Release.Name | quote }}
 
 {{/*
 Affinity of a pod that mounts the shared volumes: with ReadWriteOnce, required co-location with
-the other such pods of the release (the first one may go anywhere, the rest follow it); the
-component's own affinity is merged in. Call with (dict "context" $ "values" .Values.<component>).
+the other such pods of the release (the first one may go anywhere, the rest follow it), added to
+the affinity given. Call with (dict "context" $ "affinity" <dict>); gives the affinity as YAML.
 */}}
 {{- define "geonode.storage.affinity" -}}
-{{- $affinity := deepCopy (.values.affinity | default dict) }}
+{{- $affinity := .affinity }}
 {{- if not (include "geonode.storage.readWriteMany" .context) }}
 {{- $term := dict "topologyKey" "kubernetes.io/hostname" "labelSelector" (dict "matchLabels" (include "geonode.storage.groupLabel" .context | fromYaml)) }}
 {{- $podAffinity := $affinity.podAffinity | default dict }}
@@ -40,10 +40,15 @@ component's own affinity is merged in. Call with (dict "context" $ "values" .Val
 {{- $_ := set $podAffinity "requiredDuringSchedulingIgnoredDuringExecution" (append $required $term) }}
 {{- $_ := set $affinity "podAffinity" $podAffinity }}
 {{- end }}
-{{- with $affinity }}
-affinity:
-  {{- toYaml . | nindent 2 }}
+{{- toYaml $affinity }}
 {{- end }}
+
+{{/* The images of every pod that mounts the shared volumes, as a YAML list. */}}
+{{- define "geonode.storage.sharedImages" -}}
+{{- $geoserver := .Values.geoserver }}
+{{- $images := list .Values.geonode.image $geoserver.image .Values.nginx.image }}
+{{- if $geoserver.seed.dataImage.enabled }}{{ $images = append $images $geoserver.seed.dataImage }}{{ end }}
+{{- toYaml $images }}
 {{- end }}
 
 {{/*

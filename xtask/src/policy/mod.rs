@@ -2,6 +2,8 @@
 //! names the object, the rule and what to change. Exceptions come only from
 //! `tests/policy-exceptions.yaml`, one entry per object and rule, each with its reason.
 
+mod architecture;
+
 use crate::error::{Context, Error};
 use crate::manifest::{containers, string_map, Object};
 use serde::Deserialize;
@@ -76,6 +78,11 @@ pub const RULES: &[Rule] = &[
         id: "file-mode",
         reason: "Kubernetes rejects file modes above 0777 (511); a decimal 644 where octal 0644 was meant is the usual slip",
         check: check_file_mode,
+    },
+    Rule {
+        id: "image-architecture",
+        reason: "an image published for some CPU architectures only fails with \"exec format error\" on nodes of the others",
+        check: architecture::check,
     },
 ];
 
@@ -209,7 +216,7 @@ pub fn judge(findings: Vec<Finding>, exceptions: &[Exception]) -> Judged<'_> {
 // ---------------------------------------------------------------------------------------------
 // The rules
 
-fn container_name(c: &Value) -> &str {
+pub(crate) fn container_name(c: &Value) -> &str {
     c["name"].as_str().unwrap_or("(unnamed)")
 }
 
