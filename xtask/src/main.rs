@@ -42,6 +42,8 @@ commands:
 options:
   --root <dir>          a project laid out like this repository (default: the repository)
   --kube-minors <list>  only these Kubernetes minors, e.g. 33,37 (default: all supported)
+  --parts <list>        contract: only these parts, e.g. geoserver or nginx,geonode (geonode
+                        brings the databases it needs; default: all)
 
 environment:
   HELM3, HELM4   use these helm binaries instead of the pinned downloads
@@ -62,6 +64,8 @@ struct Args {
     subcommand: Option<String>,
     root: PathBuf,
     kube_minors: Vec<u32>,
+    /// `contract --parts`: empty means all.
+    parts: Vec<String>,
 }
 
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
@@ -80,11 +84,25 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
         subcommand,
         root: workspace_root(),
         kube_minors: tools::KUBE_MINORS.to_vec(),
+        parts: Vec::new(),
     };
     while let Some(arg) = args.next() {
         let mut value = || args.next().ok_or(format!("{arg} needs a value"));
         match arg.as_str() {
             "--root" => parsed.root = PathBuf::from(value()?),
+            "--parts" => {
+                parsed.parts = value()?.split(',').map(|p| p.trim().to_string()).collect();
+                if let Some(unknown) = parsed
+                    .parts
+                    .iter()
+                    .find(|p| !contract::PARTS.contains(&p.as_str()))
+                {
+                    return Err(format!(
+                        "--parts: no part {unknown:?}; choose from {:?}",
+                        contract::PARTS
+                    ));
+                }
+            }
             "--kube-minors" => {
                 let list = value()?;
                 let mut minors = Vec::new();
@@ -130,8 +148,9 @@ fn main() -> ExitCode {
         "cluster" => cluster_command(args.subcommand.as_deref() == Some("up")),
         "e2e" => project::Project::at(&args.root)
             .and_then(|project| e2e::run(&project).map(|report| report.failed() == 0)),
-        "contract" => project::Project::at(&args.root)
-            .and_then(|project| contract::run(&project).map(|report| report.failed() == 0)),
+        "contract" => project::Project::at(&args.root).and_then(|project| {
+            contract::run(&project, &args.parts).map(|report| report.failed() == 0)
+        }),
         "check" | "bless" => project::Project::at(&args.root).and_then(|project| {
             let options = check::Options {
                 kube_minors: args.kube_minors,

@@ -123,7 +123,7 @@ pub fn cache_dir() -> PathBuf {
 /// The tool cache, created and locked: several harness processes (parallel tests) may start
 /// cold at once; one installs, the others wait for it and then find the stamps. The lock holds
 /// until the returned file is dropped.
-fn lock_cache() -> Result<(PathBuf, File), Error> {
+pub fn lock_cache() -> Result<(PathBuf, File), Error> {
     let cache = cache_dir();
     fs::create_dir_all(&cache).context(format!("creating the tool cache {}", cache.display()))?;
     let lock_path = cache.join(".lock");

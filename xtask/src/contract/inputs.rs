@@ -56,6 +56,29 @@ impl Inputs {
             .ok_or_else(|| format!("Secret {name} key {key} is not base64 text"))
     }
 
+    /// The command and args of one container of the render.
+    pub fn command(&self, kind: &str, name: &str, container: &str) -> Result<Vec<String>, String> {
+        let c = self.container(kind, name, container)?;
+        Ok(c["command"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .chain(c["args"].as_array().into_iter().flatten())
+            .filter_map(|a| a.as_str().map(str::to_string))
+            .collect())
+    }
+
+    fn container(&self, kind: &str, name: &str, container: &str) -> Result<&Value, String> {
+        let object = self.find(kind, name)?;
+        let spec = object
+            .pod_spec()
+            .ok_or_else(|| format!("{kind} {name} has no pod spec"))?;
+        manifest::containers(spec)
+            .find(|(_, c)| c["name"] == container)
+            .map(|(_, c)| c)
+            .ok_or_else(|| format!("{kind} {name} has no container {container}"))
+    }
+
     /// The env of a container, with values from the release's Secrets resolved.
     pub fn env(
         &self,
@@ -63,14 +86,7 @@ impl Inputs {
         name: &str,
         container: &str,
     ) -> Result<BTreeMap<String, String>, String> {
-        let object = self.find(kind, name)?;
-        let spec = object
-            .pod_spec()
-            .ok_or_else(|| format!("{kind} {name} has no pod spec"))?;
-        let c = manifest::containers(spec)
-            .find(|(_, c)| c["name"] == container)
-            .map(|(_, c)| c)
-            .ok_or_else(|| format!("{kind} {name} has no container {container}"))?;
+        let c = self.container(kind, name, container)?;
         let mut env = BTreeMap::new();
         for var in c["env"].as_array().into_iter().flatten() {
             let key = var["name"].as_str().unwrap_or_default().to_string();

@@ -9,6 +9,7 @@
 //! stand-in, and so does `/` until GeoNode itself runs here.
 
 mod geonode;
+mod geoserver;
 mod inputs;
 mod nginx;
 mod postgresql;
@@ -28,7 +29,16 @@ use std::time::Instant;
 const CONTRACT_SETS: &[&str] = &["nginx.maxBodySize=1m"];
 const MAX_BODY_BYTES: usize = 1024 * 1024;
 
-pub fn run(project: &Project) -> Result<Report, Error> {
+/// The parts `--parts` may name, in the order they run.
+pub const PARTS: &[&str] = &["postgresql", "redis", "nginx", "geoserver", "geonode"];
+
+/// Runs the parts named in `only` (all when it is empty), and the servers they need.
+pub fn run(project: &Project, only: &[String]) -> Result<Report, Error> {
+    let wanted = |part: &str| {
+        only.is_empty()
+            || only.iter().any(|p| p == part)
+            || (matches!(part, "postgresql" | "redis") && only.iter().any(|p| p == "geonode"))
+    };
     let started = Instant::now();
     let mut report = Report::default();
     let mut inputs = None;
@@ -60,14 +70,23 @@ pub fn run(project: &Project) -> Result<Report, Error> {
         chmod(work.path(), 0o755)?;
         let inputs = Inputs { objects };
         let (mut database, mut broker) = (None, None);
-        report.step("postgresql", |step| {
-            database = postgresql::run(&inputs, work.path(), step)
-        });
-        report.step("redis", |step| {
-            broker = redis::run(&inputs, work.path(), step)
-        });
-        report.step("nginx", |step| nginx::run(&inputs, work.path(), step));
-        if let (Some(database), Some(broker)) = (&database, &broker) {
+        if wanted("postgresql") {
+            report.step("postgresql", |step| {
+                database = postgresql::run(&inputs, work.path(), step)
+            });
+        }
+        if wanted("redis") {
+            report.step("redis", |step| {
+                broker = redis::run(&inputs, work.path(), step)
+            });
+        }
+        if wanted("nginx") {
+            report.step("nginx", |step| nginx::run(&inputs, work.path(), step));
+        }
+        if wanted("geoserver") {
+            geoserver::run(project, &inputs, work.path(), &mut report);
+        }
+        if let (true, Some(database), Some(broker)) = (wanted("geonode"), &database, &broker) {
             geonode::run(
                 &inputs,
                 work.path(),

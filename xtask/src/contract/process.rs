@@ -33,6 +33,10 @@ impl Running {
     pub fn spawn(cmd: &mut Command) -> std::io::Result<Running> {
         cmd.process_group(0).spawn().map(Running)
     }
+
+    pub fn id(&self) -> u32 {
+        self.0.id()
+    }
 }
 
 impl Drop for Running {

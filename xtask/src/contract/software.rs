@@ -61,6 +61,15 @@ pub fn install() -> Result<String, Error> {
             "postgresql-15-postgis-3",
         ),
         ("curl", "curl"),
+        // GeoServer's parts: the image's tools (Info-ZIP, dash, mawk), Tomcat from Maven Central
+        // on a JDK, a network namespace of its own (ip).
+        ("zip", "zip"),
+        ("unzip", "unzip"),
+        ("dash", "dash"),
+        ("mawk", "mawk"),
+        ("mvn", "maven"),
+        ("java", "default-jdk-headless"),
+        ("ip", "iproute2"),
     ];
     let missing: Vec<&str> = wanted
         .iter()

@@ -137,9 +137,7 @@ mod tests {
     fn every_term_must_limit_the_architecture() {
         let term = |e: Value| json!({"matchExpressions": e});
         let arch = |v: Value| json!({"key": "kubernetes.io/arch", "operator": "In", "values": v});
-        let spec = |terms: Vec<Value>| {
-            json!({"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": terms}}}})
-        };
+        let spec = |terms: Vec<Value>| json!({"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": terms}}}});
         assert_eq!(allowed_architectures(&json!({})), None);
         assert_eq!(
             allowed_architectures(&json!({"nodeSelector": {"kubernetes.io/arch": "amd64"}})),
@@ -147,7 +145,10 @@ mod tests {
         );
         let zone = json!({"key": "zone", "operator": "In", "values": ["a"]});
         assert_eq!(
-            allowed_architectures(&spec(vec![term(json!([arch(json!(["amd64"]))])), term(json!([zone]))])),
+            allowed_architectures(&spec(vec![
+                term(json!([arch(json!(["amd64"]))])),
+                term(json!([zone]))
+            ])),
             None
         );
         assert_eq!(

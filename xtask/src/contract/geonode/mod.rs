@@ -9,7 +9,7 @@ use super::nginx::{expect, http_status, stand_in, start_nginx};
 use super::process::{exec, free_port, start_server, Running};
 use crate::project::RELEASE;
 use crate::report::Report;
-use run::{container_command, GeoNodeRun};
+use run::GeoNodeRun;
 use serde_json::Value;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -50,7 +50,7 @@ pub fn run(inputs: &Inputs, work: &Path, db: u16, redis: u16, report: &mut Repor
         .find(|o| o.kind == "Job" && o.name.starts_with(&job))
         .map(|o| o.name.clone())
         .ok_or_else(|| "the render has no init Job".to_string())
-        .and_then(|name| container_command(inputs, "Job", &name, "init"));
+        .and_then(|name| inputs.command("Job", &name, "init"));
 
     report.step("geonode-init", |step| {
         let result = (|| -> Result<(), String> {
@@ -89,8 +89,7 @@ pub fn run(inputs: &Inputs, work: &Path, db: u16, redis: u16, report: &mut Repor
     report.step("django-behind-nginx", |step| {
         let result = (|| -> Result<(), String> {
             let uwsgi_port = free_port()?;
-            let mut argv =
-                container_command(inputs, "Deployment", &format!("{RELEASE}-django"), "django")?;
+            let mut argv = inputs.command("Deployment", &format!("{RELEASE}-django"), "django")?;
             for a in argv.iter_mut() {
                 if a.starts_with("--http-socket=") {
                     *a = format!("--http-socket=127.0.0.1:{uwsgi_port}");
@@ -155,7 +154,7 @@ pub fn run(inputs: &Inputs, work: &Path, db: u16, redis: u16, report: &mut Repor
 
     report.step("celery", |step| {
         let result = (|| -> Result<(), String> {
-            let argv = container_command(inputs, "Deployment", &format!("{RELEASE}-celery-worker"), "celery-worker")?;
+            let argv = inputs.command("Deployment", &format!("{RELEASE}-celery-worker"), "celery-worker")?;
             let log_path = work.join("celery-worker.log");
             let log = fs::File::create(&log_path).map_err(|e| e.to_string())?;
             let log_err = log.try_clone().map_err(|e| e.to_string())?;

@@ -123,25 +123,3 @@ impl GeoNodeRun {
         )
     }
 }
-
-/// The command and args of one container of the render.
-pub fn container_command(
-    inputs: &Inputs,
-    kind: &str,
-    name: &str,
-    container: &str,
-) -> Result<Vec<String>, String> {
-    let object = inputs.find(kind, name)?;
-    let spec = object.pod_spec().ok_or("no pod spec")?;
-    let c = manifest::containers(spec)
-        .find(|(_, c)| c["name"] == container)
-        .map(|(_, c)| c)
-        .ok_or_else(|| format!("{kind} {name} has no container {container}"))?;
-    Ok(c["command"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .chain(c["args"].as_array().into_iter().flatten())
-        .filter_map(|a| a.as_str().map(str::to_string))
-        .collect())
-}

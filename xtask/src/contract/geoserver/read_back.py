@@ -1,0 +1,44 @@
+# Reads back what GeoServer will read from a data directory the chart's start script prepared:
+# every XML file it edits parsed by a real XML parser (an edit that breaks a file fails here,
+# naming it), the values GeoServer takes from them, the GeoFence properties, and file modes.
+# Prints one JSON object.
+import json
+import os
+import stat
+import sys
+import xml.etree.ElementTree as ET
+
+data = sys.argv[1]
+FILES = {
+    "roles": "security/role/geonode REST role service/config.xml",
+    "oauth": "security/filter/geonode-oauth2/config.xml",
+    "global": "global.xml",
+    "logging": "logging.xml",
+    "users": "security/usergroup/default/users.xml",
+}
+out = {"modes": {}}
+for key, relative in FILES.items():
+    path = os.path.join(data, relative)
+    try:
+        root = ET.parse(path).getroot()
+    except (OSError, ET.ParseError) as error:
+        sys.exit("{}: {}".format(relative, error))
+    if key == "users":
+        users = [e for e in root.iter() if e.tag.endswith("}user") or e.tag == "user"]
+        out[key] = {u.get("name"): u.get("password") for u in users}
+    elif key == "global":
+        out[key] = {e.tag: (e.text or "") for e in root.find("settings")}
+    else:
+        out[key] = {}
+        for element in root:
+            out[key].setdefault(element.tag, []).append(element.text or "")
+    out["modes"][relative] = oct(stat.S_IMODE(os.stat(path).st_mode))
+geofence = "geofence/geofence-datasource-ovr.properties"
+out["geofence"] = {}
+with open(os.path.join(data, geofence)) as f:
+    for line in f:
+        if "=" in line and not line.startswith("#"):
+            k, v = line.rstrip("\n").split("=", 1)
+            out["geofence"][k] = v
+out["modes"][geofence] = oct(stat.S_IMODE(os.stat(os.path.join(data, geofence)).st_mode))
+print(json.dumps(out))

@@ -1,0 +1,372 @@
+//! Part `geoserver-start`: the GeoServer container's start script and environment, as rendered,
+//! on the seeded upstream data directory with `catalina.sh` stubbed; what it wrote is read back
+//! with a real XML parser and checked against what Django is told (its container's env) and
+//! where Django really is (its Service).
+
+use super::{chown_tree, deployment, tomcat, tree, Setup, Tree};
+use crate::contract::inputs::{require, service, Inputs, Mapping};
+use crate::contract::process::exec;
+use crate::project::RELEASE;
+use crate::report::Step;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+const READ_BACK_PY: &str = include_str!("read_back.py");
+/// Where the pod mounts the data volume and its tmp emptyDir.
+const DATA_MOUNT: &str = "/geoserver_data/data";
+const TMP_MOUNT: &str = "/tmp";
+
+/// The start script as the pod runs it: the ConfigMap's script, the container's env mapped, the
+/// image's CATALINA_HOME.
+pub struct Starter {
+    pub script: PathBuf,
+    pub env: BTreeMap<String, String>,
+    pub base: PathBuf,
+}
+
+impl Starter {
+    pub fn new(inputs: &Inputs, setup: &Setup, data: &Path, home: &Path) -> Result<Self, String> {
+        let script = setup.dir.join("scripts/start.sh");
+        fs::write(
+            &script,
+            inputs.config(&format!("{}-scripts", deployment()), "start.sh")?,
+        )
+        .map_err(|e| e.to_string())?;
+        let command = inputs.command("Deployment", &deployment(), "geoserver")?;
+        if command != ["sh", "/etc/geonode-k8s/start.sh"] {
+            return Err(format!(
+                "the GeoServer container runs {command:?}, not the chart's start script"
+            ));
+        }
+        let tmp = setup.dir.join("tmp");
+        fs::create_dir_all(&tmp).map_err(|e| e.to_string())?;
+        chown_tree(&tmp)?;
+        // /tmp first: this run's folders are themselves under /tmp.
+        let mapping = Mapping {
+            hosts: vec![],
+            paths: vec![
+                (TMP_MOUNT.into(), tmp.display().to_string()),
+                (DATA_MOUNT.into(), data.display().to_string()),
+            ],
+        };
+        let rendered = inputs.env("Deployment", &deployment(), "geoserver")?;
+        require(
+            &rendered,
+            "geoserver",
+            &["GEOSERVER_DATA_DIR", "CATALINA_BASE", "HOME", "JAVA_OPTS"],
+        )?;
+        if rendered["GEOSERVER_DATA_DIR"] != DATA_MOUNT {
+            return Err(format!(
+                "GEOSERVER_DATA_DIR is {}, but the data volume is mounted at {DATA_MOUNT}",
+                rendered["GEOSERVER_DATA_DIR"]
+            ));
+        }
+        if !rendered["CATALINA_BASE"].starts_with("/tmp/") {
+            return Err(format!(
+                "CATALINA_BASE is {}, which is not in the writable tmp emptyDir",
+                rendered["CATALINA_BASE"]
+            ));
+        }
+        let mut env: BTreeMap<String, String> = rendered
+            .iter()
+            .map(|(k, v)| (k.clone(), mapping.apply(v)))
+            .collect();
+        // Set by the tomcat image, not by the chart.
+        env.insert("CATALINA_HOME".into(), home.display().to_string());
+        let base = PathBuf::from(&env["CATALINA_BASE"]);
+        Ok(Starter { script, env, base })
+    }
+}
+
+/// Returns the Tomcat home it used and its files, for the Tomcat part.
+pub fn run(
+    inputs: &Inputs,
+    setup: &Setup,
+    data: &Path,
+    step: &mut Step,
+) -> Option<(PathBuf, Tree)> {
+    step.detail = "start script on the seeded data dir (catalina.sh stubbed): XML read back against Django's env and Service; twice; metacharacters".into();
+    let (home, pristine) = match tomcat::prepare(setup) {
+        Ok(prepared) => prepared,
+        Err(e) => {
+            step.fail(e);
+            return None;
+        }
+    };
+    let result = (|| -> Result<(), String> {
+        let starter = Starter::new(inputs, setup, data, &home)?;
+        let django = inputs.env("Deployment", &format!("{RELEASE}-django"), "django")?;
+        let upstream = read_back(&setup.upstream)?;
+        let first = start_stubbed(setup, &starter, &starter.env, step)?;
+        let facts = read_back(data)?;
+        check_against_django(inputs, &facts, &upstream, &django, step);
+        check_base(&starter.base, &home, &pristine, step);
+        // Every start runs the script: a second one leaves the same files.
+        start_stubbed(setup, &starter, &starter.env, step)?;
+        step.record(if read_back(data)? == facts {
+            Ok(())
+        } else {
+            Err("a second start changed what the first wrote (elements added twice?)".into())
+        });
+        // Secrets with characters special to XML, sh and awk reach the files as they are.
+        let odd = r#"p&<w>"d'$(x)\n%s;`"#;
+        let mut env = starter.env.clone();
+        for key in [
+            "GEOSERVER_ADMIN_PASSWORD",
+            "OAUTH2_CLIENT_SECRET",
+            "OAUTH2_API_KEY",
+        ] {
+            env.insert(key.into(), odd.into());
+        }
+        start_stubbed(setup, &starter, &env, step)?;
+        let odd_facts = read_back(data)?;
+        let got = [
+            odd_facts["users"]["admin"].clone(),
+            odd_facts["oauth"]["clientSecret"][0].clone(),
+            odd_facts["roles"]["authApiKey"][0].clone(),
+        ];
+        let want = [format!("plain:{odd}"), odd.to_string(), odd.to_string()];
+        step.record(if got.iter().zip(&want).all(|(g, w)| g == w.as_str()) {
+            Ok(())
+        } else {
+            Err(format!("secrets with XML and shell metacharacters ({odd:?}) came back as admin password, client secret, API key: {got:?}"))
+        });
+        // Back to the rendered values for the next part.
+        start_stubbed(setup, &starter, &starter.env, step)?;
+        if first.is_empty() {
+            return Err("catalina.sh was not called".into());
+        }
+        Ok(())
+    })();
+    if let Err(e) = result {
+        step.fail(e);
+        return None;
+    }
+    step.failures.is_empty().then_some((home, pristine))
+}
+
+/// Runs the start script with a stub `catalina.sh` that records its arguments; returns them.
+fn start_stubbed(
+    setup: &Setup,
+    starter: &Starter,
+    env: &BTreeMap<String, String>,
+    step: &mut Step,
+) -> Result<String, String> {
+    let stub_dir = setup.dir.join("stub");
+    fs::create_dir_all(&stub_dir).map_err(|e| e.to_string())?;
+    let record = setup.dir.join("tmp/catalina-called");
+    let stub = stub_dir.join("catalina.sh");
+    fs::write(
+        &stub,
+        format!("#!/bin/sh\necho \"$@\" > {}\n", record.display()),
+    )
+    .map_err(|e| e.to_string())?;
+    fs::set_permissions(&stub, fs::Permissions::from_mode(0o755)).map_err(|e| e.to_string())?;
+    let _ = fs::remove_file(&record);
+    let mut cmd = setup.as_geoserver("sh", env);
+    cmd.env("PATH", format!("{}:{}", stub_dir.display(), setup.path()))
+        .arg(&starter.script);
+    let out = exec(&mut cmd).map_err(|e| format!("the start script failed: {e}"))?;
+    if out.contains(&env["GEOSERVER_ADMIN_PASSWORD"]) || out.contains(&env["OAUTH2_API_KEY"]) {
+        step.fail("the start script printed a secret");
+    }
+    let called = fs::read_to_string(&record).unwrap_or_default();
+    if called.trim() != "run" {
+        return Err(format!(
+            "the start script did not end in `catalina.sh run` (called with {called:?})"
+        ));
+    }
+    Ok(called)
+}
+
+/// The files the start script edits, read by `read_back.py`.
+fn read_back(data: &Path) -> Result<Value, String> {
+    let out = exec(
+        std::process::Command::new("python3")
+            .arg("-c")
+            .arg(READ_BACK_PY)
+            .arg(data),
+    )
+    .map_err(|e| format!("reading the data directory back: {e}"))?;
+    serde_json::from_str(out.trim()).map_err(|e| format!("{e}: {out}"))
+}
+
+fn check_against_django(
+    inputs: &Inputs,
+    facts: &Value,
+    upstream: &Value,
+    django: &BTreeMap<String, String>,
+    step: &mut Step,
+) {
+    let site = django.get("SITEURL").cloned().unwrap_or_default();
+    // Django as GeoServer must reach it: its Service's name and port.
+    let internal = inputs
+        .find("Service", &format!("{RELEASE}-django"))
+        .ok()
+        .and_then(|s| s.value["spec"]["ports"][0]["port"].as_u64())
+        .map(|port| format!("http://{}", service("django", port as u16)))
+        .unwrap_or_default();
+    let env = |k: &str| django.get(k).cloned().unwrap_or_default();
+    let one = |file: &str, tag: &str| -> String {
+        match facts[file][tag].as_array().map(Vec::as_slice) {
+            Some([v]) => v.as_str().unwrap_or_default().to_string(),
+            other => format!("<{tag}> {} times", other.map_or(0, |v| v.len())),
+        }
+    };
+    let expectations = [
+        (
+            "role service baseUrl",
+            one("roles", "baseUrl"),
+            internal.clone(),
+        ),
+        (
+            "role service authApiKey (Django's OAUTH2_API_KEY)",
+            one("roles", "authApiKey"),
+            env("OAUTH2_API_KEY"),
+        ),
+        (
+            "OAuth2 cliendId (Django's OAUTH2_CLIENT_ID)",
+            one("oauth", "cliendId"),
+            env("OAUTH2_CLIENT_ID"),
+        ),
+        (
+            "OAuth2 clientSecret (Django's OAUTH2_CLIENT_SECRET)",
+            one("oauth", "clientSecret"),
+            env("OAUTH2_CLIENT_SECRET"),
+        ),
+        (
+            "OAuth2 accessTokenUri",
+            one("oauth", "accessTokenUri"),
+            format!("{internal}/o/token/"),
+        ),
+        (
+            "OAuth2 checkTokenEndpointUrl",
+            one("oauth", "checkTokenEndpointUrl"),
+            format!("{internal}/api/o/v4/tokeninfo/"),
+        ),
+        (
+            "OAuth2 userAuthorizationUri",
+            one("oauth", "userAuthorizationUri"),
+            format!("{site}o/authorize/"),
+        ),
+        (
+            "OAuth2 redirectUri (the OAuth2 application's, see geonode-init)",
+            one("oauth", "redirectUri"),
+            format!("{site}geoserver/index.html"),
+        ),
+        (
+            "OAuth2 logoutUri",
+            one("oauth", "logoutUri"),
+            format!("{site}account/logout/"),
+        ),
+        (
+            "global.xml proxyBaseUrl",
+            facts["global"]["proxyBaseUrl"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+            format!("{site}geoserver"),
+        ),
+        (
+            "logging.xml stdOutLogging",
+            one("logging", "stdOutLogging"),
+            "true".into(),
+        ),
+        (
+            "admin's password (Django's GEOSERVER_ADMIN_PASSWORD)",
+            facts["users"]["admin"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+            format!("plain:{}", env("GEOSERVER_ADMIN_PASSWORD")),
+        ),
+        (
+            "GeoFence JDBC URL",
+            facts["geofence"]["geofenceDataSource.url"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+            format!(
+                "jdbc:postgresql://{}:{}/{}",
+                env("DATABASE_HOST"),
+                env("DATABASE_PORT"),
+                env("GEONODE_GEODATABASE")
+            ),
+        ),
+        (
+            "GeoFence user",
+            facts["geofence"]["geofenceDataSource.username"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+            env("GEONODE_GEODATABASE_USER"),
+        ),
+        (
+            "GeoFence password",
+            facts["geofence"]["geofenceDataSource.password"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+            env("GEONODE_GEODATABASE_PASSWORD"),
+        ),
+    ];
+    for (what, got, want) in expectations {
+        step.record(if got == want && !want.is_empty() {
+            Ok(())
+        } else {
+            Err(format!(
+                "{what}: the start script wrote {got:?}, Django needs {want:?}"
+            ))
+        });
+    }
+    step.record(if upstream["roles"]["authApiKey"].is_null()
+        && facts["users"]["admin"] != upstream["users"]["admin"]
+    {
+        Ok(())
+    } else {
+        Err("upstream's data directory is not what tests/upstream/README.md says, or the admin password is still upstream's".into())
+    });
+    let loose: Vec<String> = facts["modes"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(_, mode)| *mode != "0o600")
+        .map(|(file, mode)| format!("{file} {}", mode.as_str().unwrap_or("?")))
+        .collect();
+    step.record(if loose.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "files holding secrets are readable by others: {}",
+            loose.join(", ")
+        ))
+    });
+}
+
+/// Tomcat's base: the image's conf copied with upstream's two edits; the image left untouched.
+fn check_base(base: &Path, home: &Path, pristine: &Tree, step: &mut Step) {
+    let read = |p: &str| fs::read_to_string(base.join(p)).unwrap_or_default();
+    step.record(
+        if read("conf/catalina.properties").contains("xom-*.jar,bcprov*.jar")
+            && read("conf/web.xml").contains("org.apache.catalina.filters.CorsFilter")
+            && base.join("webapps").is_symlink()
+        {
+            Ok(())
+        } else {
+            Err(format!(
+                "{} lacks upstream's edits (bcprov jar scan, CorsFilter) or the image's webapps",
+                base.display()
+            ))
+        },
+    );
+    step.record(match tree(home, "") {
+        Ok(t) if &t == pristine => Ok(()),
+        _ => Err(format!(
+            "the start script changed files of the image's Tomcat ({})",
+            home.display()
+        )),
+    });
+}
