@@ -27,6 +27,8 @@ use std::time::Instant;
 /// Values for the contract render on top of the defaults and pins: a small upload limit, so
 /// "an upload over the limit gets 413" needs no 10 GB request.
 const CONTRACT_SETS: &[&str] = &["nginx.maxBodySize=1m"];
+/// A second render, with another upload limit (see geonode-init).
+const CHANGED_SETS: &[&str] = &["nginx.maxBodySize=2m"];
 const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// The parts `--parts` may name, in the order they run.
@@ -49,17 +51,50 @@ pub fn run(project: &Project, only: &[String]) -> Result<Report, Error> {
         }
         Err(e) => step.fail(e.to_string()),
     });
-    report.step("render", |step| match software::render(project) {
-        Ok(objects) => {
-            step.passed += 1;
-            step.detail = format!(
-                "{} objects from the defaults with pins and {}",
-                objects.len(),
-                CONTRACT_SETS.join(", ")
-            );
-            inputs = Some(objects);
+    let mut changed_limit = String::new();
+    report.step("render", |step| {
+        let result = (|| -> Result<Vec<crate::manifest::Object>, String> {
+            let objects = software::render(project, CONTRACT_SETS)?;
+            // The same with another upload limit: GeoNode's limits must follow it, so the init
+            // Job (named by a hash of its inputs) must be a new one.
+            let changed = Inputs {
+                objects: software::render(project, CHANGED_SETS)?,
+            };
+            let job = |objects: &[crate::manifest::Object]| {
+                objects
+                    .iter()
+                    .find(|o| o.kind == "Job")
+                    .map(|o| o.name.clone())
+            };
+            if job(&objects) == job(&changed.objects) {
+                return Err(format!(
+                    "the init Job keeps its name when {} changes, so it would not run again",
+                    CHANGED_SETS.join(", ")
+                ));
+            }
+            changed_limit = changed
+                .env(
+                    "Deployment",
+                    &format!("{}-django", crate::project::RELEASE),
+                    "django",
+                )?
+                .remove("DEFAULT_MAX_UPLOAD_SIZE")
+                .ok_or("the django container has no DEFAULT_MAX_UPLOAD_SIZE")?;
+            Ok(objects)
+        })();
+        match result {
+            Ok(objects) => {
+                step.passed += 1;
+                step.detail = format!(
+                    "{} objects from the defaults with pins and {}; again with {}",
+                    objects.len(),
+                    CONTRACT_SETS.join(", "),
+                    CHANGED_SETS.join(", ")
+                );
+                inputs = Some(objects);
+            }
+            Err(e) => step.fail(e),
         }
-        Err(e) => step.fail(e),
     });
     if let Some(objects) = inputs {
         let work = tempfile::Builder::new()
@@ -89,6 +124,7 @@ pub fn run(project: &Project, only: &[String]) -> Result<Report, Error> {
         if let (true, Some(database), Some(broker)) = (wanted("geonode"), &database, &broker) {
             geonode::run(
                 &inputs,
+                &changed_limit,
                 work.path(),
                 database.port,
                 broker.port,

@@ -2,7 +2,6 @@
 //! packages of the real programs.
 
 use super::process::on_path;
-use super::CONTRACT_SETS;
 use crate::error::{Context, Error};
 use crate::manifest::{self, Object};
 use crate::project::Project;
@@ -10,7 +9,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-pub fn render(project: &Project) -> Result<Vec<Object>, String> {
+/// The defaults with the render pins and `sets` (`path.to.value=value`).
+pub fn render(project: &Project, sets: &[&str]) -> Result<Vec<Object>, String> {
     let tools = crate::tools::ensure().map_err(|e| e.to_string())?;
     let helm = crate::helm::Helm::all(&tools).pop().ok_or("no Helm")?;
     let mut values: Vec<PathBuf> = Vec::new();
@@ -18,8 +18,8 @@ pub fn render(project: &Project) -> Result<Vec<Object>, String> {
         name: "default".into(),
         values: None,
     }));
-    let sets = tempfile::NamedTempFile::new().map_err(|e| e.to_string())?;
-    let overrides: String = CONTRACT_SETS
+    let file = tempfile::NamedTempFile::new().map_err(|e| e.to_string())?;
+    let overrides: String = sets
         .iter()
         .map(|s| {
             let (path, value) = s.split_once('=').unwrap_or((s, ""));
@@ -40,8 +40,8 @@ pub fn render(project: &Project) -> Result<Vec<Object>, String> {
             yaml
         })
         .collect();
-    fs::write(sets.path(), overrides).map_err(|e| e.to_string())?;
-    values.push(sets.path().to_path_buf());
+    fs::write(file.path(), overrides).map_err(|e| e.to_string())?;
+    values.push(file.path().to_path_buf());
     let text = helm.template(
         project,
         &values,

@@ -1,6 +1,7 @@
 //! GeoNode 5.1.1 itself: the init Job's command on the contract's databases, the Django
 //! Deployment's uwsgi behind the chart's nginx, and the Celery worker running a task.
 
+mod init;
 mod run;
 mod venv;
 
@@ -17,7 +18,15 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 use venv::GEONODE_WHEEL;
 
-pub fn run(inputs: &Inputs, work: &Path, db: u16, redis: u16, report: &mut Report) {
+/// `changed_limit`: DEFAULT_MAX_UPLOAD_SIZE of a render with another nginx.maxBodySize.
+pub fn run(
+    inputs: &Inputs,
+    changed_limit: &str,
+    work: &Path,
+    db: u16,
+    redis: u16,
+    report: &mut Report,
+) {
     let mut venv = None;
     report.step("geonode-venv", |step| match venv::ensure() {
         Ok(v) => {
@@ -52,38 +61,9 @@ pub fn run(inputs: &Inputs, work: &Path, db: u16, redis: u16, report: &mut Repor
         .ok_or_else(|| "the render has no init Job".to_string())
         .and_then(|name| inputs.command("Job", &name, "init"));
 
-    report.step("geonode-init", |step| {
-        let result = (|| -> Result<(), String> {
-            let init = init.clone()?;
-            exec(&mut run.command(&init)).map_err(|e| format!("the init Job's command failed on new databases: {e}"))?;
-            let facts = run.python(CHECK_SITE_PY).map_err(|e| format!("checking the site after the init Job: {e}"))?;
-            let facts: Value = serde_json::from_str(facts.lines().last().unwrap_or("")).map_err(|e| format!("{e}: {facts}"))?;
-            if facts["admin_login"] != true {
-                return Err("admin does not log in with the chart's password".into());
-            }
-            if facts["oauth_client_id"] != run.env["OAUTH2_CLIENT_ID"].as_str() {
-                return Err(format!("the OAuth2 application has client id {}, not the chart's", facts["oauth_client_id"]));
-            }
-            let redirect = format!("{}geoserver/index.html", run.env["SITEURL"]);
-            if facts["oauth_redirect"] != redirect.as_str() {
-                return Err(format!("the OAuth2 redirect URI is {}, not {redirect}", facts["oauth_redirect"]));
-            }
-            let collected = walk_count(&run.statics.join("static"));
-            if collected < 100 {
-                return Err(format!("collectstatic put {collected} files into the statics folder"));
-            }
-            step.notes.push(format!("first run: admin logs in, OAuth2 application as the chart says, {collected} static files"));
-            // What a user may change must survive the Job running again.
-            run.python("from django.contrib.auth import get_user_model\nu = get_user_model().objects.get(username='admin'); u.set_password('changed-by-a-user-1'); u.save()")?;
-            exec(&mut run.command(&init)).map_err(|e| format!("the init Job's command failed when run again: {e}"))?;
-            let again = run.python("from django.contrib.auth import authenticate\nprint(authenticate(username='admin', password='changed-by-a-user-1') is not None)")?;
-            if again.trim().lines().last() != Some("True") {
-                return Err("running the init Job again reset the admin password a user had changed".into());
-            }
-            Ok(())
-        })();
-        step.record(result);
-        step.detail = "init Job's command: both databases migrated, fixtures, OAuth2 app, collectstatic; a second run keeps what users changed".into();
+    report.step("geonode-init", |step| match &init {
+        Ok(init) => init::run(&run, init, changed_limit, &run.statics, step),
+        Err(e) => step.fail(e.clone()),
     });
 
     report.step("django-behind-nginx", |step| {
@@ -145,11 +125,13 @@ pub fn run(inputs: &Inputs, work: &Path, db: u16, redis: u16, report: &mut Repor
                 http_status(&host, &[&url]),
                 "200",
             )?;
+            roles_need_the_key(&run, uwsgi_port)?;
+            oidc_key_is_the_sites(&run, &host, &base)?;
             Ok(())
         })();
         step.record(result);
         step.detail =
-            "the Deployment's uwsgi command behind the chart's nginx: /, /api/v2/, /static/".into();
+            "the Deployment's uwsgi command behind the chart's nginx: /, /api/v2/, /static/; role endpoints need GeoServer's key; ID tokens signed with the Secret's key".into();
     });
 
     report.step("celery", |step| {
@@ -176,19 +158,7 @@ pub fn run(inputs: &Inputs, work: &Path, db: u16, redis: u16, report: &mut Repor
     });
 }
 
-const CHECK_SITE_PY: &str = r#"
-import json, os
-from django.contrib.auth import authenticate
-from oauth2_provider.models import get_application_model
-app = get_application_model().objects.get(name="GeoServer")
-print(json.dumps({
-    "admin_login": authenticate(username="admin", password=os.environ["ADMIN_PASSWORD"]) is not None,
-    "oauth_client_id": app.client_id,
-    "oauth_redirect": app.redirect_uris,
-}))
-"#;
-
-fn walk_count(dir: &Path) -> usize {
+pub(super) fn walk_count(dir: &Path) -> usize {
     fs::read_dir(dir)
         .into_iter()
         .flatten()
@@ -215,4 +185,82 @@ fn walk_first(dir: &Path, suffix: &str) -> Option<PathBuf> {
         }
     }
     None
+}
+
+/// GeoNode's role endpoints, called the way GeoServer's role service calls them (to Django's
+/// Service, `Authorization: ApiKey <authApiKey>`; geoserver-start shows the start script writes
+/// Django's OAUTH2_API_KEY there): answered with the key, refused without it or with another.
+fn roles_need_the_key(run: &GeoNodeRun, uwsgi_port: u16) -> Result<(), String> {
+    let host = format!("{RELEASE}-django.{}.svc", crate::project::NAMESPACE);
+    let call = |key: Option<&str>| {
+        let mut cmd = Command::new("curl");
+        cmd.args([
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "-H",
+            &format!("Host: {host}:8000"),
+        ]);
+        if let Some(key) = key {
+            cmd.args(["-H", &format!("Authorization: ApiKey {key}")]);
+        }
+        exec(cmd.arg(format!("http://127.0.0.1:{uwsgi_port}/api/roles")))
+    };
+    expect(
+        "GET /api/roles with GeoServer's key",
+        call(Some(&run.env["OAUTH2_API_KEY"])),
+        "200",
+    )?;
+    expect("GET /api/roles without a key", call(None), "401")?;
+    expect(
+        "GET /api/roles with another key",
+        call(Some("not-the-key")),
+        "401",
+    )
+}
+
+/// The public key GeoNode publishes for its ID tokens is the one of the chart's Secret, not the
+/// one written into GeoNode's settings.py.
+const OIDC_KEYS_PY: &str = r#"
+import json, os, re, sys
+import geonode
+from jwcrypto import jwk
+published = json.loads(sys.argv[1])["keys"]
+source = open(os.path.join(os.path.dirname(geonode.__file__), "settings.py")).read()
+fixed = re.search(r'"OIDC_RSA_PRIVATE_KEY": """(.*?)"""', source, re.S).group(1)
+modulus = lambda pem: jwk.JWK.from_pem(pem.encode()).export_public(as_dict=True)["n"]
+print(json.dumps({
+    "published": [k.get("n") for k in published],
+    "secret": modulus(os.environ["OIDC_RSA_PRIVATE_KEY"]),
+    "upstream": modulus(fixed),
+}))
+"#;
+
+fn oidc_key_is_the_sites(run: &GeoNodeRun, host: &str, base: &str) -> Result<(), String> {
+    let jwks = exec(Command::new("curl").args([
+        "-s",
+        "-f",
+        "-H",
+        &format!("Host: {host}"),
+        "-H",
+        "X-Forwarded-Proto: https",
+        &format!("{base}/o/.well-known/jwks.json"),
+    ]))
+    .map_err(|e| format!("GET /o/.well-known/jwks.json: {e}"))?;
+    let out = exec(&mut run.command(&[
+        "python".into(),
+        "-c".into(),
+        OIDC_KEYS_PY.into(),
+        jwks.clone(),
+    ]))?;
+    let keys: Value = serde_json::from_str(out.trim()).map_err(|e| format!("{e}: {out}"))?;
+    let published = keys["published"].as_array().cloned().unwrap_or_default();
+    if published != [keys["secret"].clone()] || keys["secret"] == keys["upstream"] {
+        return Err(format!(
+            "GeoNode publishes the ID-token keys {jwks}, not the one key of the chart's Secret (GeoNode's own fixed key is the one in its settings.py)"
+        ));
+    }
+    Ok(())
 }

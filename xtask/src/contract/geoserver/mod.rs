@@ -147,12 +147,7 @@ pub type Tree = BTreeMap<PathBuf, String>;
 /// Every file and folder under `dir` by relative path: a file's sha256, or "dir". Entries whose
 /// top-level name starts with `skip_prefix` are left out.
 pub fn tree(dir: &Path, skip_prefix: &str) -> Result<Tree, Error> {
-    fn walk(
-        root: &Path,
-        dir: &Path,
-        skip: &str,
-        out: &mut Tree,
-    ) -> std::io::Result<()> {
+    fn walk(root: &Path, dir: &Path, skip: &str, out: &mut Tree) -> std::io::Result<()> {
         for entry in fs::read_dir(dir)? {
             let path = entry?.path();
             let relative = path.strip_prefix(root).unwrap_or(&path).to_path_buf();
