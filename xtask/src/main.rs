@@ -191,7 +191,7 @@ fn cluster_command(up: bool) -> Result<bool, error::Error> {
             dir.join("kubeconfig").display()
         )));
     }
-    let plane = cluster::ControlPlane::start(&dir, false, 3)?;
+    let plane = cluster::ControlPlane::start(&dir, false, e2e::NODES)?;
     let kubeconfig = plane.detach()?;
     println!("control plane up; logs in {}", dir.display());
     println!("export KUBECONFIG={}", kubeconfig.display());

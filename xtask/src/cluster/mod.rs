@@ -216,13 +216,15 @@ impl ControlPlane {
         Ok(())
     }
 
-    /// Fake nodes with room for the biggest scenario, spread over zones.
+    /// Fake nodes with room for the biggest scenario, spread over zones; every fourth is an
+    /// arm64 node, as in clusters with Graviton or Ampere pools.
     fn create_nodes(&mut self, count: usize) -> Result<(), Error> {
         let mut manifest = String::new();
         for i in 0..count {
             manifest.push_str(&format!(
-                "---\napiVersion: v1\nkind: Node\nmetadata:\n  name: node-{i}\n  annotations:\n    kwok.x-k8s.io/node: fake\n  labels:\n    kubernetes.io/hostname: node-{i}\n    kubernetes.io/os: linux\n    kubernetes.io/arch: amd64\n    topology.kubernetes.io/zone: zone-{zone}\n    type: kwok\nstatus:\n  allocatable: {{cpu: '32', memory: 128Gi, pods: '110'}}\n  capacity: {{cpu: '32', memory: 128Gi, pods: '110'}}\n",
-                zone = i % 3
+                "---\napiVersion: v1\nkind: Node\nmetadata:\n  name: node-{i}\n  annotations:\n    kwok.x-k8s.io/node: fake\n  labels:\n    kubernetes.io/hostname: node-{i}\n    kubernetes.io/os: linux\n    kubernetes.io/arch: {arch}\n    topology.kubernetes.io/zone: zone-{zone}\n    type: kwok\nstatus:\n  allocatable: {{cpu: '32', memory: 128Gi, pods: '110'}}\n  capacity: {{cpu: '32', memory: 128Gi, pods: '110'}}\n",
+                zone = i % 3,
+                arch = if i % 4 == 3 { "arm64" } else { "amd64" }
             ));
         }
         self.kubectl_stdin(&["apply", "-f", "-"], &manifest)

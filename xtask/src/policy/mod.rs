@@ -2,7 +2,7 @@
 //! names the object, the rule and what to change. Exceptions come only from
 //! `tests/policy-exceptions.yaml`, one entry per object and rule, each with its reason.
 
-mod architecture;
+pub mod architecture;
 
 use crate::error::{Context, Error};
 use crate::manifest::{containers, string_map, Object};

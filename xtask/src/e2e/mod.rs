@@ -8,6 +8,8 @@
 //! kwok plays the nodes: pods are scheduled and admitted for real, then marked Running and
 //! Ready (and Job pods Succeeded) without running containers; probes and images are not run.
 
+mod placement;
+
 use crate::cluster::binaries::{MIGRATED_LABEL, MIGRATIONS_GATE};
 use crate::cluster::ControlPlane;
 use crate::error::Error;
@@ -27,6 +29,9 @@ const WAIT: &str = "--timeout=4m";
 const DRY_RUN_NAMESPACE: &str = "geonode-dry-run";
 
 /// One release under test: a scenario in a namespace of its own.
+/// Nodes of the control plane: three amd64, one arm64 (see cluster::ControlPlane::create_nodes).
+pub const NODES: usize = 4;
+
 struct Release {
     name: String,
     namespace: String,
@@ -48,11 +53,11 @@ pub fn run(project: &Project) -> Result<Report, Error> {
     remove_stale_runs(&cache);
     let dir = cache.join(format!("e2e-{}", std::process::id()));
     let mut plane = None;
-    report.step("control-plane", |step| match ControlPlane::start(&dir, true, 3) {
+    report.step("control-plane", |step| match ControlPlane::start(&dir, true, NODES) {
         Ok(p) => {
             step.passed += 1;
             step.detail = format!(
-                "etcd, kube-apiserver, kube-controller-manager, kube-scheduler {}, kwok {}, 3 nodes",
+                "etcd, kube-apiserver, kube-controller-manager, kube-scheduler {}, kwok {}, {NODES} nodes (one arm64)",
                 crate::cluster::binaries::KUBERNETES_VERSION,
                 crate::cluster::binaries::KWOK_VERSION
             );
@@ -364,6 +369,7 @@ fn check_release(ctx: &Ctx, namespace: &str, step: &mut Step) {
             ))
         }
     }));
+    step.record(placement::architectures_respected(&ctx.plane, namespace));
 }
 
 /// The items of `kubectl get <kinds> -o json` in a namespace (or all, with "").
