@@ -139,14 +139,23 @@ fn lifecycle(ctx: &Ctx, release: &Release, report: &mut Report) {
     });
     let before = workload_templates(ctx, ns);
     let secrets_before = secret_data(ctx, ns);
+    let jobs_before = job_names(ctx, ns);
     report.step(name("upgrade"), |step| {
         step.record(ctx.helm(&["upgrade", RELEASE, path(&chart), "-n", ns, "--wait", WAIT, "--reuse-values", "--set", "nginx.maxBodySize=5g"]).map(|_| ()));
         let after = workload_templates(ctx, ns);
         let rolled: Vec<&String> = after.iter().filter(|(k, v)| before.get(*k) != Some(v)).map(|(k, _)| k).collect();
-        step.record(if rolled.iter().map(|s| s.as_str()).eq(["Deployment/geonode-nginx"]) {
+        // nginx's limit, and GeoNode's (DEFAULT_MAX_UPLOAD_SIZE): nginx and GeoNode's pods roll,
+        // and a new init Job (Helm removes the old) brings the limits stored in the database in line.
+        step.record(if rolled.iter().map(|s| s.as_str()).eq(UPLOAD_LIMIT_ROLLS) {
             Ok(())
         } else {
-            Err(format!("changing nginx.maxBodySize must roll Deployment/geonode-nginx alone; these workloads changed: {rolled:?}"))
+            Err(format!("changing nginx.maxBodySize must roll {UPLOAD_LIMIT_ROLLS:?} and nothing else; these workloads changed: {rolled:?}"))
+        });
+        let jobs_after = job_names(ctx, ns);
+        step.record(if jobs_after.len() == 1 && jobs_after.is_disjoint(&jobs_before) {
+            Ok(())
+        } else {
+            Err(format!("changing nginx.maxBodySize must replace the init Job with a new one (GeoNode's stored upload limits follow it); Jobs before {jobs_before:?}, after {jobs_after:?}"))
         });
         step.record(if secret_data(ctx, ns) == secrets_before {
             Ok(())
@@ -370,6 +379,21 @@ fn check_release(ctx: &Ctx, namespace: &str, step: &mut Step) {
         }
     }));
     step.record(placement::architectures_respected(&ctx.plane, namespace));
+}
+
+/// The workloads a change of nginx.maxBodySize rolls, in name order.
+const UPLOAD_LIMIT_ROLLS: [&str; 4] = [
+    "Deployment/geonode-celery-beat",
+    "Deployment/geonode-celery-worker",
+    "Deployment/geonode-django",
+    "Deployment/geonode-nginx",
+];
+
+fn job_names(ctx: &Ctx, namespace: &str) -> std::collections::BTreeSet<String> {
+    items(ctx, "jobs", namespace)
+        .iter()
+        .filter_map(|j| j["metadata"]["name"].as_str().map(str::to_string))
+        .collect()
 }
 
 /// The items of `kubectl get <kinds> -o json` in a namespace (or all, with "").

@@ -18,7 +18,10 @@ pub fn architectures_respected(plane: &ControlPlane, namespace: &str) -> Result<
         .flatten()
         .map(|n| {
             (
-                n["metadata"]["name"].as_str().unwrap_or_default().to_string(),
+                n["metadata"]["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
                 n["metadata"]["labels"]["kubernetes.io/arch"]
                     .as_str()
                     .unwrap_or_default()
@@ -37,7 +40,8 @@ pub fn architectures_respected(plane: &ControlPlane, namespace: &str) -> Result<
         let spec = &pod["spec"];
         for (_, container) in crate::manifest::containers(spec) {
             let image = container["image"].as_str().unwrap_or_default();
-            if let Some((_, published, _)) = LIMITED.iter().find(|(r, ..)| *r == repository(image)) {
+            if let Some((_, published, _)) = LIMITED.iter().find(|(r, ..)| *r == repository(image))
+            {
                 if !published.contains(&arch) {
                     misplaced.push(format!(
                         "{} ({image}) on {node} ({arch})",

@@ -191,22 +191,14 @@ fn walk_first(dir: &Path, suffix: &str) -> Option<PathBuf> {
 /// Service, `Authorization: ApiKey <authApiKey>`; geoserver-start shows the start script writes
 /// Django's OAUTH2_API_KEY there): answered with the key, refused without it or with another.
 fn roles_need_the_key(run: &GeoNodeRun, uwsgi_port: u16) -> Result<(), String> {
-    let host = format!("{RELEASE}-django.{}.svc", crate::project::NAMESPACE);
-    let call = |key: Option<&str>| {
-        let mut cmd = Command::new("curl");
-        cmd.args([
-            "-s",
-            "-o",
-            "/dev/null",
-            "-w",
-            "%{http_code}",
-            "-H",
-            &format!("Host: {host}:8000"),
-        ]);
-        if let Some(key) = key {
-            cmd.args(["-H", &format!("Authorization: ApiKey {key}")]);
-        }
-        exec(cmd.arg(format!("http://127.0.0.1:{uwsgi_port}/api/roles")))
+    let host = format!("{RELEASE}-django.{}.svc:8000", crate::project::NAMESPACE);
+    let url = format!("http://127.0.0.1:{uwsgi_port}/api/roles");
+    let call = |key: Option<&str>| match key {
+        Some(key) => http_status(
+            &host,
+            &["-H", &format!("Authorization: ApiKey {key}"), &url],
+        ),
+        None => http_status(&host, &[&url]),
     };
     expect(
         "GET /api/roles with GeoServer's key",
