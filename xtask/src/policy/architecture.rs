@@ -97,7 +97,7 @@ pub fn check(object: &Object, _: &Render, out: &mut Vec<String>) {
             continue;
         };
         let stray: Vec<String> = match &allowed {
-            None => vec!["any".into()],
+            None => vec!["any architecture".into()],
             Some(allowed) => allowed
                 .iter()
                 .filter(|a| !published.contains(&a.as_str()))
@@ -106,7 +106,7 @@ pub fn check(object: &Object, _: &Render, out: &mut Vec<String>) {
         };
         if !stray.is_empty() {
             out.push(format!(
-                "{list} {} runs {image:?}, which is published for {} only ({source}), but the pod may run on nodes of architecture {}; require kubernetes.io/arch In [{}] (the chart does so from the image's `architectures` value)",
+                "{list} {} runs {image:?}, which is published for {} only ({source}), but the pod may run on nodes of {}; require kubernetes.io/arch In [{}] (the chart does so from the image's `architectures` value)",
                 container_name(c),
                 published.join(", "),
                 stray.join(", "),
