@@ -9,6 +9,7 @@
 //! Ready (and Job pods Succeeded) without running containers; probes and images are not run.
 
 mod placement;
+mod server_side;
 
 use crate::cluster::binaries::{MIGRATED_LABEL, MIGRATIONS_GATE};
 use crate::cluster::ControlPlane;
@@ -28,10 +29,10 @@ const WAIT: &str = "--timeout=4m";
 /// The empty namespace server-side dry runs go to.
 const DRY_RUN_NAMESPACE: &str = "geonode-dry-run";
 
-/// One release under test: a scenario in a namespace of its own.
 /// Nodes of the control plane: three amd64, one arm64 (see cluster::ControlPlane::create_nodes).
 pub const NODES: usize = 4;
 
+/// One release under test: a scenario in a namespace of its own.
 struct Release {
     name: String,
     namespace: String,
@@ -100,8 +101,12 @@ pub fn run(project: &Project) -> Result<Report, Error> {
         report.step("upgrade-from-previous", |step| {
             upgrade_from_previous(&ctx, step)
         });
-        report.step("server-dry-run", |step| server_dry_run(&ctx, step));
-        report.step("negative-controls", |step| negative_controls(&ctx, step));
+        report.step("server-dry-run", |step| {
+            server_side::server_dry_run(&ctx, step)
+        });
+        report.step("negative-controls", |step| {
+            server_side::negative_controls(&ctx, step)
+        });
         stop.store(true, Ordering::Relaxed);
     });
     report.finish(started.elapsed());
@@ -559,136 +564,4 @@ fn check_migrations_first(ctx: &Ctx, namespace: &str) -> Result<(), String> {
             early.join(", ")
         ))
     }
-}
-
-/// Every values file, rendered and sent to the API server as a server-side dry run with strict
-/// field validation, into an empty namespace: what the server would refuse, short of creating it.
-fn server_dry_run(ctx: &Ctx, step: &mut Step) {
-    let scenarios = match ctx.project.scenarios() {
-        Ok(s) => s,
-        Err(e) => return step.fail(e.to_string()),
-    };
-    if let Err(e) = create_namespace(ctx, DRY_RUN_NAMESPACE) {
-        return step.fail(e);
-    }
-    for scenario in &scenarios {
-        step.record(dry_run_one(ctx, scenario).map_err(|e| format!("{}: {e}", scenario.name)));
-    }
-    step.detail = format!(
-        "{} scenarios, kubectl create --dry-run=server --validate=strict",
-        scenarios.len()
-    );
-}
-
-fn dry_run_one(ctx: &Ctx, scenario: &Scenario) -> Result<(), String> {
-    let files: Vec<PathBuf> = scenario
-        .values
-        .iter()
-        .chain(ctx.project.render_pins_for(scenario).iter())
-        .cloned()
-        .collect();
-    server_accepts(ctx, &files, &[])
-}
-
-/// The chart rendered with these values and `--set`s, as a server-side dry run with strict field
-/// validation in the restricted namespace. Pod Security warnings on workloads ("would violate
-/// PodSecurity") count as refusals: their pods would be.
-fn server_accepts(ctx: &Ctx, files: &[PathBuf], sets: &[&str]) -> Result<(), String> {
-    let mut args: Vec<String> = vec![
-        "template".into(),
-        RELEASE.into(),
-        path(&ctx.project.chart).into(),
-    ];
-    args.extend(["-n".into(), DRY_RUN_NAMESPACE.into()]);
-    for values in files {
-        args.extend(["-f".into(), values.display().to_string()]);
-    }
-    for set in sets {
-        args.extend(["--set".into(), set.to_string()]);
-    }
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let manifest = ctx.helm(&args)?;
-    // Kinds whose CRDs this cluster lacks (Gateway API) cannot be checked by the server.
-    let served: Vec<&str> = manifest
-        .split("\n---")
-        .filter(|doc| !doc.contains("\nkind: HTTPRoute"))
-        .collect();
-    let (_, warnings) = ctx.plane.kubectl_capturing(
-        &[
-            "create",
-            "-n",
-            DRY_RUN_NAMESPACE,
-            "--dry-run=server",
-            "--validate=strict",
-            "-o",
-            "name",
-            "-f",
-            "-",
-        ],
-        &served.join("\n---"),
-    )?;
-    let refused: Vec<&str> = warnings
-        .lines()
-        .filter(|l| l.contains("would violate PodSecurity"))
-        .collect();
-    if refused.is_empty() {
-        Ok(())
-    } else {
-        Err(format!(
-            "the namespace's Pod Security level would refuse these pods:\n{}",
-            refused.join("\n")
-        ))
-    }
-}
-
-/// The checks above must be able to fail: a pod that breaks the namespace's Pod Security level,
-/// and an upgrade that changes an immutable field, are each reported.
-fn negative_controls(ctx: &Ctx, step: &mut Step) {
-    let refused = server_accepts(
-        ctx,
-        &[],
-        &["nginx.containerSecurityContext.allowPrivilegeEscalation=true"],
-    );
-    let verdict = match &refused {
-        Err(e) if e.contains("would violate PodSecurity") => Ok(()),
-        Err(e) => Err(format!(
-            "a pod breaking Pod Security restricted was refused for another reason: {e}"
-        )),
-        Ok(()) => Err("a pod breaking Pod Security restricted was accepted by the check".into()),
-    };
-    if let (Ok(()), Err(e)) = (&verdict, &refused) {
-        step.notes.push(format!(
-            "a privilege-escalating nginx is refused: {}",
-            e.lines().nth(1).unwrap_or("")
-        ));
-    }
-    step.record(verdict);
-    let ns = "geonode-e2e-immutable";
-    step.record(create_namespace(ctx, ns));
-    step.record(helm_install(ctx, &ctx.project.chart, ns, &[]));
-    let upgrade = ctx.helm(&[
-        "upgrade",
-        RELEASE,
-        path(&ctx.project.chart),
-        "-n",
-        ns,
-        "--reuse-values",
-        "--set",
-        "postgresql.persistence.size=20Gi",
-        WAIT,
-    ]);
-    let verdict = match upgrade {
-        Err(e) if e.contains("immutable") || e.contains("Forbidden") => Ok(()),
-        Err(e) => Err(format!(
-            "the immutable-field upgrade failed for another reason: {e}"
-        )),
-        Ok(_) => {
-            Err("an upgrade that changes a StatefulSet's volumeClaimTemplates went through".into())
-        }
-    };
-    if verdict.is_ok() {
-        step.notes.push("changing postgresql.persistence.size after install (a StatefulSet's volumeClaimTemplates) is refused by the API server, and reported".into());
-    }
-    step.record(verdict);
-    let _ = ctx.helm(&["uninstall", RELEASE, "-n", ns, "--wait", WAIT]);
 }

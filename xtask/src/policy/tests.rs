@@ -1,4 +1,3 @@
-
 use super::config::has_password_url;
 use super::*;
 use crate::manifest::parse;
