@@ -1,0 +1,132 @@
+{{/*
+Network policies (networkPolicy.*): each component's pods accept only the connections GeoNode
+needs and reach only their peers, DNS and, where networkPolicy.outside allows it, addresses
+outside the cluster; never the cloud metadata address. Rules are built as dicts and written with
+toYaml; each component's folder has its networkpolicy.yaml.
+*/}}
+
+{{/* The GeoNode workloads: Django, the Celery worker and beat, the init Job. */}}
+{{- define "geonode.networkPolicy.geonodeComponents" -}}
+{{- toYaml (list "django" "celery-worker" "celery-beat" "init") }}
+{{- end }}
+
+{{/* A peer: the release's pods of these components. (dict "context" $ "components" (list ...)) */}}
+{{- define "geonode.networkPolicy.pods" -}}
+podSelector:
+  matchLabels:
+    app.kubernetes.io/name: {{ include "geonode.name" .context }}
+    app.kubernetes.io/instance: {{ .context.Release.Name }}
+  matchExpressions:
+    - key: app.kubernetes.io/component
+      operator: In
+      values:
+        {{- toYaml .components | nindent 8 }}
+{{- end }}
+
+{{/* A rule to or from the release's pods of these components on one port. (dict "context" $ "components" (list ...) "port" N "direction" "from"|"to") */}}
+{{- define "geonode.networkPolicy.podsRule" -}}
+{{- $peer := include "geonode.networkPolicy.pods" . | fromYaml }}
+{{- toYaml (dict .direction (list $peer) "ports" (list (dict "port" (int .port) "protocol" "TCP"))) }}
+{{- end }}
+
+{{/*
+The address ranges of an external service, as a YAML list: <service>.external.networkCidrs, or
+the host itself when it is an IPv4 address. (dict "context" $ "service" "postgresql"|"redis")
+*/}}
+{{- define "geonode.networkPolicy.externalCidrs" -}}
+{{- $external := (index .context.Values .service).external }}
+{{- $cidrs := $external.networkCidrs }}
+{{- if and (not $cidrs) (regexMatch "^[0-9]+\\.[0-9]+\\.[0-9]+\\.[0-9]+$" (toString $external.host)) }}
+{{- $cidrs = list (printf "%s/32" $external.host) }}
+{{- end }}
+{{- toYaml ($cidrs | default list) }}
+{{- end }}
+
+{{/*
+Egress to an embedded service (its pods) or its external counterpart (its address ranges), as a
+YAML list of rules: none when the ranges are unknown (networkPolicy.validate refuses that), never
+a rule without destinations, which would allow every one.
+(dict "context" $ "service" "postgresql"|"redis" "port" <embedded port>)
+*/}}
+{{- define "geonode.networkPolicy.serviceEgress" -}}
+{{- $values := index .context.Values .service }}
+{{- $rules := list }}
+{{- if $values.enabled }}
+{{- $rules = append $rules (include "geonode.networkPolicy.podsRule" (dict "context" .context "components" (list .service) "port" .port "direction" "to") | fromYaml) }}
+{{- else }}
+{{- $peers := list }}
+{{- range (include "geonode.networkPolicy.externalCidrs" . | fromYamlArray) }}{{ $peers = append $peers (dict "ipBlock" (dict "cidr" .)) }}{{ end }}
+{{- with $peers }}
+{{- $rules = append $rules (dict "to" . "ports" (list (dict "port" (int $values.external.port) "protocol" "TCP"))) }}
+{{- end }}
+{{- end }}
+{{- toYaml $rules }}
+{{- end }}
+
+{{/* External services need addresses for their egress rules; names cannot be allowed. */}}
+{{- define "geonode.networkPolicy.validate" -}}
+{{- if .Values.networkPolicy.enabled }}
+{{- range $service := list "postgresql" "redis" }}
+{{- $values := index $.Values $service }}
+{{- if and (not $values.enabled) (not (include "geonode.networkPolicy.externalCidrs" (dict "context" $ "service" $service) | fromYamlArray)) }}
+{{- fail (printf "%s.external.host %q is a name, and network policies allow addresses: set %s.external.networkCidrs to the address ranges it resolves to (e.g. [10.0.3.0/24]), or networkPolicy.enabled: false" $service (toString $values.external.host) $service) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* What every GeoNode workload reaches: both databases, Redis, GeoServer and memcached. */}}
+{{- define "geonode.networkPolicy.geonodeEgress" -}}
+{{- $rules := include "geonode.networkPolicy.serviceEgress" (dict "context" . "service" "postgresql" "port" 5432) | fromYamlArray }}
+{{- $rules = concat $rules (include "geonode.networkPolicy.serviceEgress" (dict "context" . "service" "redis" "port" 6379) | fromYamlArray) }}
+{{- $rules = append $rules (include "geonode.networkPolicy.podsRule" (dict "context" . "components" (list "geoserver") "port" 8080 "direction" "to") | fromYaml) }}
+{{- if .Values.memcached.enabled }}
+{{- $rules = append $rules (include "geonode.networkPolicy.podsRule" (dict "context" . "components" (list "memcached") "port" 11211 "direction" "to") | fromYaml) }}
+{{- end }}
+{{- toYaml $rules }}
+{{- end }}
+
+{{/*
+A NetworkPolicy for one component's pods: only the ingress and egress rules given (none: all
+denied), plus DNS when "dns" is true, addresses outside the cluster when "outside" is true and
+networkPolicy.outside.enabled, and the user's extra rules for the component.
+(dict "context" $ "component" "django" "ingress" (list ...) "egress" (list ...) ["dns" true] ["outside" true])
+*/}}
+{{- define "geonode.networkPolicy" -}}
+{{- $np := .context.Values.networkPolicy }}
+{{- if $np.enabled }}
+{{- $egress := .egress | default list }}
+{{- if .dns }}
+{{- $ports := list }}
+{{- range $np.dns.ports }}{{ $ports = append $ports (dict "port" (int .port) "protocol" .protocol) }}{{ end }}
+{{- $egress = append $egress (dict "to" $np.dns.to "ports" $ports) }}
+{{- end }}
+{{- if and .outside $np.outside.enabled }}
+{{- /* The cloud metadata address is never reachable, whatever the except list says. */}}
+{{- $except := uniq (append $np.outside.except "169.254.169.254/32") }}
+{{- $egress = append $egress (dict "to" (list (dict "ipBlock" (dict "cidr" "0.0.0.0/0" "except" $except)))) }}
+{{- end }}
+{{- $egress = concat $egress (index $np.extraEgress .component | default list) }}
+{{- $ingress := concat (.ingress | default list) (index $np.extraIngress .component | default list) }}
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: {{ include "geonode.componentName" . }}
+  namespace: {{ .context.Release.Namespace }}
+  labels:
+    {{- include "geonode.labels" . | nindent 4 }}
+spec:
+  podSelector:
+    matchLabels:
+      {{- include "geonode.selectorLabels" . | nindent 6 }}
+  policyTypes: [Ingress, Egress]
+  {{- with $ingress }}
+  ingress:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- with $egress }}
+  egress:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+{{- end }}
+{{- end }}
