@@ -6,6 +6,7 @@ use crate::error::Error;
 use crate::golden;
 use crate::helm::Helm;
 use crate::manifest::{self, Object};
+use crate::network;
 use crate::parallel;
 use crate::policy;
 use crate::project::{self, Project, Scenario};
@@ -114,6 +115,7 @@ pub fn run(project: &Project, options: &Options) -> Result<Report, Error> {
     });
     report.step("schema", |step| validate_schemas(&inputs, &renders, step));
     report.step("policy", |step| police(&inputs, &renders, step));
+    report.step("network", |step| network_matrix(&inputs, &renders, step));
     report.step("bad-values", |step| bad_values_step(&inputs, step));
     report.step("golden", |step| compare_goldens(&inputs, &renders, step));
     report.step("docs", |step| check_docs(&inputs, step));
@@ -431,6 +433,76 @@ fn police(inputs: &Inputs, renders: &[Render], step: &mut Step) {
         scenarios.len(),
         allowed.len(),
         used.len()
+    );
+}
+
+/// The NetworkPolicies of each scenario (Helm 4, newest minor) against the chart's design: every
+/// connection around the release decided by cyclonus (see network/).
+fn network_matrix(inputs: &Inputs, renders: &[Render], step: &mut Step) {
+    let read = |path: &std::path::Path| -> Result<serde_json::Value, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        yaml_serde::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+    };
+    let defaults = match read(&inputs.project.chart.join("values.yaml")) {
+        Ok(v) => v,
+        Err(e) => return step.fail(e),
+    };
+    let newest = inputs.newest_minor();
+    let helm = inputs.helms.len() - 1;
+    let mut chosen = Vec::new();
+    for r in renders
+        .iter()
+        .filter(|r| r.pinned && r.minor == newest && r.helm == helm)
+    {
+        let scenario = &inputs.scenarios[r.scenario];
+        let over = match scenario.values.as_deref().map(read).transpose() {
+            Ok(over) => over,
+            Err(e) => return step.fail(e),
+        };
+        let values = network::merged_values(&defaults, over.as_ref());
+        if values["networkPolicy"]["enabled"] == true {
+            chosen.push((r, values));
+        } else {
+            step.passed += 1;
+            step.notes.push(format!(
+                "{}: networkPolicy.enabled is off, so no matrix",
+                scenario.name
+            ));
+        }
+    }
+    if chosen.is_empty() {
+        return;
+    }
+    let cyclonus = match network::cyclonus::ensure() {
+        Ok(binary) => binary,
+        Err(e) => return step.fail(e.to_string()),
+    };
+    let results = parallel::map(&chosen, |(r, values)| {
+        let objects = r.objects.as_ref().map_err(|e| e.clone())?;
+        network::check(&cyclonus, values, objects)
+    });
+    let (mut connections, mut allowed) = (0, 0);
+    for ((r, _), result) in chosen.iter().zip(results) {
+        let name = &inputs.scenarios[r.scenario].name;
+        match result {
+            Ok(outcome) if outcome.wrong.is_empty() => {
+                step.passed += 1;
+                connections += outcome.connections;
+                allowed += outcome.allowed;
+            }
+            Ok(outcome) => step.fail(format!(
+                "{name}: {} of {} connections are not as the chart's network design says (network/mod.rs, `expected`):\n{}",
+                outcome.wrong.len(),
+                outcome.connections,
+                outcome.wrong.iter().take(25).cloned().collect::<Vec<_>>().join("\n")
+            )),
+            Err(e) => step.fail(format!("{name}: {e}")),
+        }
+    }
+    step.detail = format!(
+        "{} scenarios, {connections} connections decided by cyclonus {}: {allowed} allowed, the rest denied, as designed",
+        chosen.len(),
+        network::cyclonus::VERSION
     );
 }
 

@@ -11,6 +11,7 @@ mod golden;
 mod helm;
 mod k8s_yaml;
 mod manifest;
+mod network;
 mod parallel;
 mod policy;
 mod project;

@@ -1,0 +1,398 @@
+//! The `network` step of `cargo xtask check`: who may connect to whom under the chart's
+//! NetworkPolicies. cyclonus (a NetworkPolicy analyzer, see cyclonus.rs) decides every
+//! connection between the endpoints below, on every port they listen on, and the answers must be
+//! the chart's design (`expected`), allowed and denied alike.
+//!
+//! Endpoints: every pod the render makes, and what lives around a release: an ingress
+//! controller, a stranger pod in the release's namespace and one in another namespace, the
+//! cluster's DNS, an address on the internet, the cloud metadata address, a private address
+//! (a node, the VPC) and the external databases of a scenario that has them.
+
+pub mod cyclonus;
+
+use crate::manifest::Object;
+use crate::project::NAMESPACE;
+use cyclonus::{Internal, Peer, Traffic};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// The GeoNode workloads: what they reach is the same.
+const GEONODE: [&str; 4] = ["django", "celery-worker", "celery-beat", "init"];
+/// Chart pods that resolve no names.
+const NO_DNS: [&str; 3] = ["postgresql", "redis", "memcached"];
+/// Chart pods that may reach addresses outside the cluster when networkPolicy.outside allows.
+const OUTSIDE: [&str; 3] = ["django", "celery-worker", "geoserver"];
+const INTERNET: &str = "203.0.113.10";
+const METADATA: &str = "169.254.169.254";
+const PRIVATE: &str = "10.1.1.1";
+
+/// One end of a connection: its name in reports, the peer cyclonus sees, the ports it listens
+/// on (number, name, protocol), and whether the chart made it.
+struct Endpoint {
+    name: String,
+    peer: Peer,
+    ports: Vec<(u16, String, String)>,
+    chart: bool,
+}
+
+/// What a scenario's values say about the expected connections.
+struct Facts {
+    /// nginx accepts anyone (networkPolicy.ingressFrom is empty).
+    nginx_open: bool,
+    outside: bool,
+}
+
+pub struct Outcome {
+    pub connections: usize,
+    pub allowed: usize,
+    /// Each connection whose verdict is not the design's.
+    pub wrong: Vec<String>,
+}
+
+fn labels(value: &Value) -> BTreeMap<String, String> {
+    crate::manifest::string_map(value)
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn pod(namespace: &str, pod_labels: BTreeMap<String, String>, ip: String) -> Peer {
+    Peer {
+        internal: Some(Internal {
+            pod_labels,
+            namespace_labels: BTreeMap::from([(
+                "kubernetes.io/metadata.name".to_string(),
+                namespace.to_string(),
+            )]),
+            namespace: namespace.to_string(),
+        }),
+        ip,
+    }
+}
+
+/// A pod matching a NetworkPolicy peer of the values (matchLabels only), in a namespace
+/// matching its namespaceSelector (`fallback_namespace` when the selector is empty).
+fn pod_of_peer(peer: &Value, fallback_namespace: &str, ip: &str) -> Result<Peer, String> {
+    if peer["namespaceSelector"]["matchExpressions"].is_array()
+        || peer["podSelector"]["matchExpressions"].is_array()
+    {
+        return Err(format!(
+            "the network step builds a pod from matchLabels only, not from {peer}"
+        ));
+    }
+    let namespace_labels = labels(&peer["namespaceSelector"]["matchLabels"]);
+    let namespace = namespace_labels
+        .get("kubernetes.io/metadata.name")
+        .cloned()
+        .unwrap_or_else(|| fallback_namespace.to_string());
+    let mut peer_pod = pod(
+        &namespace,
+        labels(&peer["podSelector"]["matchLabels"]),
+        ip.into(),
+    );
+    if let Some(internal) = peer_pod.internal.as_mut() {
+        internal.namespace_labels.extend(namespace_labels);
+    }
+    Ok(peer_pod)
+}
+
+fn outside(ip: &str) -> Peer {
+    Peer {
+        internal: None,
+        ip: ip.into(),
+    }
+}
+
+fn tcp(port: u16) -> Vec<(u16, String, String)> {
+    vec![(port, String::new(), "TCP".into())]
+}
+
+/// The pods the render makes, each with its component's name.
+fn chart_pods(objects: &[Object]) -> Vec<Endpoint> {
+    let mut pods = Vec::new();
+    for (i, object) in objects.iter().enumerate() {
+        let (metadata, spec) = match object.kind.as_str() {
+            "Pod" => (&object.value["metadata"], &object.value["spec"]),
+            _ => match object.pod_template() {
+                Some(t) => (&t["metadata"], &t["spec"]),
+                None => continue,
+            },
+        };
+        let pod_labels = labels(&metadata["labels"]);
+        let Some(component) = pod_labels.get("app.kubernetes.io/component").cloned() else {
+            continue;
+        };
+        let ports = spec["containers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|c| c["ports"].as_array().into_iter().flatten())
+            .filter_map(|p| {
+                Some((
+                    u16::try_from(p["containerPort"].as_u64()?).ok()?,
+                    p["name"].as_str().unwrap_or_default().to_string(),
+                    p["protocol"].as_str().unwrap_or("TCP").to_string(),
+                ))
+            })
+            .collect();
+        pods.push(Endpoint {
+            name: component,
+            peer: pod(NAMESPACE, pod_labels, format!("10.244.0.{}", i + 1)),
+            ports,
+            chart: true,
+        });
+    }
+    pods
+}
+
+/// The first address of an external service's ranges (or its host, when an address).
+fn external_address(external: &Value) -> Option<String> {
+    let cidr = external["networkCidrs"]
+        .as_array()
+        .and_then(|c| c.first())
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .or_else(|| external["host"].as_str().map(|h| format!("{h}/32")))?;
+    let (network, _) = cidr.split_once('/')?;
+    let mut octets: Vec<u8> = network.split('.').filter_map(|o| o.parse().ok()).collect();
+    if octets.len() != 4 {
+        return None;
+    }
+    if cidr.ends_with("/32") {
+        return Some(network.to_string());
+    }
+    octets[3] = octets[3].saturating_add(1);
+    Some(format!(
+        "{}.{}.{}.{}",
+        octets[0], octets[1], octets[2], octets[3]
+    ))
+}
+
+/// The endpoints around the release, from the scenario's values.
+fn surroundings(values: &Value) -> Result<Vec<Endpoint>, String> {
+    let np = &values["networkPolicy"];
+    let synthetic = |name: &str, peer: Peer, ports| Endpoint {
+        name: name.into(),
+        peer,
+        ports,
+        chart: false,
+    };
+    let controller = match np["ingressFrom"].as_array().and_then(|a| a.first()) {
+        Some(peer) => pod_of_peer(peer, NAMESPACE, "10.244.9.1")?,
+        None => pod(
+            "ingress-nginx",
+            BTreeMap::from([("app.kubernetes.io/name".into(), "ingress-nginx".into())]),
+            "10.244.9.1".into(),
+        ),
+    };
+    let stranger = || BTreeMap::from([("app".to_string(), "debug".to_string())]);
+    let dns_peer = np["dns"]["to"]
+        .as_array()
+        .and_then(|a| a.first())
+        .ok_or("networkPolicy.dns.to is empty")?;
+    let dns_ports = np["dns"]["ports"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| {
+            Some((
+                u16::try_from(p["port"].as_u64()?).ok()?,
+                String::new(),
+                p["protocol"].as_str()?.to_string(),
+            ))
+        })
+        .collect();
+    let mut around = vec![
+        synthetic("ingress-controller", controller, tcp(80)),
+        synthetic(
+            "stranger-in-namespace",
+            pod(NAMESPACE, stranger(), "10.244.9.2".into()),
+            tcp(8080),
+        ),
+        synthetic(
+            "stranger-elsewhere",
+            pod("elsewhere", stranger(), "10.244.9.3".into()),
+            tcp(8080),
+        ),
+        synthetic(
+            "dns",
+            pod_of_peer(dns_peer, "kube-system", "10.244.9.4")?,
+            dns_ports,
+        ),
+        synthetic("internet", outside(INTERNET), tcp(443)),
+        synthetic("metadata", outside(METADATA), tcp(80)),
+        synthetic("private-network", outside(PRIVATE), tcp(443)),
+    ];
+    for service in ["postgresql", "redis"] {
+        if values[service]["enabled"] == false {
+            let external = &values[service]["external"];
+            let ip = external_address(external)
+                .ok_or_else(|| format!("{service}.external has no address to connect to"))?;
+            let port = external["port"].as_u64().unwrap_or(0) as u16;
+            around.push(synthetic(
+                &format!("external-{service}"),
+                outside(&ip),
+                tcp(port),
+            ));
+        }
+    }
+    Ok(around)
+}
+
+/// The chart's design: may `src` (a pod of the chart when `src_chart`) connect to `dst` on `port`?
+fn expected(src: &str, src_chart: bool, dst: &str, port: u16, facts: &Facts) -> bool {
+    let geonode = GEONODE.contains(&src);
+    match (dst, port) {
+        // The chart's own pods have no business with nginx but the test pods.
+        ("nginx", 8080) => {
+            matches!(src, "ingress-controller" | "test-api" | "test-geoserver")
+                || (facts.nginx_open && !src_chart)
+        }
+        ("django", 8000) => matches!(src, "nginx" | "geoserver"),
+        ("geoserver", 8080) => geonode || src == "nginx",
+        ("postgresql", 5432) | ("external-postgresql", _) => geonode || src == "geoserver",
+        ("redis", 6379) | ("memcached", 11211) | ("external-redis", _) => geonode,
+        ("dns", _) => !NO_DNS.contains(&src),
+        ("internet", _) => facts.outside && OUTSIDE.contains(&src),
+        _ => false,
+    }
+}
+
+/// Every connection between the endpoints (none between two that the chart did not make),
+/// decided by cyclonus and compared with the design.
+pub fn check(cyclonus: &Path, values: &Value, objects: &[Object]) -> Result<Outcome, String> {
+    let policies: Vec<&Object> = objects
+        .iter()
+        .filter(|o| o.kind == "NetworkPolicy")
+        .collect();
+    let policies_yaml = policies
+        .iter()
+        .map(|o| yaml_serde::to_string(&o.value).map_err(|e| e.to_string()))
+        .collect::<Result<Vec<_>, _>>()?;
+    let np = &values["networkPolicy"];
+    let facts = Facts {
+        nginx_open: np["ingressFrom"].as_array().is_none_or(|a| a.is_empty()),
+        outside: np["outside"]["enabled"] == true,
+    };
+    let mut endpoints = chart_pods(objects);
+    endpoints.extend(surroundings(values)?);
+    let mut traffic = Vec::new();
+    let mut cases = Vec::new();
+    for src in &endpoints {
+        for dst in &endpoints {
+            if !src.chart && !dst.chart {
+                continue;
+            }
+            for (port, port_name, protocol) in &dst.ports {
+                traffic.push(Traffic {
+                    source: src.peer.clone(),
+                    destination: dst.peer.clone(),
+                    protocol: protocol.clone(),
+                    resolved_port: *port,
+                    resolved_port_name: port_name.clone(),
+                });
+                cases.push((
+                    format!("{} → {}:{port}/{protocol}", src.name, dst.name),
+                    expected(&src.name, src.chart, &dst.name, *port, &facts),
+                ));
+            }
+        }
+    }
+    let verdicts = cyclonus::allowed(cyclonus, &policies_yaml, &traffic)?;
+    let wrong = cases
+        .iter()
+        .zip(&verdicts)
+        .filter(|((_, want), got)| want != *got)
+        .map(|((case, want), _)| {
+            format!(
+                "{case}: the policies {}, the design {}",
+                if *want { "deny it" } else { "allow it" },
+                if *want { "allows it" } else { "denies it" }
+            )
+        })
+        .collect();
+    Ok(Outcome {
+        connections: verdicts.len(),
+        allowed: verdicts.iter().filter(|v| **v).count(),
+        wrong,
+    })
+}
+
+/// The chart's values with a scenario's file over them, merged the way Helm merges them (maps
+/// key by key, anything else replaced, null deletes).
+pub fn merged_values(defaults: &Value, scenario: Option<&Value>) -> Value {
+    fn merge(base: &mut Value, over: &Value) {
+        match (base, over) {
+            (Value::Object(base), Value::Object(over)) => {
+                for (key, value) in over {
+                    if value.is_null() {
+                        base.remove(key);
+                    } else {
+                        merge(base.entry(key.clone()).or_insert(Value::Null), value);
+                    }
+                }
+            }
+            (base, over) => *base = over.clone(),
+        }
+    }
+    let mut values = defaults.clone();
+    if let Some(over) = scenario {
+        merge(&mut values, over);
+    }
+    values
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn helm_merge_replaces_lists_and_deletes_nulls() {
+        let defaults = json!({"a": {"b": 1, "c": [1, 2], "d": 3}});
+        let merged = merged_values(&defaults, Some(&json!({"a": {"c": [9], "d": null}})));
+        assert_eq!(merged, json!({"a": {"b": 1, "c": [9]}}));
+    }
+
+    #[test]
+    fn external_addresses_are_inside_their_ranges() {
+        assert_eq!(
+            external_address(&json!({"networkCidrs": ["10.0.3.0/24"]})).as_deref(),
+            Some("10.0.3.1")
+        );
+        assert_eq!(
+            external_address(&json!({"networkCidrs": [], "host": "db.example.org"})).as_deref(),
+            None
+        );
+        assert_eq!(
+            external_address(&json!({"host": "10.1.2.3"})).as_deref(),
+            Some("10.1.2.3")
+        );
+    }
+
+    #[test]
+    fn the_design_denies_what_it_does_not_name() {
+        let facts = Facts {
+            nginx_open: false,
+            outside: true,
+        };
+        assert!(expected("ingress-controller", false, "nginx", 8080, &facts));
+        assert!(!expected(
+            "stranger-elsewhere",
+            false,
+            "nginx",
+            8080,
+            &facts
+        ));
+        assert!(expected("celery-worker", true, "internet", 443, &facts));
+        assert!(!expected("celery-beat", true, "internet", 443, &facts));
+        assert!(!expected("django", true, "metadata", 80, &facts));
+        assert!(!expected("redis", true, "dns", 53, &facts));
+        let open = Facts {
+            nginx_open: true,
+            outside: false,
+        };
+        assert!(expected("stranger-elsewhere", false, "nginx", 8080, &open));
+        assert!(!expected("django", true, "nginx", 8080, &open));
+    }
+}
