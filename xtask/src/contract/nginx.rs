@@ -91,6 +91,54 @@ pub fn stand_in(dir: &Path, port: u16, name: &str) -> Result<Running, String> {
     Ok(running)
 }
 
+/// `curl` with the given Host: the response headers, lower-cased (the status line first).
+pub fn http_headers(host: &str, url: &str) -> Result<String, String> {
+    exec(Command::new("curl").args([
+        "-s",
+        "-o",
+        "/dev/null",
+        "-D",
+        "-",
+        "-H",
+        &format!("Host: {host}"),
+        url,
+    ]))
+    .map(|h| h.to_ascii_lowercase())
+}
+
+/// Files under /uploaded/ come with nosniff and a scriptless sandbox, and hidden ones not at all.
+fn uploads_are_inert(statics: &Path, base: &str) -> Result<(), String> {
+    let uploaded = statics.join("uploaded");
+    fs::write(
+        uploaded.join("documents/page.html"),
+        "<script>alert(1)</script>",
+    )
+    .map_err(|e| e.to_string())?;
+    fs::write(uploaded.join(".env"), "SECRET=1").map_err(|e| e.to_string())?;
+    fs::create_dir_all(uploaded.join("documents/.git")).map_err(|e| e.to_string())?;
+    fs::write(uploaded.join("documents/.git/config"), "x").map_err(|e| e.to_string())?;
+    let headers = http_headers(
+        "geonode.example.org",
+        &format!("{base}/uploaded/documents/page.html"),
+    )?;
+    if !headers.starts_with("http/1.1 200")
+        || !headers.contains("x-content-type-options: nosniff")
+        || !headers.contains("content-security-policy: sandbox")
+    {
+        return Err(format!(
+            "an uploaded HTML file is served without nosniff and a sandbox: {headers}"
+        ));
+    }
+    for hidden in ["/uploaded/.env", "/uploaded/documents/.git/config"] {
+        expect(
+            &format!("GET {hidden} (a hidden file)"),
+            http_status("geonode.example.org", &[&format!("{base}{hidden}")]),
+            "404",
+        )?;
+    }
+    Ok(())
+}
+
 /// `curl` with the given Host: the HTTP status code.
 pub fn http_status(host: &str, args: &[&str]) -> Result<String, String> {
     exec(
@@ -151,6 +199,7 @@ pub fn run(inputs: &Inputs, work: &Path, step: &mut Step) {
         ] {
             expect(what, curl(&[&format!("{base}{path}")]), "200")?;
         }
+        uploads_are_inert(&statics, &base)?;
         let big = dir.join("big.bin");
         fs::write(&big, vec![b'x'; MAX_BODY_BYTES + 1024]).map_err(|e| e.to_string())?;
         let upload = format!("@{}", big.display());
@@ -190,5 +239,5 @@ pub fn run(inputs: &Inputs, work: &Path, step: &mut Step) {
         Ok(())
     })();
     step.record(result);
-    step.detail = "chart's nginx.conf: nginx -t, statics, uploads, 413 over the limit, forwarded headers; GeoServer and Django are recording stand-ins".into();
+    step.detail = "chart's nginx.conf: nginx -t, statics, uploads (nosniff, sandbox, no hidden files), 413 over the limit, forwarded headers; GeoServer and Django are recording stand-ins".into();
 }

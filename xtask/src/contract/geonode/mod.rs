@@ -6,7 +6,7 @@ mod run;
 mod venv;
 
 use super::inputs::Inputs;
-use super::nginx::{expect, http_status, stand_in, start_nginx};
+use super::nginx::{expect, http_headers, http_status, stand_in, start_nginx};
 use super::process::{exec, free_port, start_server, Running};
 use crate::project::RELEASE;
 use crate::report::Report;
@@ -125,6 +125,11 @@ pub fn run(
                 http_status(&host, &[&url]),
                 "200",
             )?;
+            // Django's clickjacking protection reaches the browser through nginx.
+            let headers = http_headers(&host, &format!("{base}/"))?;
+            if !headers.contains("x-frame-options: deny") {
+                return Err(format!("GET / through nginx lost Django's X-Frame-Options: DENY: {headers}"));
+            }
             roles_need_the_key(&run, uwsgi_port)?;
             oidc_key_is_the_sites(&run, &host, &base)?;
             Ok(())
