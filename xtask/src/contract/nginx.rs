@@ -106,6 +106,80 @@ pub fn http_headers(host: &str, url: &str) -> Result<String, String> {
     .map(|h| h.to_ascii_lowercase())
 }
 
+/// The headers a request reached Django's stand-in with, by its path.
+fn seen_by_django(dir: &Path, path: &str) -> Result<Value, String> {
+    fs::read_to_string(dir.join("django.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|r| r["path"] == path)
+        .map(|r| r["headers"].clone())
+        .ok_or_else(|| format!("Django's stand-in saw no request for {path}"))
+}
+
+/// A trusted proxy's (127.0.0.1, in nginx.trustedProxies by default) X-Forwarded-For and
+/// X-Forwarded-Proto reach Django; anyone else's (127.0.0.2) are replaced with what nginx sees,
+/// and the client's address is set, never appended.
+fn forwarded_headers_trusted_only(dir: &Path, base: &str) -> Result<(), String> {
+    let send = |from: &str, path: &str| {
+        exec(Command::new("curl").args([
+            "-s",
+            "-o",
+            "/dev/null",
+            "--interface",
+            from,
+            "-H",
+            "Host: geonode.example.org",
+            "-H",
+            "X-Forwarded-For: 203.0.113.7",
+            "-H",
+            "X-Forwarded-Proto: https",
+            "-H",
+            "X-Forwarded-Host: evil.example",
+            &format!("{base}{path}"),
+        ]))
+    };
+    send("127.0.0.1", "/from-a-trusted-proxy")?;
+    send("127.0.0.2", "/from-anyone")?;
+    let pick = |headers: &Value| {
+        [
+            "Host",
+            "X-Forwarded-For",
+            "X-Real-IP",
+            "X-Forwarded-Proto",
+            "X-Forwarded-Host",
+        ]
+        .map(|h| headers[h].as_str().unwrap_or("").to_string())
+    };
+    let trusted = pick(&seen_by_django(dir, "/from-a-trusted-proxy")?);
+    let want = [
+        "geonode.example.org",
+        "203.0.113.7",
+        "203.0.113.7",
+        "https",
+        "geonode.example.org",
+    ];
+    if trusted != want {
+        return Err(format!(
+            "from a trusted proxy, Django got Host, X-Forwarded-For, X-Real-IP, X-Forwarded-Proto, X-Forwarded-Host {trusted:?}, not {want:?}"
+        ));
+    }
+    let anyone = pick(&seen_by_django(dir, "/from-anyone")?);
+    let want = [
+        "geonode.example.org",
+        "127.0.0.2",
+        "127.0.0.2",
+        "http",
+        "geonode.example.org",
+    ];
+    if anyone != want {
+        return Err(format!(
+            "from an untrusted address, Django got Host, X-Forwarded-For, X-Real-IP, X-Forwarded-Proto, X-Forwarded-Host {anyone:?}, not {want:?}: a client could claim another address or https"
+        ));
+    }
+    Ok(())
+}
+
 /// Files under /uploaded/ come with nosniff and a scriptless sandbox, and hidden ones not at all.
 fn uploads_are_inert(statics: &Path, base: &str) -> Result<(), String> {
     let uploaded = statics.join("uploaded");
@@ -214,22 +288,7 @@ pub fn run(inputs: &Inputs, work: &Path, step: &mut Step) {
             ]),
             "413",
         )?;
-        let requests = fs::read_to_string(dir.join("django.jsonl")).unwrap_or_default();
-        let root: Value = requests
-            .lines()
-            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .find(|r| r["path"] == "/")
-            .ok_or("Django's stand-in saw no request for /")?;
-        let header = |name: &str| root["headers"][name].as_str().unwrap_or("").to_string();
-        if header("Host") != "geonode.example.org"
-            || header("X-Forwarded-Proto") != "https"
-            || header("X-Forwarded-For").is_empty()
-        {
-            return Err(format!(
-                "forwarded headers did not reach Django as sent: {}",
-                root["headers"]
-            ));
-        }
+        forwarded_headers_trusted_only(&dir, &base)?;
         if !fs::read_to_string(dir.join("geoserver.jsonl"))
             .unwrap_or_default()
             .contains("/geoserver/ows")
@@ -239,5 +298,5 @@ pub fn run(inputs: &Inputs, work: &Path, step: &mut Step) {
         Ok(())
     })();
     step.record(result);
-    step.detail = "chart's nginx.conf: nginx -t, statics, uploads (nosniff, sandbox, no hidden files), 413 over the limit, forwarded headers; GeoServer and Django are recording stand-ins".into();
+    step.detail = "chart's nginx.conf: nginx -t, statics, uploads (nosniff, sandbox, no hidden files), 413 over the limit, forwarded headers from trusted proxies only; GeoServer and Django are recording stand-ins".into();
 }
