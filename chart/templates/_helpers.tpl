@@ -351,3 +351,13 @@ spec:
           averageUtilization: {{ $autoscaling.targetCPUUtilizationPercentage }}
 {{- end }}
 {{- end }}
+
+{{/*
+A Kubernetes memory quantity (256Mi, 1Gi, 512M, 1e9, 1000000) in bytes, as an integer.
+*/}}
+{{- define "geonode.quantityBytes" -}}
+{{- $q := toString . }}
+{{- $unit := regexFind "(Ki|Mi|Gi|Ti|k|M|G|T)$" $q }}
+{{- $factors := dict "" 1 "k" 1000 "M" 1000000 "G" 1000000000 "T" 1000000000000 "Ki" 1024 "Mi" 1048576 "Gi" 1073741824 "Ti" 1099511627776 }}
+{{- mulf (trimSuffix $unit $q | float64) (get $factors $unit) | floor | int64 }}
+{{- end }}

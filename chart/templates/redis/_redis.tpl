@@ -44,3 +44,9 @@
 {{- fail "redis.enabled is false, so Celery needs an external Redis: set redis.external.host (and port; its password in redis.auth.password or redis.auth.existingSecret)" }}
 {{- end }}
 {{- end }}
+
+{{/* redis.maxmemoryPercent of the container's memory limit, in bytes. */}}
+{{- define "geonode.redis.maxmemory" -}}
+{{- $limit := include "geonode.quantityBytes" .Values.redis.resources.limits.memory | float64 }}
+{{- divf (mulf $limit .Values.redis.maxmemoryPercent) 100 | floor | int64 }}
+{{- end }}

@@ -64,11 +64,36 @@ pub fn run(inputs: &Inputs, work: &Path, step: &mut Step) -> Option<Server> {
         if !without.contains("NOAUTH") {
             return Err(format!("Redis answers without a password: {without}"));
         }
+        // Full before its memory limit: maxmemory is redis.maxmemoryPercent (80) of it.
+        let limit = crate::resources::quantity(&container["resources"]["limits"]["memory"])
+            .map(|bytes| bytes as u64)
+            .ok_or("the Redis container has no memory limit")?;
+        let mut get = Command::new("redis-cli");
+        get.args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "config",
+            "get",
+            "maxmemory",
+        ])
+        .env("REDISCLI_AUTH", &env["REDIS_PASSWORD"]);
+        let maxmemory: u64 = exec(&mut get)?
+            .lines()
+            .nth(1)
+            .and_then(|v| v.trim().parse().ok())
+            .ok_or("CONFIG GET maxmemory gave no number")?;
+        if maxmemory == 0 || maxmemory >= limit || maxmemory < limit * 7 / 10 {
+            return Err(format!(
+                "Redis's maxmemory is {maxmemory} bytes for a memory limit of {limit}: it must fill before the limit (about 80 %), or the kernel kills it with the queues"
+            ));
+        }
         Ok(Server {
             port,
             _process: server,
         })
     })();
-    step.detail = "chart's redis.conf and args; PING needs the Secret's password".into();
+    step.detail = "chart's redis.conf and args; PING needs the Secret's password; maxmemory under the memory limit".into();
     keep_running(result, step)
 }
