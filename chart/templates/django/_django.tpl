@@ -100,6 +100,18 @@ the same volumes. Everything here is used by all of them, so they cannot drift a
 {{ include "geonode.secrets.env" (dict "context" . "env" "OIDC_RSA_PRIVATE_KEY" "key" "oidcRsaPrivateKey") }}
 - name: ADMIN_EMAIL
   value: {{ .Values.geonode.adminEmail | quote }}
+{{- $accounts := .Values.geonode.accounts }}
+# Who may join and publish (geonode.accounts, geonode.moderateUploads); GeoNode reads Python literals.
+- name: ACCOUNT_OPEN_SIGNUP
+  value: {{ ternary "True" "False" $accounts.openSignup | quote }}
+- name: ACCOUNT_APPROVAL_REQUIRED
+  value: {{ ternary "True" "False" $accounts.approvalRequired | quote }}
+- name: ACCOUNT_EMAIL_VERIFICATION
+  value: {{ $accounts.emailVerification | quote }}
+- name: AUTO_ASSIGN_REGISTERED_MEMBERS_TO_CONTRIBUTORS
+  value: {{ ternary "True" "False" $accounts.contributorsByDefault | quote }}
+- name: ADMIN_MODERATE_UPLOADS
+  value: {{ ternary "True" "False" .Values.geonode.moderateUploads | quote }}
 - name: STATIC_ROOT
   value: /mnt/volumes/statics/static/
 - name: MEDIA_ROOT

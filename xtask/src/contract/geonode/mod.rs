@@ -131,12 +131,13 @@ pub fn run(
                 return Err(format!("GET / through nginx lost Django's X-Frame-Options: DENY: {headers}"));
             }
             roles_need_the_key(&run, uwsgi_port)?;
+            signup_closed(&host, &base)?;
             oidc_key_is_the_sites(&run, &host, &base)?;
             Ok(())
         })();
         step.record(result);
         step.detail =
-            "the Deployment's uwsgi command behind the chart's nginx: /, /api/v2/, /static/; role endpoints need GeoServer's key; ID tokens signed with the Secret's key".into();
+            "the Deployment's uwsgi command behind the chart's nginx: /, /api/v2/, /static/; role endpoints need GeoServer's key; ID tokens signed with the Secret's key; sign-up closed".into();
     });
 
     report.step("celery", |step| {
@@ -260,4 +261,26 @@ fn oidc_key_is_the_sites(run: &GeoNodeRun, host: &str, base: &str) -> Result<(),
         ));
     }
     Ok(())
+}
+
+/// With the chart's defaults (geonode.accounts.openSignup false) GeoNode's sign-up page says it
+/// is closed: nobody on the internet makes an account.
+fn signup_closed(host: &str, base: &str) -> Result<(), String> {
+    let page = exec(Command::new("curl").args([
+        "-s",
+        "-L",
+        "-H",
+        &format!("Host: {host}"),
+        "-H",
+        "X-Forwarded-Proto: https",
+        &format!("{base}/account/signup/"),
+    ]))?;
+    if page.contains("Sign Up Closed") {
+        Ok(())
+    } else {
+        Err(format!(
+            "GET /account/signup/ does not say sign-up is closed: {}",
+            page.chars().take(300).collect::<String>()
+        ))
+    }
 }
