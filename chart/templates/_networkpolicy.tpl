@@ -97,9 +97,7 @@ networkPolicy.outside.enabled, and the user's extra rules for the component.
 {{- if $np.enabled }}
 {{- $egress := .egress | default list }}
 {{- if .dns }}
-{{- $ports := list }}
-{{- range $np.dns.ports }}{{ $ports = append $ports (dict "port" (int .port) "protocol" .protocol) }}{{ end }}
-{{- $egress = append $egress (dict "to" $np.dns.to "ports" $ports) }}
+{{- $egress = append $egress (dict "to" $np.dns.to "ports" $np.dns.ports) }}
 {{- end }}
 {{- if and .outside $np.outside.enabled }}
 {{- /* The cloud metadata address is never reachable, whatever the except list says. */}}

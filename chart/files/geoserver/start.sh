@@ -21,14 +21,17 @@ if [ ! -f "$data/global.xml" ]; then
   exit 1
 fi
 
+# xml(s), XML-escaped s: the start of every awk program below (values reach awk through the
+# environment, so no character in them is special).
+XML_ESCAPE='function xml(s) { gsub(/&/, "\\&amp;", s); gsub(/</, "\\&lt;", s); gsub(/>/, "\\&gt;", s); gsub(/"/, "\\&quot;", s); return s }'
+
 # set_element <mode> <file> <tag> <value>: sets the text of <tag> in <file> to <value> (mode
 # "text"), or replaces the scheme://host:port part of the URL in it (mode "url"); mode "insert"
 # sets the text like "text" and adds the element before the root element's end when the file has
 # none. Values reach awk through the environment, so no character in them is special.
 set_element() {
   [ -f "$2" ] || return 0
-  MODE=$1 TAG=$3 VALUE=$4 awk '
-    function xml(s) { gsub(/&/, "\\&amp;", s); gsub(/</, "\\&lt;", s); gsub(/>/, "\\&gt;", s); gsub(/"/, "\\&quot;", s); return s }
+  MODE=$1 TAG=$3 VALUE=$4 awk "$XML_ESCAPE"'
     BEGIN { otag = "<" ENVIRON["TAG"] ">"; ctag = "</" ENVIRON["TAG"] ">" }
     {
       line[++n] = $0
@@ -56,8 +59,7 @@ set_element() {
 # is next saved).
 set_admin_password() {
   [ -f "$1" ] || { echo "start: $1 is missing; the admin password was not set" >&2; return 0; }
-  VALUE=$GEOSERVER_ADMIN_PASSWORD awk '
-    function xml(s) { gsub(/&/, "\\&amp;", s); gsub(/</, "\\&lt;", s); gsub(/>/, "\\&gt;", s); gsub(/"/, "\\&quot;", s); return s }
+  VALUE=$GEOSERVER_ADMIN_PASSWORD awk "$XML_ESCAPE"'
     /<user / && / name="admin"/ {
       k = index($0, " password=\"")
       if (k > 0) {
@@ -126,8 +128,7 @@ sed 's/xom-\*\.jar/xom-*.jar,bcprov*.jar/' "$home/conf/catalina.properties" > "$
 if [ "${GEOSERVER_CORS_ENABLED:-false}" = true ]; then
   # Tomcat's CorsFilter for every path, as upstream adds it to GeoServer's web.xml; here in the
   # base's conf/web.xml, which Tomcat merges into every web application's.
-  awk '
-    function xml(s) { gsub(/&/, "\\&amp;", s); gsub(/</, "\\&lt;", s); gsub(/>/, "\\&gt;", s); return s }
+  awk "$XML_ESCAPE"'
     function param(name, value) { return "      <init-param><param-name>" name "</param-name><param-value>" xml(value) "</param-value></init-param>\n" }
     /<\/web-app>/ {
       printf "  <filter>\n    <filter-name>GeoNodeK8sCorsFilter</filter-name>\n    <filter-class>org.apache.catalina.filters.CorsFilter</filter-class>\n%s%s%s  </filter>\n", param("cors.allowed.origins", ENVIRON["GEOSERVER_CORS_ALLOWED_ORIGINS"]), param("cors.allowed.methods", ENVIRON["GEOSERVER_CORS_ALLOWED_METHODS"]), param("cors.allowed.headers", ENVIRON["GEOSERVER_CORS_ALLOWED_HEADERS"])
