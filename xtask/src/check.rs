@@ -439,10 +439,7 @@ fn police(inputs: &Inputs, renders: &[Render], step: &mut Step) {
 /// The NetworkPolicies of each scenario (Helm 4, newest minor) against the chart's design: every
 /// connection around the release decided by cyclonus (see network/).
 fn network_matrix(inputs: &Inputs, renders: &[Render], step: &mut Step) {
-    let read = |path: &std::path::Path| -> Result<serde_json::Value, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        yaml_serde::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
-    };
+    let read = |path: &std::path::Path| read_json_or_yaml(path);
     let defaults = match read(&inputs.project.chart.join("values.yaml")) {
         Ok(v) => v,
         Err(e) => return step.fail(e),
@@ -637,16 +634,7 @@ fn bless(inputs: &Inputs, step: &mut Step) {
 /// what they say now.
 fn check_docs(inputs: &Inputs, step: &mut Step) {
     let chart = &inputs.project.chart;
-    let read = |name: &str| -> Result<serde_json::Value, String> {
-        let path = chart.join(name);
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| format!("reading {}: {e}", path.display()))?;
-        if name.ends_with(".json") {
-            serde_json::from_str(&text).map_err(|e| format!("parsing {}: {e}", path.display()))
-        } else {
-            yaml_serde::from_str(&text).map_err(|e| format!("parsing {}: {e}", path.display()))
-        }
-    };
+    let read = |name: &str| read_json_or_yaml(&chart.join(name));
     match (read("values.schema.json"), read("values.yaml")) {
         (Ok(schema), Ok(defaults)) => {
             let gaps = docs::coverage_gaps(&schema, &defaults);
@@ -691,6 +679,17 @@ fn bless_docs(inputs: &Inputs, step: &mut Step) {
         step.notes.push(format!("rewrote {rel}"));
     }
     step.record(written.map(|_| ()));
+}
+
+/// A JSON file (`.json`) or a YAML file, as JSON values.
+fn read_json_or_yaml(path: &std::path::Path) -> Result<serde_json::Value, String> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
+    if path.extension().is_some_and(|e| e == "json") {
+        serde_json::from_str(&text).map_err(|e| format!("parsing {}: {e}", path.display()))
+    } else {
+        yaml_serde::from_str(&text).map_err(|e| format!("parsing {}: {e}", path.display()))
+    }
 }
 
 #[cfg(test)]

@@ -91,19 +91,27 @@ pub fn stand_in(dir: &Path, port: u16, name: &str) -> Result<Running, String> {
     Ok(running)
 }
 
-/// `curl` with the given Host: the response headers, lower-cased (the status line first).
-pub fn http_headers(host: &str, url: &str) -> Result<String, String> {
-    exec(Command::new("curl").args([
+/// `curl -s` for the site: its Host, and https as the scheme a trusted proxy forwards.
+fn site_curl(host: &str) -> Command {
+    let mut cmd = Command::new("curl");
+    cmd.args([
         "-s",
-        "-o",
-        "/dev/null",
-        "-D",
-        "-",
         "-H",
         &format!("Host: {host}"),
-        url,
-    ]))
-    .map(|h| h.to_ascii_lowercase())
+        "-H",
+        "X-Forwarded-Proto: https",
+    ]);
+    cmd
+}
+
+/// The response headers, lower-cased (the status line first).
+pub fn http_headers(host: &str, url: &str) -> Result<String, String> {
+    exec(site_curl(host).args(["-o", "/dev/null", "-D", "-", url])).map(|h| h.to_ascii_lowercase())
+}
+
+/// The response body.
+pub fn http_body(host: &str, args: &[&str]) -> Result<String, String> {
+    exec(site_curl(host).args(args))
 }
 
 /// The headers a request reached Django's stand-in with, by its path.
@@ -213,21 +221,11 @@ fn uploads_are_inert(statics: &Path, base: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// `curl` with the given Host: the HTTP status code.
+/// The HTTP status code.
 pub fn http_status(host: &str, args: &[&str]) -> Result<String, String> {
     exec(
-        Command::new("curl")
-            .args([
-                "-s",
-                "-o",
-                "/dev/null",
-                "-w",
-                "%{http_code}",
-                "-H",
-                &format!("Host: {host}"),
-                "-H",
-                "X-Forwarded-Proto: https",
-            ])
+        site_curl(host)
+            .args(["-o", "/dev/null", "-w", "%{http_code}"])
             .args(args),
     )
 }

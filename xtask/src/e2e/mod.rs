@@ -383,7 +383,7 @@ fn check_release(ctx: &Ctx, namespace: &str, step: &mut Step) {
             ))
         }
     }));
-    step.record(placement::architectures_respected(&ctx.plane, namespace));
+    step.record(placement::architectures_respected(ctx, namespace));
 }
 
 /// The workloads a change of nginx.maxBodySize rolls, in name order.

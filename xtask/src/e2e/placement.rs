@@ -2,52 +2,35 @@
 //! architectures only on a node of another (the control plane has an arm64 node among amd64
 //! ones).
 
-use crate::cluster::ControlPlane;
-use crate::policy::architecture::{repository, LIMITED};
-use serde_json::Value;
+use super::{items, Ctx};
+use crate::policy::architecture::published_for;
 use std::collections::BTreeMap;
 
-pub fn architectures_respected(plane: &ControlPlane, namespace: &str) -> Result<(), String> {
-    let json = |args: &[&str]| -> Result<Value, String> {
-        let text = plane.kubectl(args).map_err(|e| e.to_string())?;
-        serde_json::from_str(&text).map_err(|e| e.to_string())
-    };
-    let nodes: BTreeMap<String, String> = json(&["get", "nodes", "-o", "json"])?["items"]
-        .as_array()
-        .into_iter()
-        .flatten()
+pub fn architectures_respected(ctx: &Ctx, namespace: &str) -> Result<(), String> {
+    let nodes: BTreeMap<String, String> = items(ctx, "nodes", "")
+        .iter()
         .map(|n| {
+            let field = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
             (
-                n["metadata"]["name"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string(),
-                n["metadata"]["labels"]["kubernetes.io/arch"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string(),
+                field(&n["metadata"]["name"]),
+                field(&n["metadata"]["labels"]["kubernetes.io/arch"]),
             )
         })
         .collect();
+    if nodes.is_empty() {
+        return Err("kubectl listed no nodes".into());
+    }
     let mut misplaced = Vec::new();
-    for pod in json(&["get", "pods", "-n", namespace, "-o", "json"])?["items"]
-        .as_array()
-        .into_iter()
-        .flatten()
-    {
+    for pod in items(ctx, "pods", namespace) {
         let node = pod["spec"]["nodeName"].as_str().unwrap_or_default();
         let arch = nodes.get(node).map(String::as_str).unwrap_or("?");
-        let spec = &pod["spec"];
-        for (_, container) in crate::manifest::containers(spec) {
+        for (_, container) in crate::manifest::containers(&pod["spec"]) {
             let image = container["image"].as_str().unwrap_or_default();
-            if let Some((_, published, _)) = LIMITED.iter().find(|(r, ..)| *r == repository(image))
-            {
-                if !published.contains(&arch) {
-                    misplaced.push(format!(
-                        "{} ({image}) on {node} ({arch})",
-                        pod["metadata"]["name"].as_str().unwrap_or("?")
-                    ));
-                }
+            if published_for(image).is_some_and(|(published, _)| !published.contains(&arch)) {
+                misplaced.push(format!(
+                    "{} ({image}) on {node} ({arch})",
+                    pod["metadata"]["name"].as_str().unwrap_or("?")
+                ));
             }
         }
     }

@@ -32,6 +32,15 @@ pub const LIMITED: &[(&str, &[&str], &str)] = &[
     ),
 ];
 
+/// The architectures an image is published for and where that was read, if it is one of
+/// `LIMITED`.
+pub fn published_for(image: &str) -> Option<(&'static [&'static str], &'static str)> {
+    LIMITED
+        .iter()
+        .find(|(r, _, _)| *r == repository(image))
+        .map(|(_, published, source)| (*published, *source))
+}
+
 /// The repository of an image reference, without registry, tag or digest
 /// (`registry.example:5000/geonode/geonode:5.1.1` -> `geonode/geonode`).
 pub fn repository(image: &str) -> &str {
@@ -92,8 +101,7 @@ pub fn check(object: &Object, _: &Render, out: &mut Vec<String>) {
     let allowed = allowed_architectures(spec);
     for (list, c) in containers(spec) {
         let image = c["image"].as_str().unwrap_or("");
-        let Some((_, published, source)) = LIMITED.iter().find(|(r, _, _)| *r == repository(image))
-        else {
+        let Some((published, source)) = published_for(image) else {
             continue;
         };
         let stray: Vec<String> = match &allowed {

@@ -6,7 +6,7 @@ mod run;
 mod venv;
 
 use super::inputs::Inputs;
-use super::nginx::{expect, http_headers, http_status, stand_in, start_nginx};
+use super::nginx::{expect, http_body, http_headers, http_status, stand_in, start_nginx};
 use super::process::{exec, free_port, start_server, Running};
 use crate::project::RELEASE;
 use crate::report::Report;
@@ -237,16 +237,8 @@ print(json.dumps({
 "#;
 
 fn oidc_key_is_the_sites(run: &GeoNodeRun, host: &str, base: &str) -> Result<(), String> {
-    let jwks = exec(Command::new("curl").args([
-        "-s",
-        "-f",
-        "-H",
-        &format!("Host: {host}"),
-        "-H",
-        "X-Forwarded-Proto: https",
-        &format!("{base}/o/.well-known/jwks.json"),
-    ]))
-    .map_err(|e| format!("GET /o/.well-known/jwks.json: {e}"))?;
+    let jwks = http_body(host, &["-f", &format!("{base}/o/.well-known/jwks.json")])
+        .map_err(|e| format!("GET /o/.well-known/jwks.json: {e}"))?;
     let out = exec(&mut run.command(&[
         "python".into(),
         "-c".into(),
@@ -266,15 +258,7 @@ fn oidc_key_is_the_sites(run: &GeoNodeRun, host: &str, base: &str) -> Result<(),
 /// With the chart's defaults (geonode.accounts.openSignup false) GeoNode's sign-up page says it
 /// is closed: nobody on the internet makes an account.
 fn signup_closed(host: &str, base: &str) -> Result<(), String> {
-    let page = exec(Command::new("curl").args([
-        "-s",
-        "-L",
-        "-H",
-        &format!("Host: {host}"),
-        "-H",
-        "X-Forwarded-Proto: https",
-        &format!("{base}/account/signup/"),
-    ]))?;
+    let page = http_body(host, &["-L", &format!("{base}/account/signup/")])?;
     if page.contains("Sign Up Closed") {
         Ok(())
     } else {
