@@ -99,6 +99,7 @@ fn the_clean_fixture_passes_every_step() {
         "policy",
         "bad-values",
         "golden",
+        "values-schema",
     ] {
         assert!(
             out.contains(&format!("ok   {step} ")),
@@ -271,6 +272,52 @@ fn a_config_change_that_would_not_roll_pods_is_rejected_by_policy() {
             "[config-checksum]",
             "no annotation checksum/web-config",
         ],
+    );
+}
+
+#[test]
+fn a_value_without_a_type_is_rejected_by_the_values_schema_step() {
+    assert_rejected_for(
+        "chart/values.schema.json",
+        "\"properties\": {",
+        "\"properties\": {\n    \"extraEnv\": {\"type\": \"array\", \"description\": \"Extra env.\"},",
+        "values-schema",
+        &["/properties/extraEnv: an array whose items have no type"],
+    );
+}
+
+#[test]
+fn schema_defs_copies_the_kubernetes_definitions_a_value_refers_to() {
+    let dir = broken_copy(
+        "chart/values.schema.json",
+        "\"properties\": {",
+        "\"properties\": {\n    \"tolerations\": {\"type\": \"array\", \"description\": \"Tolerations.\", \"items\": {\"$ref\": \"#/$defs/io.k8s.api.core.v1.Toleration\"}},",
+    );
+    let schema = dir.path().join("chart/values.schema.json");
+    let (ok, out) = xtask(dir.path(), "schema-defs");
+    assert!(ok, "{out}");
+    let text = fs::read_to_string(&schema).unwrap();
+    let parsed: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let toleration = &parsed["$defs"]["io.k8s.api.core.v1.Toleration"];
+    assert_eq!(toleration["additionalProperties"], false, "{text}");
+    assert!(toleration["properties"]["tolerationSeconds"].is_object());
+    let (blessed, out) = xtask(dir.path(), "bless");
+    assert!(blessed, "bless failed:\n{out}");
+    let (ok, out) = xtask(dir.path(), "check");
+    assert!(ok, "{out}");
+    // A definition edited by hand is caught, and the message says what to run.
+    fs::write(
+        &schema,
+        text.replace("\"tolerationSeconds\"", "\"tolerationSecs\""),
+    )
+    .unwrap();
+    let (ok, out) = xtask(dir.path(), "check");
+    assert!(!ok);
+    assert_eq!(failed_steps(&out), vec!["values-schema"], "{out}");
+    assert!(
+        out.contains("$defs/io.k8s.api.core.v1.Toleration differs from Kubernetes 1.31's")
+            && out.contains("run it and commit the file"),
+        "{out}"
     );
 }
 

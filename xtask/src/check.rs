@@ -119,6 +119,9 @@ pub fn run(project: &Project, options: &Options) -> Result<Report, Error> {
     report.step("bad-values", |step| bad_values_step(&inputs, step));
     report.step("golden", |step| compare_goldens(&inputs, &renders, step));
     report.step("docs", |step| check_docs(&inputs, step));
+    report.step("values-schema", |step| {
+        crate::schema_defs::check_step(inputs.project, &inputs.tools, step)
+    });
     report.finish(started.elapsed());
     Ok(report)
 }
@@ -682,7 +685,7 @@ fn bless_docs(inputs: &Inputs, step: &mut Step) {
 }
 
 /// A JSON file (`.json`) or a YAML file, as JSON values.
-fn read_json_or_yaml(path: &std::path::Path) -> Result<serde_json::Value, String> {
+pub fn read_json_or_yaml(path: &std::path::Path) -> Result<serde_json::Value, String> {
     let text =
         std::fs::read_to_string(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
     if path.extension().is_some_and(|e| e == "json") {

@@ -45,11 +45,14 @@ fn describe<'a>(root: &'a Value, mut node: &'a Value) -> &'a str {
     }
 }
 
-/// Follows local `$ref`s (`#/$defs/<name>`) to the definition they name.
+/// Follows local `$ref`s (`#/$defs/<name>`) to the definition they name, stopping before the
+/// Kubernetes definitions (`io.k8s.*`): a value passed to Kubernetes is one row, not a row per
+/// Kubernetes field.
 fn resolve<'a>(root: &'a Value, mut node: &'a Value) -> &'a Value {
     while let Some(name) = node["$ref"]
         .as_str()
         .and_then(|r| r.strip_prefix("#/$defs/"))
+        .filter(|name| !name.starts_with(crate::schema_defs::PREFIX))
     {
         node = &root["$defs"][name];
     }

@@ -18,6 +18,7 @@ mod project;
 mod report;
 mod resources;
 mod schema;
+mod schema_defs;
 mod tools;
 
 use std::path::{Path, PathBuf};
@@ -31,6 +32,10 @@ commands:
           validate every object against the strict schemas, apply the policy rules, run the
           bad-values cases and diff the goldens; prints `N passed, M failed`
   bless   rewrite tests/golden/ from the current chart
+  schema-defs
+          copy the Kubernetes definitions of the values the chart passes through (affinity,
+          security contexts, volumes, ...) from the oldest supported minor's schemas into
+          chart/values.schema.json, and point those values at them
   setup   install the pinned tools (Helm 3 and 4, Kubernetes schemas) into .cache/tools
   e2e     install, upgrade, roll back and uninstall the chart on a real control plane (built
           from pinned sources, kwok nodes) in a Pod Security restricted namespace
@@ -152,6 +157,9 @@ fn main() -> ExitCode {
         "contract" => project::Project::at(&args.root).and_then(|project| {
             contract::run(&project, &args.parts).map(|report| report.failed() == 0)
         }),
+        "schema-defs" => {
+            project::Project::at(&args.root).and_then(|p| schema_defs::run(&p).map(|()| true))
+        }
         "check" | "bless" => project::Project::at(&args.root).and_then(|project| {
             let options = check::Options {
                 kube_minors: args.kube_minors,
