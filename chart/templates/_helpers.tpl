@@ -72,45 +72,12 @@ Call with (dict "image" .Values.redis.image "path" "redis.image" ["movingTagAllo
 {{- end }}
 
 {{/*
-A secret value that is generated once and kept: the explicit value if one is given, else the
-value already stored in the release's Secret (so upgrades keep it), else a new one: 32 random
-characters, or a PEM RSA private key when "generate" is "rsa".
-Call with (dict "context" $ "secret" <Secret name> "key" <key> "explicit" <value or ""> ["generate" "rsa"]).
-*/}}
-{{- define "geonode.secretValue" -}}
-{{- if .explicit }}
-{{- .explicit }}
-{{- else }}
-{{- $existing := lookup "v1" "Secret" .context.Release.Namespace .secret }}
-{{- $stored := "" }}
-{{- if $existing }}{{ $stored = index ($existing.data | default dict) .key | default "" }}{{ end }}
-{{- if $stored }}
-{{- $stored | b64dec }}
-{{- else if eq (.generate | default "") "rsa" }}
-{{- genPrivateKey "rsa" }}
-{{- else }}
-{{- randAlphaNum 32 }}
-{{- end }}
-{{- end }}
-{{- end }}
-
-{{/*
 The pod-template annotation that rolls pods when a ConfigMap or Secret of the chart changes.
 The key is checksum/<object name>, which the harness's config-checksum rule looks for.
 Call with (dict "context" $ "name" <object name> "template" "/redis/configmap.yaml").
 */}}
 {{- define "geonode.checksumAnnotation" -}}
 checksum/{{ .name }}: {{ include (print .context.Template.BasePath .template) .context | sha256sum }}
-{{- end }}
-
-{{/*
-The same for a Secret of generated credentials: a hash of the values that feed it, not of its
-rendered data, whose generated parts differ between two renders of one release (they are
-generated once and then kept, so they never need to roll a pod).
-Call with (dict "name" <Secret name> "auth" .Values.<component>.auth).
-*/}}
-{{- define "geonode.secretChecksumAnnotation" -}}
-checksum/{{ .name }}: {{ toYaml .auth | sha256sum }}
 {{- end }}
 
 {{/*
@@ -187,12 +154,19 @@ often, how patient). Call with (dict "handler" (dict ...) "timing" .Values.x.pro
 
 {{/*
 The parts every pod spec of the chart shares. Call with (dict "context" $ "values"
-.Values.<component> ["sharedVolumes" true] ["images" (list ...)]; see geonode.scheduling). No service-account token (no component talks to the
-API server) and no service-link env vars.
+.Values.<component> ["sharedVolumes" true] ["images" (list ...)] ["serviceAccountName" ...]
+["stop" (include "geonode.gracefulStop" ...)]; see geonode.scheduling). No service-account token, except for the one pod given a service account
+(the credentials Job, the only one that talks to the API server), and no service-link env vars.
 */}}
 {{- define "geonode.podSpecCommon" -}}
-automountServiceAccountToken: false
+automountServiceAccountToken: {{ not (empty .serviceAccountName) }}
+{{- with .serviceAccountName }}
+serviceAccountName: {{ . }}
+{{- end }}
 enableServiceLinks: false
+{{- with .stop }}
+terminationGracePeriodSeconds: {{ (fromYaml .).terminationGracePeriodSeconds }}
+{{- end }}
 {{- with .context.Values.imagePullSecrets }}
 imagePullSecrets:
   {{- toYaml . | nindent 2 }}
@@ -245,36 +219,13 @@ emptyDir when persistence is off. An entry of `volumes`; pass the component's va
 {{- define "geonode.dataVolume" -}}
 {{- if not .persistence.enabled }}
 - name: data
-  emptyDir: {}
+  emptyDir:
+    sizeLimit: {{ .persistence.size }}
 {{- else if .persistence.existingClaim }}
 - name: data
   persistentVolumeClaim:
     claimName: {{ .persistence.existingClaim }}
 {{- end }}
-{{- end }}
-
-{{/*
-A Secret whose values are each given explicitly or generated once and kept. `auth` maps value
-names to explicit values and holds `secretKeys` (value name -> key in the Secret); "generate"
-maps value names to a kind of generated value other than random characters (see geonode.secretValue).
-Call with (dict "context" $ "component" "redis" "name" <Secret name> "auth" .Values.redis.auth "why" <reason to keep> ["generate" (dict "oidcRsaPrivateKey" "rsa")]).
-*/}}
-{{- define "geonode.generatedSecret" -}}
-apiVersion: v1
-kind: Secret
-metadata:
-  name: {{ .name }}
-  namespace: {{ .context.Release.Namespace }}
-  labels:
-    {{- include "geonode.labels" . | nindent 4 }}
-  annotations:
-    # Generated once and kept on uninstall: {{ .why }}
-    helm.sh/resource-policy: keep
-type: Opaque
-data:
-  {{- range $value, $key := .auth.secretKeys }}
-  {{ $key }}: {{ include "geonode.secretValue" (dict "context" $.context "secret" $.name "key" $key "explicit" (get $.auth $value) "generate" (get ($.generate | default dict) $value)) | b64enc | quote }}
-  {{- end }}
 {{- end }}
 
 {{/*
@@ -360,4 +311,16 @@ A Kubernetes memory quantity (256Mi, 1Gi, 512M, 1e9, 1000000) in bytes, as an in
 {{- $unit := regexFind "(Ki|Mi|Gi|Ti|k|M|G|T)$" $q }}
 {{- $factors := dict "" 1 "k" 1000 "M" 1000000 "G" 1000000000 "T" 1000000000000 "Ki" 1024 "Mi" 1048576 "Gi" 1073741824 "Ti" 1099511627776 }}
 {{- mulf (trimSuffix $unit $q | float64) (get $factors $unit) | floor | int64 }}
+{{- end }}
+
+{{/*
+A graceful stop for a pod that serves requests, as YAML {terminationGracePeriodSeconds,
+lifecycle}: preStop sleeps drainSeconds while the pod leaves the Service's endpoints (new
+requests go elsewhere), then the server's stop signal lets it finish the requests it has (an
+upload among them) for up to the longest one may take, before Kubernetes kills it.
+(dict "drainSeconds" N "longestRequestSeconds" N)
+*/}}
+{{- define "geonode.gracefulStop" -}}
+{{- $grace := add .drainSeconds .longestRequestSeconds 5 }}
+{{- toYaml (dict "terminationGracePeriodSeconds" $grace "lifecycle" (dict "preStop" (dict "sleep" (dict "seconds" .drainSeconds)))) }}
 {{- end }}

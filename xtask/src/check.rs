@@ -116,6 +116,9 @@ pub fn run(project: &Project, options: &Options) -> Result<Report, Error> {
     report.step("schema", |step| validate_schemas(&inputs, &renders, step));
     report.step("policy", |step| police(&inputs, &renders, step));
     report.step("network", |step| network_matrix(&inputs, &renders, step));
+    report.step("credential-leaks", |step| {
+        credential_leaks_step(&inputs, step)
+    });
     report.step("bad-values", |step| bad_values_step(&inputs, step));
     report.step("golden", |step| compare_goldens(&inputs, &renders, step));
     report.step("docs", |step| check_docs(&inputs, step));
@@ -238,26 +241,15 @@ fn compare_helms(inputs: &Inputs, renders: &[Render], step: &mut Step) {
     }
     for ((scenario, minor, pinned), group) in by_input {
         let [a, b] = group.as_slice() else { continue };
-        if !pinned {
-            // Two renders generate different secrets; nothing but the Secrets may show it, or
-            // names and checksums would change at every render (and under GitOps at every sync).
-            if let (Ok(oa), Ok(ob)) = (&a.objects, &b.objects) {
-                step.record(generated_secrets_stay_in_secrets(oa, ob).map_err(|objects| {
-                    format!(
-                        "{} without pins: generated secrets change more than Secrets' data in {}; derive names and \
-                         checksums from values, not from generated secrets",
-                        inputs.scenarios[scenario].name,
-                        objects.join(", ")
-                    )
-                }));
-            }
-            continue;
-        }
         let (Ok(ta), Ok(tb)) = (&a.text, &b.text) else {
             continue;
         };
+        // Without pins too: generated credentials are made in the cluster, never rendered, so
+        // two renders without a cluster (two Helms here) must be the same, or a GitOps tool
+        // would change the release at every sync.
+        let pins = if pinned { "" } else { " without pins" };
         let name = format!(
-            "{} at Kubernetes 1.{minor}",
+            "{}{pins} at Kubernetes 1.{minor}",
             inputs.scenarios[scenario].name
         );
         let (la, lb) = (inputs.helms[a.helm].label(), inputs.helms[b.helm].label());
@@ -271,43 +263,8 @@ fn compare_helms(inputs: &Inputs, renders: &[Render], step: &mut Step) {
         });
     }
     step.detail =
-        "pinned renders compared document by document; unpinned ones differ only in Secrets' data"
+        "renders compared document by document, with pins and without (nothing generated is rendered)"
             .into();
-}
-
-/// The objects of two renders with different generated secrets, compared with every Secret's
-/// data blanked: Err names the objects that still differ.
-fn generated_secrets_stay_in_secrets(a: &[Object], b: &[Object]) -> Result<(), Vec<String>> {
-    let masked = |objects: &[Object]| -> BTreeMap<String, serde_json::Value> {
-        objects
-            .iter()
-            .map(|o| {
-                let mut value = o.value.clone();
-                if o.kind == "Secret" {
-                    for field in ["data", "stringData"] {
-                        if let Some(map) = value[field].as_object_mut() {
-                            map.values_mut().for_each(|v| *v = serde_json::Value::Null);
-                        }
-                    }
-                }
-                (format!("{}/{}", o.kind, o.name), value)
-            })
-            .collect()
-    };
-    let (ma, mb) = (masked(a), masked(b));
-    let differing: Vec<String> = ma
-        .keys()
-        .chain(mb.keys())
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .filter(|k| ma.get(*k) != mb.get(*k))
-        .cloned()
-        .collect();
-    if differing.is_empty() {
-        Ok(())
-    } else {
-        Err(differing)
-    }
 }
 
 fn validate_schemas(inputs: &Inputs, renders: &[Render], step: &mut Step) {
@@ -452,8 +409,9 @@ fn network_matrix(inputs: &Inputs, renders: &[Render], step: &mut Step) {
     let mut chosen = Vec::new();
     for r in renders
         .iter()
-        .filter(|r| r.pinned && r.minor == newest && r.helm == helm)
+        .filter(|r| r.minor == newest && r.helm == helm)
     {
+        // Unpinned renders too: only they have the credentials Job (pins give every credential).
         let scenario = &inputs.scenarios[r.scenario];
         let over = match scenario.values.as_deref().map(read).transpose() {
             Ok(over) => over,
@@ -483,7 +441,8 @@ fn network_matrix(inputs: &Inputs, renders: &[Render], step: &mut Step) {
     });
     let (mut connections, mut allowed) = (0, 0);
     for ((r, _), result) in chosen.iter().zip(results) {
-        let name = &inputs.scenarios[r.scenario].name;
+        let pins = if r.pinned { "" } else { " (without pins)" };
+        let name = format!("{}{pins}", inputs.scenarios[r.scenario].name);
         match result {
             Ok(outcome) if outcome.wrong.is_empty() => {
                 step.passed += 1;
@@ -504,6 +463,40 @@ fn network_matrix(inputs: &Inputs, renders: &[Render], step: &mut Step) {
         chosen.len(),
         network::cyclonus::VERSION
     );
+}
+
+/// See credential_leaks: the defaults with the pins, and with every pinned credential changed.
+fn credential_leaks_step(inputs: &Inputs, step: &mut Step) {
+    let result = (|| -> Result<(), String> {
+        let defaults = &inputs.scenarios[0];
+        let pins = read_json_or_yaml(&inputs.project.render_pins)?;
+        let dir = tempfile::tempdir().map_err(|e| format!("a folder for changed pins: {e}"))?;
+        let changed = dir.path().join("changed-pins.yaml");
+        let text = yaml_serde::to_string(&crate::credential_leaks::changed_pins(&pins))
+            .map_err(|e| e.to_string())?;
+        std::fs::write(&changed, text).map_err(|e| format!("{}: {e}", changed.display()))?;
+        let mut changed_values = inputs.values(defaults, false);
+        changed_values.push(changed);
+        let helm = inputs.helms.last().ok_or("no Helm")?;
+        let newest = inputs.newest_minor();
+        let render = |values: &[PathBuf]| {
+            helm.template(inputs.project, values, newest)
+                .and_then(|text| manifest::parse(&text))
+        };
+        let (a, b) = (
+            render(&inputs.values(defaults, true))?,
+            render(&changed_values)?,
+        );
+        crate::credential_leaks::differences_outside_secret_data(&a, &b).map_err(|objects| {
+            format!(
+                "changing every credential value (tests/render-pins.yaml) changed more than Secrets' data: {}; \
+                 a credential must reach pods only through a Secret (roll pods with credentials.rotation, never a hash of one)",
+                objects.join(", ")
+            )
+        })
+    })();
+    step.record(result);
+    step.detail = "every pinned credential changed: only Secrets' data differs".into();
 }
 
 fn bad_values_step(inputs: &Inputs, step: &mut Step) {
@@ -692,30 +685,5 @@ pub fn read_json_or_yaml(path: &std::path::Path) -> Result<serde_json::Value, St
         serde_json::from_str(&text).map_err(|e| format!("parsing {}: {e}", path.display()))
     } else {
         yaml_serde::from_str(&text).map_err(|e| format!("parsing {}: {e}", path.display()))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn render(secret: &str, checksum: &str) -> Vec<Object> {
-        manifest::parse(&format!(
-            "---\n# Source: s\napiVersion: v1\nkind: Secret\nmetadata: {{name: s}}\ndata: {{pw: {secret}}}\n\
-             ---\n# Source: d\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c, annotations: {{checksum/s: {checksum}}}}}\n"
-        ))
-        .unwrap()
-    }
-
-    #[test]
-    fn generated_secrets_may_differ_only_inside_secrets() {
-        assert_eq!(
-            generated_secrets_stay_in_secrets(&render("YQ==", "1"), &render("Yg==", "1")),
-            Ok(())
-        );
-        assert_eq!(
-            generated_secrets_stay_in_secrets(&render("YQ==", "1"), &render("Yg==", "2")),
-            Err(vec!["ConfigMap/c".to_string()])
-        );
     }
 }

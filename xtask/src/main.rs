@@ -4,6 +4,7 @@ mod bad_values;
 mod check;
 mod cluster;
 mod contract;
+mod credential_leaks;
 mod docs;
 mod e2e;
 mod error;

@@ -66,22 +66,18 @@ the same volumes. Everything here is used by all of them, so they cannot drift a
   value: {{ $pg.databases.geonode.name | quote }}
 - name: GEONODE_DATABASE_USER
   value: {{ $pg.databases.geonode.user | quote }}
-{{ include "geonode.postgresql.secretEnv" (dict "context" . "env" "GEONODE_DATABASE_PASSWORD" "key" "geonodePassword") }}
+{{ include "geonode.credentials.env" (dict "context" . "group" "postgresql" "key" "geonodePassword" "env" "GEONODE_DATABASE_PASSWORD") }}
 - name: GEONODE_GEODATABASE
   value: {{ $pg.databases.geodata.name | quote }}
 - name: GEONODE_GEODATABASE_USER
   value: {{ $pg.databases.geodata.user | quote }}
-{{ include "geonode.postgresql.secretEnv" (dict "context" . "env" "GEONODE_GEODATABASE_PASSWORD" "key" "geodataPassword") }}
+{{ include "geonode.credentials.env" (dict "context" . "group" "postgresql" "key" "geodataPassword" "env" "GEONODE_GEODATABASE_PASSWORD") }}
 - name: REDIS_HOST
   value: {{ include "geonode.redis.host" . | quote }}
 - name: REDIS_PORT
   value: {{ include "geonode.redis.port" . | quote }}
 {{- if include "geonode.redis.hasPassword" . }}
-- name: REDIS_PASSWORD
-  valueFrom:
-    secretKeyRef:
-      name: {{ include "geonode.redis.secretName" . }}
-      key: {{ include "geonode.redis.secretKey" . }}
+{{ include "geonode.credentials.env" (dict "context" . "group" "redis" "key" "password" "env" "REDIS_PASSWORD") }}
 {{- end }}
 - name: GEOSERVER_LOCATION
   value: {{ include "geonode.geoserver.internalUrl" . | quote }}
@@ -91,13 +87,13 @@ the same volumes. Everything here is used by all of them, so they cannot drift a
   value: {{ printf "%sgeoserver/" (include "geonode.siteUrl" .) | quote }}
 - name: GEOSERVER_ADMIN_USER
   value: admin
-{{ include "geonode.secrets.env" (dict "context" . "env" "GEOSERVER_ADMIN_PASSWORD" "key" "geoserverAdminPassword") }}
-{{ include "geonode.secrets.env" (dict "context" . "env" "SECRET_KEY" "key" "secretKey") }}
-{{ include "geonode.secrets.env" (dict "context" . "env" "OAUTH2_CLIENT_ID" "key" "oauth2ClientId") }}
-{{ include "geonode.secrets.env" (dict "context" . "env" "OAUTH2_CLIENT_SECRET" "key" "oauth2ClientSecret") }}
-{{ include "geonode.secrets.env" (dict "context" . "env" "OAUTH2_API_KEY" "key" "oauth2ApiKey") }}
-{{ include "geonode.secrets.env" (dict "context" . "env" "ADMIN_PASSWORD" "key" "adminPassword") }}
-{{ include "geonode.secrets.env" (dict "context" . "env" "OIDC_RSA_PRIVATE_KEY" "key" "oidcRsaPrivateKey") }}
+{{ include "geonode.credentials.env" (dict "context" . "group" "geonode" "key" "geoserverAdminPassword" "env" "GEOSERVER_ADMIN_PASSWORD") }}
+{{ include "geonode.credentials.env" (dict "context" . "group" "geonode" "key" "secretKey" "env" "SECRET_KEY") }}
+{{ include "geonode.credentials.env" (dict "context" . "group" "geonode" "key" "oauth2ClientId" "env" "OAUTH2_CLIENT_ID") }}
+{{ include "geonode.credentials.env" (dict "context" . "group" "geonode" "key" "oauth2ClientSecret" "env" "OAUTH2_CLIENT_SECRET") }}
+{{ include "geonode.credentials.env" (dict "context" . "group" "geonode" "key" "oauth2ApiKey" "env" "OAUTH2_API_KEY") }}
+{{ include "geonode.credentials.env" (dict "context" . "group" "geonode" "key" "adminPassword" "env" "ADMIN_PASSWORD") }}
+{{ include "geonode.credentials.env" (dict "context" . "group" "geonode" "key" "oidcRsaPrivateKey" "env" "OIDC_RSA_PRIVATE_KEY") }}
 - name: ADMIN_EMAIL
   value: {{ .Values.geonode.adminEmail | quote }}
 {{- $accounts := .Values.geonode.accounts }}
@@ -140,7 +136,8 @@ the same volumes. Everything here is used by all of them, so they cannot drift a
     name: {{ include "geonode.django.configName" . }}
     defaultMode: 0444
 - name: tmp
-  emptyDir: {}
+  emptyDir:
+    sizeLimit: {{ .Values.geonode.tmpSizeLimit }}
 - name: statics
   persistentVolumeClaim:
     claimName: {{ include "geonode.storage.staticsClaim" . }}
@@ -184,15 +181,7 @@ databases. Call with (dict "context" $ "values" .Values.<component>).
 {{/* Checksum annotations of every pod that runs GeoNode code. */}}
 {{- define "geonode.django.checksums" -}}
 {{ include "geonode.checksumAnnotation" (dict "context" . "name" (include "geonode.django.configName" .) "template" "/django/configmap.yaml") }}
-{{- if not .Values.geonode.auth.existingSecret }}
-{{ include "geonode.secretChecksumAnnotation" (dict "name" (include "geonode.secrets.name" .) "auth" .Values.geonode.auth) }}
-{{- end }}
-{{- if not .Values.postgresql.auth.existingSecret }}
-{{ include "geonode.secretChecksumAnnotation" (dict "name" (include "geonode.postgresql.fullname" .) "auth" .Values.postgresql.auth) }}
-{{- end }}
-{{- if include "geonode.redis.chartSecret" . }}
-{{ include "geonode.secretChecksumAnnotation" (dict "name" (include "geonode.redis.fullname" .) "auth" .Values.redis.auth) }}
-{{- end }}
+{{ include "geonode.credentials.checksumAnnotation" . }}
 {{- end }}
 
 {{/* uwsgi worker processes: the value, or 2 per requested CPU core (at least 2). */}}
@@ -211,7 +200,7 @@ databases. Call with (dict "context" $ "values" .Values.<component>).
 The pod template of every workload that runs GeoNode code (Django, Celery worker and beat, the
 init Job). Call with (dict "context" $ "component" "celery-worker" "values" .Values.celery.worker
 "name" "celery" "command" (list ...) "extra" <container fields: ports, probes> "waitForMigrations" true
-"restartPolicy" "Never"|"").
+"restartPolicy" "Never"|"" ["stop" (include "geonode.gracefulStop" ...)]).
 */}}
 {{- define "geonode.django.podTemplate" -}}
 {{- $root := .context }}
@@ -226,7 +215,7 @@ metadata:
     {{- toYaml . | nindent 4 }}
     {{- end }}
 spec:
-  {{- include "geonode.podSpecCommon" (dict "context" $root "values" $values "sharedVolumes" true "images" (list $root.Values.geonode.image)) | nindent 2 }}
+  {{- include "geonode.podSpecCommon" (dict "context" $root "values" $values "sharedVolumes" true "images" (list $root.Values.geonode.image) "stop" .stop) | nindent 2 }}
   {{- with .restartPolicy }}
   restartPolicy: {{ . }}
   {{- end }}
@@ -265,12 +254,19 @@ spec:
     {{- end }}
 {{- end }}
 
-{{/* startup, readiness and liveness probes from one handler: (dict "handler" ... "probes" .Values.x.probes) */}}
+{{/*
+The startup, readiness and liveness probes whose timings .probes has (.Values.x.probes).
+readiness runs "handler"; startup and liveness run "process" when given (else "handler"): a
+check of the process itself, so that an outage of a database or of Redis takes the pods out of
+service (readiness) without restarting them all (liveness).
+(dict "handler" ... ["process" ...] "probes" .Values.x.probes)
+*/}}
 {{- define "geonode.probes" -}}
 {{- range $kind := list "startup" "readiness" "liveness" }}
 {{- with index $.probes $kind }}
+{{- $handler := (eq $kind "readiness") | ternary $.handler ($.process | default $.handler) }}
 {{ $kind }}Probe:
-  {{- include "geonode.probe" (dict "handler" $.handler "timing" .) | nindent 2 }}
+  {{- include "geonode.probe" (dict "handler" $handler "timing" .) | nindent 2 }}
 {{- end }}
 {{- end }}
 {{- end }}

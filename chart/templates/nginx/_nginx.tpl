@@ -3,6 +3,18 @@ nginx.maxBodySize (nginx's size syntax: a number with an optional k, m or g) in 
 GeoNode's upload limits take. "0" means no limit in nginx; GeoNode's limits are then the largest
 number they can hold.
 */}}
+{{/* A tmp emptyDir that an upload of nginx.maxBodySize would overfill gets its pod evicted. */}}
+{{- define "geonode.nginx.validate" -}}
+{{- $body := include "geonode.nginx.maxBodyBytes" . | float64 }}
+{{- if ne (toString .Values.nginx.maxBodySize) "0" }}
+{{- range $path, $limit := dict "geonode.tmpSizeLimit" .Values.geonode.tmpSizeLimit "nginx.tmpSizeLimit" .Values.nginx.tmpSizeLimit }}
+{{- if lt (include "geonode.quantityBytes" $limit | float64) $body }}
+{{- fail (printf "%s %v is smaller than nginx.maxBodySize %v: an upload that large would get the pod evicted; raise %s or lower nginx.maxBodySize" $path $limit $.Values.nginx.maxBodySize $path) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+
 {{- define "geonode.nginx.maxBodyBytes" -}}
 {{- $size := toString .Values.nginx.maxBodySize | lower }}
 {{- $unit := regexFind "[kmg]$" $size }}

@@ -3,20 +3,6 @@
 {{- include "geonode.componentName" (dict "context" . "component" "postgresql") }}
 {{- end }}
 
-{{/* The Secret holding the database passwords: the user's existing one, or the chart's. */}}
-{{- define "geonode.postgresql.secretName" -}}
-{{- .Values.postgresql.auth.existingSecret | default (include "geonode.postgresql.fullname" .) }}
-{{- end }}
-
-{{/* An env var read from that Secret: (dict "context" $ "env" "POSTGRES_PASSWORD" "key" "postgresPassword") */}}
-{{- define "geonode.postgresql.secretEnv" -}}
-- name: {{ .env }}
-  valueFrom:
-    secretKeyRef:
-      name: {{ include "geonode.postgresql.secretName" .context }}
-      key: {{ index .context.Values.postgresql.auth.secretKeys .key }}
-{{- end }}
-
 {{/* Where GeoNode and GeoServer find PostgreSQL: the embedded Service, or the external server. */}}
 {{- define "geonode.database.host" -}}
 {{- if .Values.postgresql.enabled }}
@@ -40,10 +26,10 @@
 {{- fail "postgresql.external: an external database has passwords of its own; set postgresql.auth.existingSecret, or both postgresql.auth.geonodePassword and geodataPassword (generated ones would not match)" }}
 {{- end }}
 {{- end }}
-{{- if and $auth.existingSecret (or $auth.postgresPassword $auth.geonodePassword $auth.geodataPassword) }}
-{{- fail "postgresql.auth: with postgresql.auth.existingSecret set, leave postgresPassword, geonodePassword and geodataPassword empty (the Secret holds them)" }}
-{{- end }}
 {{- $dbs := .Values.postgresql.databases }}
+{{- if eq $dbs.geonode.user $dbs.geodata.user }}
+{{- fail (printf "postgresql.databases: geonode.user and geodata.user are both %q; give each database its own owner (GeoNode's site and the uploaded layers are kept apart, and one password change would otherwise lock out both)" $dbs.geonode.user) }}
+{{- end }}
 {{- if eq $dbs.geonode.name $dbs.geodata.name }}
 {{- fail "postgresql.databases: geonode.name and geodata.name must differ (GeoNode keeps its site and its uploaded layers in separate databases)" }}
 {{- end }}

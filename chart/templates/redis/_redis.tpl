@@ -4,15 +4,6 @@
 {{- include "geonode.componentName" (dict "context" . "component" "redis") }}
 {{- end }}
 
-{{/* The Secret holding the Redis password: the user's existing one, or the chart's. */}}
-{{- define "geonode.redis.secretName" -}}
-{{- .Values.redis.auth.existingSecret | default (include "geonode.redis.fullname" .) }}
-{{- end }}
-
-{{- define "geonode.redis.secretKey" -}}
-{{- .Values.redis.auth.secretKeys.password }}
-{{- end }}
-
 {{/* Where Celery finds Redis: the embedded Service, or the external server. */}}
 {{- define "geonode.redis.host" -}}
 {{- if .Values.redis.enabled }}
@@ -26,19 +17,17 @@
 {{- .Values.redis.enabled | ternary .Values.redis.service.port .Values.redis.external.port }}
 {{- end }}
 
-{{/* "true" when the chart renders the Redis Secret: embedded Redis, or an external one whose password is given as a value. */}}
-{{- define "geonode.redis.chartSecret" -}}
-{{- if and (not .Values.redis.auth.existingSecret) (or .Values.redis.enabled .Values.redis.auth.password) }}true{{ end }}
-{{- end }}
-
-{{/* "true" when Redis wants a password (an external Redis may have none). */}}
+{{/* "true" when Redis wants a password: the embedded one always; an external one when given. */}}
 {{- define "geonode.redis.hasPassword" -}}
-{{- if or (include "geonode.redis.chartSecret" .) .Values.redis.auth.existingSecret }}true{{ end }}
+{{- if or .Values.redis.enabled .Values.redis.auth.password .Values.redis.auth.existingSecret }}true{{ end }}
 {{- end }}
 
 {{- define "geonode.redis.validate" -}}
-{{- if and .Values.redis.auth.password .Values.redis.auth.existingSecret }}
-{{- fail "redis.auth: set either redis.auth.password or redis.auth.existingSecret, not both" }}
+{{- $name := include "geonode.redis.fullname" . }}
+{{- /* Only where helm reads the cluster: a StatefulSet an earlier chart gave a claim template. */}}
+{{- $existing := lookup "apps/v1" "StatefulSet" .Release.Namespace $name }}
+{{- if and .Values.redis.enabled $existing $existing.spec.volumeClaimTemplates }}
+{{- fail (printf "redis: StatefulSet %s keeps its queues in a claim template (redis.persistence was on before chart 0.2), which an upgrade cannot change. Once, run: kubectl -n %s delete statefulset %s --cascade=orphan (the pod and its data stay); then upgrade with redis.persistence.existingClaim=data-%s-0 to keep the queued tasks" $name .Release.Namespace $name $name) }}
 {{- end }}
 {{- if and (not .Values.redis.enabled) (not .Values.redis.external.host) }}
 {{- fail "redis.enabled is false, so Celery needs an external Redis: set redis.external.host (and port; its password in redis.auth.password or redis.auth.existingSecret)" }}

@@ -66,3 +66,31 @@ spread across nodes cannot be scheduled: refuse it with what to change.
 {{- end }}
 {{- end }}
 {{- end }}
+
+{{/*
+A PersistentVolumeClaim of the release that Helm never deletes (uninstall, rename, a value
+turned off). (dict "context" $ "component" ... "accessModes" (list ...) "storageClass" ...
+"size" ... "why" <comment>)
+*/}}
+{{- define "geonode.keptClaim" -}}
+{{- $ctx := dict "context" .context "component" .component }}
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: {{ include "geonode.componentName" $ctx }}
+  namespace: {{ .context.Release.Namespace }}
+  labels:
+    {{- include "geonode.labels" $ctx | nindent 4 }}
+  annotations:
+    # {{ .why }}
+    helm.sh/resource-policy: keep
+spec:
+  accessModes:
+    {{- toYaml .accessModes | nindent 4 }}
+  {{- with .storageClass }}
+  storageClassName: {{ . | quote }}
+  {{- end }}
+  resources:
+    requests:
+      storage: {{ .size | quote }}
+{{- end }}

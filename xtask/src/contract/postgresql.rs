@@ -1,11 +1,14 @@
-//! PostgreSQL + PostGIS: the chart's init script on a fresh cluster, then once more.
+//! PostgreSQL + PostGIS: the chart's init script on a fresh cluster made with older passwords,
+//! then once more; then the chart's start script, which must bring every password in line with
+//! the Secret's (a changed password value has to reach a server that already exists).
 
 use super::inputs::{require, Inputs};
-use super::process::{exec, free_port, keep_running, start_server, Server};
+use super::process::{chmod, exec, free_port, keep_running, start_server, Server};
 use crate::project::RELEASE;
 use crate::report::Step;
+use std::collections::BTreeMap;
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The environment variables naming GeoNode's two databases: (database, owner, owner's password).
@@ -22,112 +25,220 @@ pub const DATABASE_VARIABLES: [(&str, &str, &str); 2] = [
     ),
 ];
 
+const BIN: &str = "/usr/lib/postgresql/15/bin";
+
+type Env = BTreeMap<String, String>;
+
 pub fn run(inputs: &Inputs, work: &Path, step: &mut Step) -> Option<Server> {
     let result = (|| -> Result<Server, String> {
         let name = format!("{RELEASE}-postgresql");
-        let script = inputs.config(&format!("{name}-initdb"), "10-geonode.sh")?;
         let env = inputs.env("StatefulSet", &name, "postgresql")?;
-        let mut needed = vec!["POSTGRES_PASSWORD"];
+        let mut needed = vec!["POSTGRES_PASSWORD", "POSTGRES_USER"];
         needed.extend(
             DATABASE_VARIABLES
                 .iter()
                 .flat_map(|(db, user, password)| [*db, *user, *password]),
         );
         require(&env, "postgresql", &needed)?;
-        let dir = work.join("postgresql");
-        fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-        exec(Command::new("chown").args(["postgres:postgres"]).arg(&dir))?;
-        let script_path = dir.join("10-geonode.sh");
-        fs::write(&script_path, script).map_err(|e| e.to_string())?;
-        let port = free_port()?;
-        let as_postgres = |program: &str| {
-            let mut cmd = Command::new("runuser");
-            cmd.args(["-u", "postgres", "--", program]);
-            cmd
-        };
-        let password_file = dir.join("pwfile");
-        fs::write(
-            &password_file,
-            env.get("POSTGRES_PASSWORD")
-                .ok_or("no POSTGRES_PASSWORD in the StatefulSet")?,
-        )
-        .map_err(|e| e.to_string())?;
-        exec(
-            Command::new("chown")
-                .args(["postgres:postgres"])
-                .arg(&password_file),
-        )?;
-        let data = dir.join("data");
-        exec(
-            as_postgres("/usr/lib/postgresql/15/bin/initdb")
-                .arg("-D")
-                .arg(&data)
-                .args(["-U", "postgres", "-A", "scram-sha-256"])
-                .arg(format!("--pwfile={}", password_file.display())),
-        )?;
-        let server = start_server(
-            as_postgres("/usr/lib/postgresql/15/bin/postgres")
-                .arg("-D")
-                .arg(&data)
-                .args([
-                    "-p",
-                    &port.to_string(),
-                    "-c",
-                    "listen_addresses=127.0.0.1",
-                    "-k",
-                ])
-                .arg(&dir),
-            "postgres",
-            port,
-        )?;
-        let init = || {
-            let mut cmd = Command::new("runuser");
-            cmd.args(["-u", "postgres", "--", "sh"]).arg(&script_path);
-            cmd.envs(&env)
-                .env("PGHOST", "127.0.0.1")
-                .env("PGPORT", port.to_string())
-                .env("PGPASSWORD", &env["POSTGRES_PASSWORD"]);
-            exec(&mut cmd)
-        };
-        let snapshot = || {
-            let mut cmd = Command::new("psql");
-            cmd.args(["-X", "-At", "-h", "127.0.0.1", "-p", &port.to_string(), "-U", "postgres", "-d", "postgres", "-c"])
-                .arg("select string_agg(rolname || ':' || rolcanlogin, ',' order by rolname) from pg_roles where rolname not like 'pg\\_%'; \
-                      select string_agg(datname || ':' || pg_get_userbyid(datdba), ',' order by datname) from pg_database;")
-                .env("PGPASSWORD", &env["POSTGRES_PASSWORD"]);
-            exec(&mut cmd)
-        };
-        init().map_err(|e| format!("the chart's init script failed on a fresh cluster: {e}"))?;
-        let first = snapshot()?;
-        for (db, user, password) in DATABASE_VARIABLES {
-            let mut cmd = Command::new("psql");
-            cmd.args(["-X", "-At", "-h", "127.0.0.1", "-p", &port.to_string(), "-U", &env[user], "-d", &env[db], "-c"])
-                .arg("select extversion from pg_extension where extname = 'postgis'; create table contract_check(id int); drop table contract_check;")
-                .env("PGPASSWORD", &env[password]);
-            let out = exec(&mut cmd).map_err(|e| {
-                format!(
-                    "{} cannot log in to {} and create a table: {e}",
-                    env[user], env[db]
-                )
-            })?;
-            if !out.lines().next().is_some_and(|v| v.starts_with('3')) {
-                return Err(format!("database {} has no PostGIS: {out}", env[db]));
-            }
+        let local = Local::new(work.join("postgresql"))?;
+        for script in ["10-geonode.sh", "start.sh"] {
+            let path = local.dir.join(script);
+            fs::write(&path, inputs.config(&format!("{name}-initdb"), script)?)
+                .map_err(|e| e.to_string())?;
+            chmod(&path, 0o755).map_err(|e| e.to_string())?;
         }
-        init().map_err(|e| format!("the chart's init script failed when run again: {e}"))?;
-        let second = snapshot()?;
+        // The server as an older release left it: every password different from the Secret's.
+        let old = older_passwords(&env);
+        local.initdb(&old["POSTGRES_PASSWORD"])?;
+        let server = start_server(&mut local.postgres(), "postgres", local.port)?;
+        local
+            .init(&old)
+            .map_err(|e| format!("the chart's init script failed on a fresh cluster: {e}"))?;
+        let first = local.snapshot(&old)?;
+        local.check_logins(&old)?;
+        local
+            .init(&old)
+            .map_err(|e| format!("the chart's init script failed when run again: {e}"))?;
+        let second = local.snapshot(&old)?;
         if first != second {
             return Err(format!(
                 "running the init script again changed roles or databases:\n{first}\n{second}"
             ));
         }
+        exec(
+            Local::as_postgres(&format!("{BIN}/pg_ctl"))
+                .arg("-D")
+                .arg(&local.data)
+                .args(["-m", "fast", "-w", "stop"]),
+        )?;
+        drop(server);
+        // The chart's start script with the Secret's passwords on that existing directory.
+        let server = start_server(&mut local.start_script(&env)?, "start.sh", local.port)?;
+        local.check_logins(&env).map_err(|e| {
+            format!("after start.sh, the Secret's passwords do not open the server: {e}")
+        })?;
+        if local.check_logins(&old).is_ok() {
+            return Err("after start.sh, the older passwords still open the server".into());
+        }
         Ok(Server {
-            port,
+            port: local.port,
             _process: server,
         })
     })();
-    step.detail =
-        "init script from the ConfigMap: users, databases, PostGIS; second run changes nothing"
-            .into();
+    step.detail = "init script: users, databases, PostGIS, second run changes nothing; start.sh on that data sets the Secret's passwords (old ones refused)".into();
     keep_running(result, step)
+}
+
+/// The same variables with every password changed.
+fn older_passwords(env: &Env) -> Env {
+    let mut old = env.clone();
+    for (key, value) in old.iter_mut() {
+        if key.ends_with("PASSWORD") {
+            *value = format!("older-{value}");
+        }
+    }
+    old
+}
+
+/// A PostgreSQL cluster of this run: its folder, data directory and port.
+struct Local {
+    dir: PathBuf,
+    data: PathBuf,
+    port: u16,
+}
+
+impl Local {
+    fn new(dir: PathBuf) -> Result<Local, String> {
+        fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        exec(Command::new("chown").args(["postgres:postgres"]).arg(&dir))?;
+        Ok(Local {
+            data: dir.join("data"),
+            port: free_port()?,
+            dir,
+        })
+    }
+
+    fn as_postgres(program: &str) -> Command {
+        let mut cmd = Command::new("runuser");
+        cmd.args(["-u", "postgres", "--", program]);
+        cmd
+    }
+
+    fn initdb(&self, superuser_password: &str) -> Result<(), String> {
+        let password_file = self.dir.join("pwfile");
+        fs::write(&password_file, superuser_password).map_err(|e| e.to_string())?;
+        exec(
+            Command::new("chown")
+                .args(["postgres:postgres"])
+                .arg(&password_file),
+        )?;
+        exec(
+            Self::as_postgres(&format!("{BIN}/initdb"))
+                .arg("-D")
+                .arg(&self.data)
+                .args(["-U", "postgres", "-A", "scram-sha-256"])
+                .arg(format!("--pwfile={}", password_file.display())),
+        )?;
+        fs::remove_file(&password_file).map_err(|e| e.to_string())
+    }
+
+    /// The server's arguments as the image's entrypoint passes them on, on this run's port.
+    fn server_args(&self) -> Vec<String> {
+        let port = self.port.to_string();
+        let args = ["-p", &port, "-c", "listen_addresses=127.0.0.1", "-k"];
+        let mut all: Vec<String> = vec!["-D".into(), self.data.display().to_string()];
+        all.extend(args.iter().map(|a| a.to_string()));
+        all.push(self.dir.display().to_string());
+        all
+    }
+
+    fn postgres(&self) -> Command {
+        let mut cmd = Self::as_postgres(&format!("{BIN}/postgres"));
+        cmd.args(self.server_args());
+        cmd
+    }
+
+    /// start.sh as the container runs it, with PGDATA this run's directory. Its last step is
+    /// the image's entrypoint, which on an existing directory only execs its arguments (the
+    /// image is on no registry here): a two-line stand-in does that.
+    fn start_script(&self, env: &Env) -> Result<Command, String> {
+        let shims = self.dir.join("bin");
+        fs::create_dir_all(&shims).map_err(|e| e.to_string())?;
+        let entrypoint = shims.join("docker-entrypoint.sh");
+        fs::write(&entrypoint, "#!/bin/sh\nexec \"$@\"\n").map_err(|e| e.to_string())?;
+        chmod(&entrypoint, 0o755).map_err(|e| e.to_string())?;
+        let path = format!(
+            "{}:{BIN}:{}",
+            shims.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let mut cmd = Command::new("runuser");
+        cmd.args(["-u", "postgres", "--", "env", &format!("PATH={path}")]);
+        // The rendered env names the container's PGDATA: this run's directory replaces it.
+        cmd.args(env.iter().map(|(k, v)| format!("{k}={v}")));
+        cmd.arg(format!("PGDATA={}", self.data.display()));
+        cmd.arg("sh").arg(self.dir.join("start.sh"));
+        cmd.arg(format!("{BIN}/postgres")).args(self.server_args());
+        Ok(cmd)
+    }
+
+    fn init(&self, env: &Env) -> Result<String, String> {
+        let mut cmd = Command::new("runuser");
+        cmd.args(["-u", "postgres", "--", "sh"])
+            .arg(self.dir.join("10-geonode.sh"));
+        cmd.envs(env)
+            .env("PGHOST", "127.0.0.1")
+            .env("PGPORT", self.port.to_string())
+            .env("PGPASSWORD", &env["POSTGRES_PASSWORD"]);
+        exec(&mut cmd)
+    }
+
+    fn psql(&self, user: &str, password: &str, db: &str, sql: &str) -> Result<String, String> {
+        let port = self.port.to_string();
+        let mut cmd = Command::new("psql");
+        cmd.args([
+            "-X",
+            "-At",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port,
+            "-U",
+            user,
+            "-d",
+            db,
+        ])
+        .arg("-c")
+        .arg(sql)
+        .env("PGPASSWORD", password);
+        exec(&mut cmd)
+    }
+
+    fn snapshot(&self, env: &Env) -> Result<String, String> {
+        self.psql("postgres", &env["POSTGRES_PASSWORD"], "postgres",
+            "select string_agg(rolname || ':' || rolcanlogin, ',' order by rolname) from pg_roles where rolname not like 'pg\\_%'; \
+             select string_agg(datname || ':' || pg_get_userbyid(datdba), ',' order by datname) from pg_database;")
+    }
+
+    /// The superuser and both owners log in with these passwords; each owner has PostGIS and
+    /// may create a table.
+    fn check_logins(&self, env: &Env) -> Result<(), String> {
+        self.psql(
+            "postgres",
+            &env["POSTGRES_PASSWORD"],
+            "postgres",
+            "select 1",
+        )
+        .map_err(|e| format!("the superuser cannot log in: {e}"))?;
+        for (db, user, password) in DATABASE_VARIABLES {
+            let out = self
+                .psql(&env[user], &env[password], &env[db],
+                    "select extversion from pg_extension where extname = 'postgis'; create table contract_check(id int); drop table contract_check;")
+                .map_err(|e| format!("{} cannot log in to {} and create a table: {e}", env[user], env[db]))?;
+            if !out.lines().next().is_some_and(|v| v.starts_with('3')) {
+                return Err(format!("database {} has no PostGIS: {out}", env[db]));
+            }
+        }
+        Ok(())
+    }
 }

@@ -1,4 +1,5 @@
-//! Redis: the chart's redis.conf and command line; the password from the Secret is required.
+//! Redis: the chart's redis.conf and start script; the password from the Secret is required,
+//! and never on the command line.
 
 use super::inputs::{require, Inputs, Mapping};
 use super::process::{exec, free_port, keep_running, start_server, Server};
@@ -14,38 +15,44 @@ pub fn run(inputs: &Inputs, work: &Path, step: &mut Step) -> Option<Server> {
         let port = free_port()?;
         let dir = work.join("redis");
         fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        let run = dir.join("run");
+        fs::create_dir_all(&run).map_err(|e| e.to_string())?;
         let mapping = Mapping {
             hosts: vec![
                 ("port 6379".into(), format!("port {port}")),
                 ("bind * -::*".into(), "bind 127.0.0.1".into()),
             ],
-            paths: vec![("dir /data".into(), format!("dir {}", dir.display()))],
+            paths: vec![
+                ("dir /data".into(), format!("dir {}", dir.display())),
+                ("/run/redis".into(), run.display().to_string()),
+                ("/etc/redis".into(), dir.display().to_string()),
+            ],
         };
-        let conf = dir.join("redis.conf");
-        fs::write(
-            &conf,
-            mapping.apply(&inputs.config(&format!("{name}-config"), "redis.conf")?),
-        )
-        .map_err(|e| e.to_string())?;
+        let config = format!("{name}-config");
+        for file in ["redis.conf", "start.sh"] {
+            fs::write(
+                dir.join(file),
+                mapping.apply(&inputs.config(&config, file)?),
+            )
+            .map_err(|e| e.to_string())?;
+        }
         let env = inputs.env("StatefulSet", &name, "redis")?;
         require(&env, "redis", &["REDIS_PASSWORD"])?;
         let object = inputs.find("StatefulSet", &name)?;
         let container = &object.pod_spec().ok_or("no pod spec")?["containers"][0];
-        let args: Vec<String> = container["args"]
+        let command: Vec<String> = container["command"]
             .as_array()
-            .ok_or("the Redis container has no args")?
+            .ok_or("the Redis container has no command")?
             .iter()
-            .map(|a| {
-                // Kubernetes expands $(VAR) from the container's env.
-                let mut a = a.as_str().unwrap_or_default().to_string();
-                for (k, v) in &env {
-                    a = a.replace(&format!("$({k})"), v);
-                }
-                a.replace("/etc/redis/redis.conf", &conf.display().to_string())
-            })
+            .map(|a| mapping.apply(a.as_str().unwrap_or_default()))
             .collect();
-        let program = container["command"][0].as_str().unwrap_or("redis-server");
-        let server = start_server(Command::new(program).args(&args), program, port)?;
+        let (program, args) = command.split_first().ok_or("empty Redis command")?;
+        let server = start_server(Command::new(program).args(args).envs(&env), program, port)?;
+        let cmdline = fs::read(format!("/proc/{}/cmdline", server.id()))
+            .map_err(|e| format!("reading Redis's command line: {e}"))?;
+        if String::from_utf8_lossy(&cmdline).contains(env["REDIS_PASSWORD"].as_str()) {
+            return Err("the Redis password is on redis-server's command line, which any process on the node can read".into());
+        }
         let cli = |auth: Option<&str>| {
             let mut cmd = Command::new("redis-cli");
             cmd.args(["-h", "127.0.0.1", "-p", &port.to_string(), "ping"]);
@@ -94,6 +101,6 @@ pub fn run(inputs: &Inputs, work: &Path, step: &mut Step) -> Option<Server> {
             _process: server,
         })
     })();
-    step.detail = "chart's redis.conf and args; PING needs the Secret's password; maxmemory under the memory limit".into();
+    step.detail = "chart's redis.conf and start.sh; PING needs the Secret's password, which is not on the command line; maxmemory under the memory limit".into();
     keep_running(result, step)
 }

@@ -1,13 +1,16 @@
 //! `cargo xtask e2e`: the chart's life on a real control plane. Install (Helm waits for every
-//! workload and the init Job), upgrade with a changed setting (only the pods that use it roll,
-//! generated Secrets keep their values), upgrade from the previous commit's chart, roll back,
-//! uninstall (data volumes and their Secrets stay) and install again on the kept data; then a
-//! server-side dry run with strict field validation of every values file. The namespace enforces
-//! Pod Security "restricted", so a pod the API server refuses fails the run.
+//! workload and the init Job; the credentials Job's script creates the generated credentials),
+//! upgrade with a changed setting (only the pods that use it roll, every Secret keeps its data),
+//! re-apply as a GitOps tool does (two renders without a cluster are the same, and applying one
+//! changes no Secret), upgrade from the previous commit's chart, roll back, uninstall (data
+//! volumes and their Secrets stay) and install again on the kept data; then a server-side dry run
+//! with strict field validation of every values file. The namespace enforces Pod Security
+//! "restricted", so a pod the API server refuses fails the run.
 //!
 //! kwok plays the nodes: pods are scheduled and admitted for real, then marked Running and
 //! Ready (and Job pods Succeeded) without running containers; probes and images are not run.
 
+mod credentials;
 mod placement;
 mod server_side;
 
@@ -98,9 +101,11 @@ pub fn run(project: &Project) -> Result<Report, Error> {
             };
             lifecycle(&ctx, &release, &mut report);
         }
-        report.step("upgrade-from-previous", |step| {
-            upgrade_from_previous(&ctx, step)
-        });
+        for (label, previous) in previous_charts(project) {
+            report.step(format!("upgrade-from-{label}"), |step| {
+                upgrade_from_previous(&ctx, &previous, step)
+            });
+        }
         report.step("server-dry-run", |step| {
             server_side::server_dry_run(&ctx, step)
         });
@@ -139,14 +144,17 @@ fn lifecycle(ctx: &Ctx, release: &Release, report: &mut Report) {
     report.step(name("install"), |step| {
         step.record(create_namespace(ctx, ns));
         step.record(helm_install(ctx, &chart, ns, &values));
+        step.record(credentials::play_job(ctx, ns).map(|_| ()));
+        step.record(credentials::refs_resolve(ctx, ns));
         check_release(ctx, ns, step);
         step.record(check_migrations_first(ctx, ns));
     });
     let before = workload_templates(ctx, ns);
     let secrets_before = secret_data(ctx, ns);
-    let jobs_before = job_names(ctx, ns);
+    let jobs_before = init_job_names(ctx, ns);
     report.step(name("upgrade"), |step| {
-        step.record(ctx.helm(&["upgrade", RELEASE, path(&chart), "-n", ns, "--wait", WAIT, "--reuse-values", "--set", "nginx.maxBodySize=5g"]).map(|_| ()));
+        step.record(ctx.helm(&["upgrade", RELEASE, path(&chart), "-n", ns, "--wait", WAIT, "--reuse-values", "--set", UPGRADE_SET]).map(|_| ()));
+        step.record(credentials::play_job(ctx, ns).map(|_| ()));
         let after = workload_templates(ctx, ns);
         let rolled: Vec<&String> = after.iter().filter(|(k, v)| before.get(*k) != Some(v)).map(|(k, _)| k).collect();
         // nginx's limit, and GeoNode's (DEFAULT_MAX_UPLOAD_SIZE): nginx and GeoNode's pods roll,
@@ -156,7 +164,7 @@ fn lifecycle(ctx: &Ctx, release: &Release, report: &mut Report) {
         } else {
             Err(format!("changing nginx.maxBodySize must roll {UPLOAD_LIMIT_ROLLS:?} and nothing else; these workloads changed: {rolled:?}"))
         });
-        let jobs_after = job_names(ctx, ns);
+        let jobs_after = init_job_names(ctx, ns);
         step.record(if jobs_after.len() == 1 && jobs_after.is_disjoint(&jobs_before) {
             Ok(())
         } else {
@@ -165,9 +173,13 @@ fn lifecycle(ctx: &Ctx, release: &Release, report: &mut Report) {
         step.record(if secret_data(ctx, ns) == secrets_before {
             Ok(())
         } else {
-            Err("the upgrade changed the data of a generated Secret; generated credentials must be kept".into())
+            Err("the upgrade changed the data of a Secret; credentials must be kept".into())
         });
+        step.record(credentials::refs_resolve(ctx, ns));
         check_release(ctx, ns, step);
+    });
+    report.step(name("gitops-reapply"), |step| {
+        gitops_reapply(ctx, ns, &values, &secrets_before, step)
     });
     report.step(name("rollback"), |step| {
         step.record(
@@ -194,6 +206,8 @@ fn lifecycle(ctx: &Ctx, release: &Release, report: &mut Report) {
     });
     report.step(name("reinstall"), |step| {
         step.record(helm_install(ctx, &chart, ns, &values));
+        step.record(credentials::play_job(ctx, ns).map(|_| ()));
+        step.record(credentials::refs_resolve(ctx, ns));
         step.record(if secret_data(ctx, ns) == secrets_before {
             Ok(())
         } else {
@@ -207,22 +221,92 @@ fn lifecycle(ctx: &Ctx, release: &Release, report: &mut Report) {
     });
 }
 
-/// Installs the chart as it was at the previous release tag (or the previous commit), then
-/// upgrades to this one: renames, immutable fields and selector changes show up here.
-fn upgrade_from_previous(ctx: &Ctx, step: &mut Step) {
-    let root = &ctx.project.root;
+/// What the upgrade step changes (with --reuse-values).
+const UPGRADE_SET: &str = "nginx.maxBodySize=5g";
+
+/// What Argo CD, Flux with a plain render, or `helm template | kubectl apply` do: render without
+/// a cluster, twice (the renders must be the same), and apply the render over the release. No
+/// Secret may change, a re-run of the credentials Job keeps them, and every pod finds its keys.
+fn gitops_reapply(
+    ctx: &Ctx,
+    ns: &str,
+    values: &[&str],
+    secrets_before: &BTreeMap<String, String>,
+    step: &mut Step,
+) {
+    let chart = path(&ctx.project.chart);
+    let mut args = vec![
+        "template",
+        RELEASE,
+        chart,
+        "-n",
+        ns,
+        "--skip-tests",
+        "--set",
+        UPGRADE_SET,
+    ];
+    args.extend_from_slice(values);
+    let (first, second) = match (ctx.helm(&args), ctx.helm(&args)) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(e), _) | (_, Err(e)) => return step.fail(format!("helm template: {e}")),
+    };
+    step.record(if first == second {
+        Ok(())
+    } else {
+        Err("two renders without a cluster differ: a GitOps tool would change the release at every sync".into())
+    });
+    step.record(
+        ctx.plane
+            .kubectl_stdin(&["apply", "-n", ns, "-f", "-"], &first)
+            .map(|_| ())
+            .map_err(|e| format!("applying the render (kubectl apply): {e}")),
+    );
+    step.record(credentials::play_job(ctx, ns).map(|_| ()));
+    step.record(if secret_data(ctx, ns) == *secrets_before {
+        Ok(())
+    } else {
+        Err("applying a render made without a cluster changed the data of a Secret".into())
+    });
+    step.record(credentials::refs_resolve(ctx, ns));
+    check_release(ctx, ns, step);
+}
+
+/// The last chart whose generated credentials Helm rendered (with `lookup`, kept by
+/// resource-policy): an upgrade from it must keep every one of them.
+const RENDERED_CREDENTIALS_CHART: &str = "fc2ef880a88e13fc85f2174ec8082f64e74238d6";
+
+/// The charts upgrades start from, by label: the previous release tag (or commit), and the
+/// last chart that rendered generated credentials, when this clone has it.
+fn previous_charts(project: &Project) -> Vec<(String, String)> {
     let git = |args: &[&str]| -> Result<String, String> {
         let mut cmd = Command::new("git");
-        cmd.current_dir(root).args(args);
+        cmd.current_dir(&project.root).args(args);
         crate::cluster::run(cmd).map(|s| s.trim().to_string())
     };
+    let mut charts = Vec::new();
     let previous = git(&["describe", "--tags", "--abbrev=0"])
         .or_else(|_| git(&["rev-parse", "--verify", "HEAD~1"]));
-    let Ok(previous) = previous else {
-        step.notes
-            .push("no previous release tag or commit in this clone; skipped".into());
-        return;
-    };
+    if let Ok(previous) =
+        previous.and_then(|p| git(&["rev-parse", "--verify", &format!("{p}^{{commit}}")]))
+    {
+        charts.push(("previous".to_string(), previous));
+    }
+    let commit = format!("{RENDERED_CREDENTIALS_CHART}^{{commit}}");
+    if git(&["rev-parse", "--verify", "--quiet", &commit]).is_ok()
+        && !charts.iter().any(|(_, c)| c == RENDERED_CREDENTIALS_CHART)
+    {
+        charts.push((
+            "rendered-credentials".to_string(),
+            RENDERED_CREDENTIALS_CHART.to_string(),
+        ));
+    }
+    charts
+}
+
+/// Installs the chart as it was at the previous release tag (or the previous commit), then
+/// upgrades to this one: renames, immutable fields and selector changes show up here.
+fn upgrade_from_previous(ctx: &Ctx, previous: &str, step: &mut Step) {
+    let root = &ctx.project.root;
     let old = match tempfile::tempdir() {
         Ok(d) => d,
         Err(e) => return step.fail(format!("creating a folder for the previous chart: {e}")),
@@ -243,17 +327,35 @@ fn upgrade_from_previous(ctx: &Ctx, step: &mut Step) {
         step.notes.push(format!("{previous} has no chart; skipped"));
         return;
     }
-    let ns = "geonode-e2e-previous";
+    let ns = &format!("geonode-e2e-from-{}", &previous[..previous.len().min(12)]);
     step.record(create_namespace(ctx, ns));
     step.record(
         helm_install(ctx, &old_chart, ns, &[])
             .map_err(|e| format!("installing the chart of {previous}: {e}")),
     );
+    // The previous chart may have made the generated credentials itself, or by its Job.
+    step.record(credentials::play_job(ctx, ns).map(|_| ()));
+    let secrets_before = secret_data(ctx, ns);
     step.record(
         ctx.helm(&["upgrade", RELEASE, path(&ctx.project.chart), "-n", ns, "--wait", "--wait-for-jobs", WAIT])
             .map(|_| ())
             .map_err(|e| format!("upgrading from the chart of {previous} failed (a rename or an immutable field?): {e}")),
     );
+    step.record(credentials::play_job(ctx, ns).map(|_| ()));
+    let secrets_after = secret_data(ctx, ns);
+    let changed: Vec<&String> = secrets_before
+        .iter()
+        .filter(|(name, data)| secrets_after.get(*name).is_some_and(|d| d != *data))
+        .map(|(name, _)| name)
+        .collect();
+    step.record(if changed.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "upgrading from {previous} changed the data of Secrets {changed:?}"
+        ))
+    });
+    step.record(credentials::refs_resolve(ctx, ns));
     check_release(ctx, ns, step);
     step.record(
         ctx.helm(&["uninstall", RELEASE, "-n", ns, "--wait", WAIT])
@@ -273,6 +375,7 @@ fn kept_objects() -> Vec<(&'static str, String)> {
         ("pvc", format!("{RELEASE}-statics")),
         ("pvc", format!("{RELEASE}-geoserver-data")),
         ("pvc", format!("data-{RELEASE}-postgresql-0")),
+        ("pvc", format!("{RELEASE}-redis-data")),
         ("secret", format!("{RELEASE}-secrets")),
         ("secret", format!("{RELEASE}-postgresql")),
         ("secret", format!("{RELEASE}-redis")),
@@ -394,9 +497,11 @@ const UPLOAD_LIMIT_ROLLS: [&str; 4] = [
     "Deployment/geonode-nginx",
 ];
 
-fn job_names(ctx: &Ctx, namespace: &str) -> std::collections::BTreeSet<String> {
+/// The names of the init Jobs of a namespace.
+fn init_job_names(ctx: &Ctx, namespace: &str) -> std::collections::BTreeSet<String> {
     items(ctx, "jobs", namespace)
         .iter()
+        .filter(|j| j["metadata"]["labels"]["app.kubernetes.io/component"] == "init")
         .filter_map(|j| j["metadata"]["name"].as_str().map(str::to_string))
         .collect()
 }

@@ -5,8 +5,8 @@
 //!
 //! Endpoints: every pod the render makes, and what lives around a release: an ingress
 //! controller, a stranger pod in the release's namespace and one in another namespace, the
-//! cluster's DNS, an address on the internet, the cloud metadata address, a private address
-//! (a node, the VPC) and the external databases of a scenario that has them.
+//! cluster's DNS, the API server, an address on the internet, the cloud metadata address, a
+//! private address (a node, the VPC) and the external databases of a scenario that has them.
 
 pub mod cyclonus;
 
@@ -19,13 +19,15 @@ use std::path::Path;
 
 /// The GeoNode workloads: what they reach is the same.
 const GEONODE: [&str; 4] = ["django", "celery-worker", "celery-beat", "init"];
-/// Chart pods that resolve no names.
-const NO_DNS: [&str; 3] = ["postgresql", "redis", "memcached"];
+/// Chart pods that resolve no names (the credentials Job reaches the API server by address).
+const NO_DNS: [&str; 4] = ["postgresql", "redis", "memcached", "credentials"];
 /// Chart pods that may reach addresses outside the cluster when networkPolicy.outside allows.
 const OUTSIDE: [&str; 3] = ["django", "celery-worker", "geoserver"];
 const INTERNET: &str = "203.0.113.10";
 const METADATA: &str = "169.254.169.254";
 const PRIVATE: &str = "10.1.1.1";
+/// The API server as pods reach it behind the `kubernetes` Service (a control-plane address).
+const API_SERVER: &str = "192.168.0.10";
 
 /// One end of a connection: its name in reports, the peer cyclonus sees, the ports it listens
 /// on (number, name, protocol), and whether the chart made it.
@@ -41,6 +43,8 @@ struct Facts {
     /// nginx accepts anyone (networkPolicy.ingressFrom is empty).
     nginx_open: bool,
     outside: bool,
+    /// networkPolicy.apiServer.to is any address (0.0.0.0/0), the default.
+    api_server_anywhere: bool,
 }
 
 pub struct Outcome {
@@ -219,6 +223,11 @@ fn surroundings(values: &Value) -> Result<Vec<Endpoint>, String> {
             pod_of_peer(dns_peer, "kube-system", "10.244.9.4")?,
             dns_ports,
         ),
+        synthetic(
+            "api-server",
+            outside(API_SERVER),
+            [tcp(443), tcp(6443)].concat(),
+        ),
         synthetic("internet", outside(INTERNET), tcp(443)),
         synthetic("metadata", outside(METADATA), tcp(80)),
         synthetic("private-network", outside(PRIVATE), tcp(443)),
@@ -253,6 +262,10 @@ fn expected(src: &str, src_chart: bool, dst: &str, port: u16, facts: &Facts) -> 
         ("postgresql", 5432) | ("external-postgresql", _) => geonode || src == "geoserver",
         ("redis", 6379) | ("memcached", 11211) | ("external-redis", _) => geonode,
         ("dns", _) => !NO_DNS.contains(&src),
+        // Only the credentials Job talks to the API server; where its address is unknown
+        // (the default), its rule allows any address on the API server's ports.
+        ("api-server", 443 | 6443) => src == "credentials",
+        ("internet" | "private-network", 443) if src == "credentials" => facts.api_server_anywhere,
         ("internet", _) => facts.outside && OUTSIDE.contains(&src),
         _ => false,
     }
@@ -273,6 +286,9 @@ pub fn check(cyclonus: &Path, values: &Value, objects: &[Object]) -> Result<Outc
     let facts = Facts {
         nginx_open: np["ingressFrom"].as_array().is_none_or(|a| a.is_empty()),
         outside: np["outside"]["enabled"] == true,
+        api_server_anywhere: np["apiServer"]["to"]
+            .as_array()
+            .is_some_and(|to| to.iter().any(|p| p["ipBlock"]["cidr"] == "0.0.0.0/0")),
     };
     let mut endpoints = chart_pods(objects);
     endpoints.extend(surroundings(values)?);
@@ -375,6 +391,7 @@ mod tests {
         let facts = Facts {
             nginx_open: false,
             outside: true,
+            api_server_anywhere: true,
         };
         assert!(expected("ingress-controller", false, "nginx", 8080, &facts));
         assert!(!expected(
@@ -388,9 +405,13 @@ mod tests {
         assert!(!expected("celery-beat", true, "internet", 443, &facts));
         assert!(!expected("django", true, "metadata", 80, &facts));
         assert!(!expected("redis", true, "dns", 53, &facts));
+        assert!(expected("credentials", true, "api-server", 6443, &facts));
+        assert!(!expected("django", true, "api-server", 443, &facts));
+        assert!(!expected("credentials", true, "metadata", 80, &facts));
         let open = Facts {
             nginx_open: true,
             outside: false,
+            api_server_anywhere: false,
         };
         assert!(expected("stranger-elsewhere", false, "nginx", 8080, &open));
         assert!(!expected("django", true, "nginx", 8080, &open));

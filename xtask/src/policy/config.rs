@@ -5,6 +5,11 @@ use crate::manifest::{containers, string_map, Object};
 use serde_json::Value;
 use std::collections::BTreeSet;
 
+/// The annotation of a Secret of credentials given as values (the chart's "-given" Secrets).
+pub(super) const ROTATION_ANNOTATION: &str = "geonode-k8s/rotation";
+/// The pod annotation that rolls pods using such a Secret.
+const CREDENTIALS_CHECKSUM: &str = "checksum/credentials";
+
 /// The ConfigMaps and Secrets a pod spec mounts or reads, as `(kind, name)`.
 fn referenced_config(spec: &Value) -> BTreeSet<(&'static str, String)> {
     let mut refs = BTreeSet::new();
@@ -45,14 +50,27 @@ pub fn check_config_checksum(object: &Object, context: &Render, out: &mut Vec<St
     };
     let annotations = &template["metadata"]["annotations"];
     for (kind, name) in referenced_config(&template["spec"]) {
-        let rendered = context
+        let Some(rendered) = context
             .objects
             .iter()
-            .any(|o| o.kind == kind && o.name == name);
-        let key = format!("checksum/{name}");
-        if rendered && annotations[&key].as_str().is_none_or(str::is_empty) {
+            .find(|o| o.kind == kind && o.name == name)
+        else {
+            continue;
+        };
+        // Credentials given as values roll pods by credentials.rotation: a hash of a password
+        // in a pod annotation can be reversed by a dictionary.
+        let (key, what) =
+            if rendered.value["metadata"]["annotations"][ROTATION_ANNOTATION].is_string() {
+                (
+                    CREDENTIALS_CHECKSUM.to_string(),
+                    "credentials.rotation and where each credential is read, never a credential",
+                )
+            } else {
+                (format!("checksum/{name}"), "a hash of that object's data")
+            };
+        if annotations[&key].as_str().is_none_or(str::is_empty) {
             out.push(format!(
-                "the pod template uses {kind} {name} but has no annotation {key}; add it (a hash of that object's data) so the pods roll when it changes"
+                "the pod template uses {kind} {name} but has no annotation {key}; add it ({what}) so the pods roll when it changes"
             ));
         }
     }

@@ -5,6 +5,7 @@
 pub mod architecture;
 mod config;
 mod pod_security;
+mod runtime;
 
 pub use config::base64_decode;
 
@@ -87,6 +88,16 @@ pub const RULES: &[Rule] = &[
         id: "image-architecture",
         reason: "an image published for some CPU architectures only fails with \"exec format error\" on nodes of the others",
         check: architecture::check,
+    },
+    Rule {
+        id: "emptydir-size-limit",
+        reason: "an emptyDir without a limit can fill the node's disk and take every pod on it down",
+        check: runtime::check_emptydir_size_limit,
+    },
+    Rule {
+        id: "no-secret-in-args",
+        reason: "a process's command line is readable by anything on the node (ps, /proc); a Secret expanded into it is disclosed",
+        check: runtime::check_no_secret_in_args,
     },
 ];
 

@@ -72,6 +72,10 @@ fn each_rule_is_caught_alone() {
             ("spec: {selector: {app.kubernetes.io/name: web}", "spec: {selector: {app.kubernetes.io/name: wbe}", "service-selects-pods"),
             ("selector: {matchLabels: {app.kubernetes.io/name: web}}", "selector: {matchLabels: {app.kubernetes.io/name: web, app.kubernetes.io/version: \"1\"}}", "selector-labels"),
             ("allowPrivilegeEscalation: false,", "allowPrivilegeEscalation: false, privileged: false,", ""),
+            ("defaultMode: 0644}}]", "defaultMode: 0644}}, {name: tmp, emptyDir: {}}]", "emptydir-size-limit"),
+            ("defaultMode: 0644}}]", "defaultMode: 0644}}, {name: tmp, emptyDir: {sizeLimit: 1Gi}}]", ""),
+            ("image: nginx:1.27.3", "image: nginx:1.27.3\n          env: [{name: PW, valueFrom: {secretKeyRef: {name: s, key: k}}}]\n          args: [\"--password=$(PW)\"]", "no-secret-in-args"),
+            ("image: nginx:1.27.3", "image: nginx:1.27.3\n          env: [{name: PW, valueFrom: {secretKeyRef: {name: s, key: k}}}]\n          args: [\"--password-from-env=PW\"]", ""),
         ];
     for (from, to, rule) in cases {
         let found = broken(from, to);
