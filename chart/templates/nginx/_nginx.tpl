@@ -3,8 +3,15 @@ nginx.maxBodySize (nginx's size syntax: a number with an optional k, m or g) in 
 GeoNode's upload limits take. "0" means no limit in nginx; GeoNode's limits are then the largest
 number they can hold.
 */}}
-{{/* A tmp emptyDir that an upload of nginx.maxBodySize would overfill gets its pod evicted. */}}
+{{/*
+A tmp emptyDir that an upload of nginx.maxBodySize would overfill gets its pod evicted; GeoServer's
+admin surfaces are either public or open to address ranges.
+*/}}
 {{- define "geonode.nginx.validate" -}}
+{{- $access := .Values.geoserver.adminAccess }}
+{{- if and $access.public $access.allowFrom }}
+{{- fail "geoserver.adminAccess: public: true opens GeoServer's admin surfaces to everyone, so allowFrom would restrict nothing; set public: false to open them to allowFrom only, or empty allowFrom" }}
+{{- end }}
 {{- $body := include "geonode.nginx.maxBodyBytes" . | float64 }}
 {{- if ne (toString .Values.nginx.maxBodySize) "0" }}
 {{- range $path, $limit := dict "geonode.tmpSizeLimit" .Values.geonode.tmpSizeLimit "nginx.tmpSizeLimit" .Values.nginx.tmpSizeLimit }}
@@ -24,5 +31,23 @@ number they can hold.
 {{- 9223372036854775807 }}
 {{- else }}
 {{- mul $number (get (dict "" 1 "k" 1024 "m" 1048576 "g" 1073741824) $unit) }}
+{{- end }}
+{{- end }}
+
+{{/* What every location that passes on to GeoServer does. */}}
+{{- define "geonode.nginx.geoserverProxy" -}}
+proxy_pass http://geoserver;
+proxy_set_header Upgrade $http_upgrade;
+proxy_set_header Connection "upgrade";
+client_max_body_size 0;
+{{- end }}
+
+{{/* The access rules of GeoServer's admin surfaces (geoserver.adminAccess): none when public. */}}
+{{- define "geonode.nginx.geoserverAdminOnly" -}}
+{{- $access := .Values.geoserver.adminAccess }}
+{{- if not $access.public }}
+{{- $rules := list }}
+{{- range $access.allowFrom }}{{ $rules = append $rules (printf "allow %s;" .) }}{{ end }}
+{{- join "\n" (append $rules "deny all;") }}
 {{- end }}
 {{- end }}

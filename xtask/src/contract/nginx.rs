@@ -222,6 +222,46 @@ fn uploads_are_inert(statics: &Path, base: &str) -> Result<(), String> {
 }
 
 /// The HTTP status code.
+/// GeoServer's admin surfaces answer 403 from nginx by default; what GeoNode's map client calls
+/// from the browser (OWS, the style editor's REST calls) reaches GeoServer.
+fn geoserver_admin_closed(base: &str) -> Result<(), String> {
+    let curl = |args: &[&str]| http_status("geonode.example.org", args);
+    for path in [
+        "/geoserver/web/",
+        "/geoserver/web/wicket/bookmarkable/org.geoserver.web.admin.StatusPage",
+        "/geoserver/rest/workspaces.json",
+        "/geoserver/rest/security/self/password",
+        "/geoserver/rest/reload",
+        "/geoserver/rest/workspaces/geonode/datastores.json",
+        "/geoserver/gwc/rest/layers",
+        "/geoserver/j_spring_security_check",
+    ] {
+        expect(
+            &format!("GET {path} (GeoServer's admin, closed by default)"),
+            curl(&[&format!("{base}{path}")]),
+            "403",
+        )?;
+    }
+    for path in [
+        "/geoserver/rest/styles/point.sld",
+        "/geoserver/rest/workspaces/geonode/styles/roads.json",
+        "/geoserver/rest/layers/geonode:roads.json",
+        "/geoserver/rest/workspaces/geonode/layers/roads.json",
+        "/geoserver/rest/sldservice/geonode:roads/classify.json?attribute=type",
+        "/geoserver/rest/about/version.json",
+        "/geoserver/rest/fonts.json",
+        "/geoserver/gwc/service/wmts?request=GetCapabilities",
+        "/geoserver/index.html",
+    ] {
+        expect(
+            &format!("GET {path} (GeoNode's map client calls it; proxied)"),
+            curl(&[&format!("{base}{path}")]),
+            "200",
+        )?;
+    }
+    Ok(())
+}
+
 pub fn http_status(host: &str, args: &[&str]) -> Result<String, String> {
     exec(
         site_curl(host)
@@ -271,6 +311,7 @@ pub fn run(inputs: &Inputs, work: &Path, step: &mut Step) {
         ] {
             expect(what, curl(&[&format!("{base}{path}")]), "200")?;
         }
+        geoserver_admin_closed(&base)?;
         uploads_are_inert(&statics, &base)?;
         let big = dir.join("big.bin");
         fs::write(&big, vec![b'x'; MAX_BODY_BYTES + 1024]).map_err(|e| e.to_string())?;
@@ -296,5 +337,5 @@ pub fn run(inputs: &Inputs, work: &Path, step: &mut Step) {
         Ok(())
     })();
     step.record(result);
-    step.detail = "chart's nginx.conf: nginx -t, statics, uploads (nosniff, sandbox, no hidden files), 413 over the limit, forwarded headers from trusted proxies only; GeoServer and Django are recording stand-ins".into();
+    step.detail = "chart's nginx.conf: nginx -t, statics, uploads (nosniff, sandbox, no hidden files), GeoServer's admin closed but the style editor's REST calls, 413 over the limit, forwarded headers from trusted proxies only; GeoServer and Django are recording stand-ins".into();
 }
