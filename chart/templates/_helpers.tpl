@@ -81,7 +81,7 @@ checksum/{{ .name }}: {{ include (print .context.Template.BasePath .template) .c
 {{- end }}
 
 {{/*
-Scheduling fields of a pod. Call with (dict "context" $ "values" .Values.<component>
+Scheduling fields of a pod. Call with (dict "context" $ "component" <name> "values" .Values.<component>
 ["sharedVolumes" true] ["images" (list <image values>...)]): pods that mount the shared volumes
 get the storage affinity; the images (by default the component's own .values.image) keep the pod
 on nodes of their architectures.
@@ -109,7 +109,12 @@ affinity:
 tolerations:
   {{- toYaml . | nindent 2 }}
 {{- end }}
-{{- with .values.topologySpreadConstraints }}
+{{- /* A constraint without a labelSelector counts the component's own pods. */}}
+{{- $spread := list }}
+{{- range .values.topologySpreadConstraints }}
+{{- $spread = append $spread (hasKey . "labelSelector" | ternary . (merge (dict "labelSelector" (dict "matchLabels" (include "geonode.selectorLabels" $ | fromYaml))) .)) }}
+{{- end }}
+{{- with $spread }}
 topologySpreadConstraints:
   {{- toYaml . | nindent 2 }}
 {{- end }}
@@ -153,7 +158,7 @@ often, how patient). Call with (dict "handler" (dict ...) "timing" .Values.x.pro
 {{- end }}
 
 {{/*
-The parts every pod spec of the chart shares. Call with (dict "context" $ "values"
+The parts every pod spec of the chart shares. Call with (dict "context" $ "component" <name> "values"
 .Values.<component> ["sharedVolumes" true] ["images" (list ...)] ["serviceAccountName" ...]
 ["stop" (include "geonode.gracefulStop" ...)]; see geonode.scheduling). No service-account token, except for the one pod given a service account
 (the credentials Job, the only one that talks to the API server), and no service-link env vars.

@@ -1,7 +1,7 @@
 """Creates the release's generated credentials, once, in the cluster.
 
 Runs in the credentials Job under its own ServiceAccount. For every Secret in the plan
-(plan.json beside this file: [{"secret": name, "keys": {key: "random" | "rsa"}}]):
+(plan.json beside this file: [{"secret": name, "keys": {key: "random" | "long" | "rsa"}}]):
 - a Secret that does not exist is created with every key generated;
 - a key missing from an existing Secret is added (a newer chart may use a new credential);
 - a value already stored is never changed, so a re-run, an upgrade or a GitOps re-apply keeps it.
@@ -76,8 +76,9 @@ def read(path):
 
 
 def generate(kind):
-    if kind == "random":
-        return "".join(secrets.choice(ALPHABET) for _ in range(32))
+    if kind in ("random", "long"):
+        # "long": Django's SECRET_KEY, which `check --deploy` wants at least 50 characters long.
+        return "".join(secrets.choice(ALPHABET) for _ in range(64 if kind == "long" else 32))
     if kind == "rsa":
         from cryptography.hazmat.primitives import serialization
         from cryptography.hazmat.primitives.asymmetric import rsa

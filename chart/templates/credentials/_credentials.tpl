@@ -56,7 +56,8 @@ pod uses is read from one of three Secrets:
 {{- end }}
 
 {{/*
-What the credentials Job must create, as a YAML list of {secret, keys: {<Secret key>: random|rsa}}:
+What the credentials Job must create, as a YAML list of {secret, keys: {<Secret key>: random|long|rsa}}
+(32 random characters; 64 for Django's SECRET_KEY, which Django wants at least 50 long; an RSA key):
 each group without an existingSecret whose used keys are not all given. Empty: no Job.
 */}}
 {{- define "geonode.credentials.plan" -}}
@@ -68,7 +69,7 @@ each group without an existingSecret whose used keys are not all given. Empty: n
 {{- $generate := dict }}
 {{- range $key := include "geonode.credentials.usedKeys" $ctx | fromYamlArray }}
 {{- if not (get $auth $key) }}
-{{- $_ := set $generate (index $auth.secretKeys $key) (eq $key "oidcRsaPrivateKey" | ternary "rsa" "random") }}
+{{- $_ := set $generate (index $auth.secretKeys $key) (get (dict "oidcRsaPrivateKey" "rsa" "secretKey" "long") $key | default "random") }}
 {{- end }}
 {{- end }}
 {{- with $generate }}

@@ -215,7 +215,7 @@ metadata:
     {{- toYaml . | nindent 4 }}
     {{- end }}
 spec:
-  {{- include "geonode.podSpecCommon" (dict "context" $root "values" $values "sharedVolumes" true "images" (list $root.Values.geonode.image) "stop" .stop) | nindent 2 }}
+  {{- include "geonode.podSpecCommon" (dict "context" $root "component" .component "values" $values "sharedVolumes" true "images" (list $root.Values.geonode.image) "stop" .stop) | nindent 2 }}
   {{- with .restartPolicy }}
   restartPolicy: {{ . }}
   {{- end }}

@@ -18,7 +18,7 @@ metadata:
     helm.sh/hook-delete-policy: before-hook-creation
 spec:
   restartPolicy: Never
-  {{- include "geonode.podSpecCommon" (dict "context" $root "values" $values "images" (list $root.Values.geonode.image)) | nindent 2 }}
+  {{- include "geonode.podSpecCommon" (merge (dict "values" $values "images" (list $root.Values.geonode.image)) $ctx) | nindent 2 }}
   containers:
     - name: smoke
       image: {{ include "geonode.image" (dict "image" $root.Values.geonode.image "path" "geonode.image") }}
