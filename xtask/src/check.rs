@@ -3,6 +3,7 @@
 use crate::bad_values;
 use crate::docs;
 use crate::error::Error;
+use crate::fuzz;
 use crate::golden;
 use crate::helm::Helm;
 use crate::manifest::{self, Object};
@@ -120,6 +121,10 @@ pub fn run(project: &Project, options: &Options) -> Result<Report, Error> {
         credential_leaks_step(&inputs, step)
     });
     report.step("bad-values", |step| bad_values_step(&inputs, step));
+    report.step("fuzz", |step| {
+        let newest_helm = &inputs.helms[inputs.helms.len() - 1];
+        fuzz::check_step(project, newest_helm, inputs.newest_minor(), step)
+    });
     report.step("golden", |step| compare_goldens(&inputs, &renders, step));
     report.step("docs", |step| check_docs(&inputs, step));
     report.step("values-schema", |step| {

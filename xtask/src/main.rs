@@ -8,6 +8,7 @@ mod credential_leaks;
 mod docs;
 mod e2e;
 mod error;
+mod fuzz;
 mod golden;
 mod helm;
 mod k8s_yaml;
@@ -31,7 +32,11 @@ usage: cargo xtask <command> [options]
 commands:
   check   lint, render every scenario under Helm 3 and 4 for every supported Kubernetes minor,
           validate every object against the strict schemas, apply the policy rules, run the
-          bad-values cases and diff the goldens; prints `N passed, M failed`
+          bad-values cases, fuzz the values (a share of each kind) and diff the goldens;
+          prints `N passed, M failed`
+  fuzz    make every value of chart/values.yaml wrong in every way its kind allows (unknown keys,
+          wrong types, negatives, nonsense quantities, ...), render each with both Helms and
+          report the share the chart refuses (at least 97%), per kind, and every one it accepts
   bless   rewrite tests/golden/ from the current chart
   schema-defs
           copy the Kubernetes definitions of the values the chart passes through (affinity,
@@ -153,6 +158,13 @@ fn main() -> ExitCode {
             true
         }),
         "cluster" => cluster_command(args.subcommand.as_deref() == Some("up")),
+        "fuzz" => project::Project::at(&args.root).and_then(|project| {
+            let newest = *args
+                .kube_minors
+                .last()
+                .expect("at least one Kubernetes minor");
+            fuzz::run(&project, newest)
+        }),
         "e2e" => project::Project::at(&args.root)
             .and_then(|project| e2e::run(&project).map(|report| report.failed() == 0)),
         "contract" => project::Project::at(&args.root).and_then(|project| {
