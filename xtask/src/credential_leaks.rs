@@ -13,6 +13,14 @@ use std::collections::{BTreeMap, BTreeSet};
 /// The render pins with every credential value changed, as YAML.
 pub fn changed_pins(pins: &Value) -> Value {
     match pins {
+        // A PEM key stays one: its lines in reverse order.
+        Value::String(s) if s.starts_with("-----BEGIN") => {
+            let lines: Vec<&str> = s.lines().collect();
+            let (first, rest) = lines.split_first().expect("a PEM has lines");
+            let (last, body) = rest.split_last().expect("a PEM has an end line");
+            let body: Vec<&str> = body.iter().rev().copied().collect();
+            Value::String(format!("{first}\n{}\n{last}\n", body.join("\n")))
+        }
         Value::String(s) => Value::String(format!("changed-{s}")),
         Value::Object(map) => Value::Object(
             map.iter()
@@ -83,10 +91,12 @@ mod tests {
 
     #[test]
     fn every_pinned_string_changes() {
-        let pins = serde_json::json!({"redis": {"auth": {"password": "p"}}, "n": 1});
+        let pins = serde_json::json!({"redis": {"auth": {"password": "p"}}, "n": 1,
+            "key": "-----BEGIN RSA PRIVATE KEY-----\na\nb\n-----END RSA PRIVATE KEY-----\n"});
         assert_eq!(
             changed_pins(&pins),
-            serde_json::json!({"redis": {"auth": {"password": "changed-p"}}, "n": 1})
+            serde_json::json!({"redis": {"auth": {"password": "changed-p"}}, "n": 1,
+                "key": "-----BEGIN RSA PRIVATE KEY-----\nb\na\n-----END RSA PRIVATE KEY-----\n"})
         );
     }
 }
