@@ -7,6 +7,7 @@ written into a ConfigMap or a pod spec. Then it loads GeoNode's settings and add
 behind nginx and an Ingress needs.
 """
 
+import importlib
 import os
 from urllib.parse import quote
 
@@ -46,7 +47,15 @@ _env.setdefault(
 _env.setdefault("BROKER_URL", _redis_url(0))
 _env.setdefault("CELERY_RESULT_BACKEND", _redis_url(1))
 
-from geonode.settings import *  # noqa: E402,F401,F403
+# The project's settings (geonode.project.settingsModule: GeoNode's own, or a geonode-project's,
+# which imports GeoNode's), as `from <module> import *` would take them.
+_project = importlib.import_module(_env.get("GEONODE_K8S_PROJECT_SETTINGS", "geonode.settings"))
+globals().update(
+    {
+        name: getattr(_project, name)
+        for name in getattr(_project, "__all__", [n for n in vars(_project) if not n.startswith("_")])
+    }
+)
 
 # nginx passes on the scheme the client used (the Ingress's X-Forwarded-Proto when TLS ends
 # there), so Django builds https links and accepts https POSTs without redirect loops.
@@ -56,3 +65,9 @@ CSRF_TRUSTED_ORIGINS = [SITEURL.rstrip("/")]  # noqa: F405
 # GeoNode 5.1 signs OpenID Connect ID tokens with an RSA key written into its settings.py, the
 # same on every site; the site's own key comes from the chart's Secret.
 OAUTH2_PROVIDER["OIDC_RSA_PRIVATE_KEY"] = _env["OIDC_RSA_PRIVATE_KEY"]  # noqa: F405
+
+# geonode.settingsAdditions, last, with this module's names at hand (INSTALLED_APPS += ...).
+_additions = os.path.join(os.path.dirname(os.path.abspath(__file__)), "settings_additions.py")
+if os.path.exists(_additions):
+    with open(_additions, encoding="utf-8") as _file:
+        exec(compile(_file.read(), _additions, "exec"))  # noqa: S102 - the operator's own settings

@@ -51,6 +51,9 @@ def first_run(admin_model):
     with transaction.atomic():
         call_command("loaddata", "sample_admin", verbosity=0)
         call_command("loaddata", "initial_data", verbosity=0)
+        for fixture in json.loads(os.environ.get("GEONODE_K8S_SITE_FIXTURES", "[]")):
+            log("new site: loading the site's fixture {}".format(fixture))
+            call_command("loaddata", fixture, verbosity=0)
         admin = admin_model.objects.get(username="admin")
         admin.set_password(os.environ["ADMIN_PASSWORD"])
         admin.email = os.environ.get("ADMIN_EMAIL", "")
@@ -140,6 +143,13 @@ def sync_oauth_application(admin_model, site_url):
     log("OAuth2 application {} {}".format(name, "created" if created else "brought in line with the chart"))
 
 
+def run_site_commands(variable):
+    """The site's own management commands (initJob.commands): [command, arguments...] each."""
+    for argv in json.loads(os.environ.get(variable, "[]")):
+        log("site command: {}".format(" ".join(argv)))
+        call_command(*argv)
+
+
 def main():
     django.setup()
     from django.conf import settings
@@ -151,6 +161,7 @@ def main():
     log("migrating the datastore database")
     call_command("migrate", database="datastore", interactive=False, verbosity=1)
 
+    run_site_commands("GEONODE_K8S_COMMANDS_BEFORE_SETUP")
     admin_model = get_user_model()
     if not admin_model.objects.filter(username="admin").exists():
         first_run(admin_model)
@@ -166,6 +177,7 @@ def main():
             os.makedirs(path, exist_ok=True)
     log("collecting static files")
     call_command("collectstatic", interactive=False, verbosity=0)
+    run_site_commands("GEONODE_K8S_COMMANDS_AFTER_SETUP")
     log("done")
 
 

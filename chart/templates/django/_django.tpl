@@ -37,8 +37,13 @@ the same volumes. Everything here is used by all of them, so they cannot drift a
 {{- $pg := .Values.postgresql -}}
 - name: DJANGO_SETTINGS_MODULE
   value: geonode_k8s_settings
+# The chart's settings module (files/django/geonode_k8s_settings.py) loads the project's.
+- name: GEONODE_K8S_PROJECT_SETTINGS
+  value: {{ .Values.geonode.project.settingsModule | quote }}
+- name: GEONODE_K8S_CELERY_APP
+  value: {{ .Values.geonode.project.celeryApp | quote }}
 - name: PYTHONPATH
-  value: /etc/geonode-k8s
+  value: {{ printf "/etc/geonode-k8s:%s" .Values.geonode.project.dir | quote }}
 # The root filesystem is read-only: no bytecode files, a writable HOME.
 - name: PYTHONDONTWRITEBYTECODE
   value: "1"
@@ -167,7 +172,7 @@ databases. Call with (dict "context" $ "values" .Values.<component>).
   image: {{ include "geonode.image" (dict "image" .context.Values.geonode.image "path" "geonode.image") }}
   imagePullPolicy: {{ .context.Values.geonode.image.pullPolicy }}
   command: ["python", "/etc/geonode-k8s/wait_for_migrations.py"]
-  workingDir: /usr/src/geonode
+  workingDir: {{ .context.Values.geonode.project.dir }}
   env:
     {{- include "geonode.django.env" .context | nindent 4 }}
   resources:
@@ -200,7 +205,7 @@ databases. Call with (dict "context" $ "values" .Values.<component>).
 The pod template of every workload that runs GeoNode code (Django, Celery worker and beat, the
 init Job). Call with (dict "context" $ "component" "celery-worker" "values" .Values.celery.worker
 "name" "celery" "command" (list ...) "extra" <container fields: ports, probes> "waitForMigrations" true
-"restartPolicy" "Never"|"" ["stop" (include "geonode.gracefulStop" ...)]).
+"restartPolicy" "Never"|"" ["stop" (include "geonode.gracefulStop" ...)] ["env" (list <env vars of this container>)]).
 */}}
 {{- define "geonode.django.podTemplate" -}}
 {{- $root := .context }}
@@ -229,9 +234,12 @@ spec:
       imagePullPolicy: {{ $root.Values.geonode.image.pullPolicy }}
       command:
         {{- toYaml .command | nindent 8 }}
-      workingDir: /usr/src/geonode
+      workingDir: {{ $root.Values.geonode.project.dir }}
       env:
         {{- include "geonode.django.env" $root | nindent 8 }}
+        {{- with .env }}
+        {{- toYaml . | nindent 8 }}
+        {{- end }}
         {{- with $values.extraEnv }}
         {{- toYaml . | nindent 8 }}
         {{- end }}

@@ -6,6 +6,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// The only changes made to what the chart renders, to run it as local processes.
+#[derive(Clone)]
 pub struct Mapping {
     /// In-cluster service host:port -> 127.0.0.1:port.
     pub hosts: Vec<(String, String)>,

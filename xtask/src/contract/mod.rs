@@ -86,7 +86,7 @@ pub fn run(project: &Project, only: &[String]) -> Result<Report, Error> {
             Ok(objects) => {
                 step.passed += 1;
                 step.detail = format!(
-                    "{} objects from the defaults with pins and {}; again with {}",
+                    "{} objects from the defaults with pins, tests/contract/values.yaml (GeoNode as a site's own project) and {}; again with {}",
                     objects.len(),
                     CONTRACT_SETS.join(", "),
                     CHANGED_SETS.join(", ")

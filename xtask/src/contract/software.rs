@@ -9,7 +9,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-/// The defaults with the render pins and `sets` (`path.to.value=value`).
+/// The defaults with the render pins, tests/contract/values.yaml and `sets` (`path.to.value=value`).
 pub fn render(project: &Project, sets: &[&str]) -> Result<Vec<Object>, String> {
     let tools = crate::tools::ensure().map_err(|e| e.to_string())?;
     let helm = crate::helm::Helm::all(&tools).pop().ok_or("no Helm")?;
@@ -41,6 +41,14 @@ pub fn render(project: &Project, sets: &[&str]) -> Result<Vec<Object>, String> {
         })
         .collect();
     fs::write(file.path(), overrides).map_err(|e| e.to_string())?;
+    // The contract's own values: GeoNode as a site's own project (see geonode/project.rs).
+    values.push(
+        project
+            .root
+            .join("tests")
+            .join("contract")
+            .join("values.yaml"),
+    );
     values.push(file.path().to_path_buf());
     let text = helm.template(
         project,

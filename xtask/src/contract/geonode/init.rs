@@ -89,7 +89,7 @@ pub fn run(
     statics: &Path,
     step: &mut Step,
 ) {
-    step.detail = "init Job's command: killed inside the first-run setup, then whole (migrations, fixtures, thesauri, OAuth2 app, upload limits, collectstatic); again: a user's password kept, the fixture's replaced, limits follow a new nginx.maxBodySize".into();
+    step.detail = "init Job's command for the site's own project: killed inside the first-run setup, then whole (migrations, fixtures with the site's, its commands before and after the setup, thesauri, OAuth2 app, upload limits, collectstatic); again: a user's password kept, the fixture's replaced, limits follow a new nginx.maxBodySize, the site's fixture and commands leave one group each".into();
     for point in KILL_POINTS {
         step.record(killed_at(run, point));
     }
@@ -109,6 +109,27 @@ pub fn run(
     step.record(site(run, statics));
     step.record(run_again(run, init, changed_limit));
     step.record(fixture_password_replaced(run, init));
+    step.record(site_steps_once(run));
+}
+
+/// After every run above: the site's fixture and its two init commands each made their group
+/// exactly once.
+fn site_steps_once(run: &GeoNodeRun) -> Result<(), String> {
+    let out = run.python(&super::project::group_counts_py())?;
+    let wrong: Vec<&str> = out
+        .lines()
+        .filter(|l| l.starts_with("contract-site-") && !l.ends_with(" 1"))
+        .collect();
+    let seen = out
+        .lines()
+        .filter(|l| l.starts_with("contract-site-"))
+        .count();
+    if seen != super::project::GROUPS.len() || !wrong.is_empty() {
+        return Err(format!(
+            "the site's fixture (initJob.siteFixtures) and init commands (initJob.commands) must each leave one group after every Job run; got:\n{out}"
+        ));
+    }
+    Ok(())
 }
 
 /// The Job killed at `point` on a site without admin leaves no admin that logs in with the

@@ -2,6 +2,7 @@
 //! Deployment's uwsgi behind the chart's nginx, and the Celery worker running a task.
 
 mod init;
+mod project;
 mod run;
 mod venv;
 
@@ -53,16 +54,20 @@ pub fn run(
         Err(e) => return report.step("geonode-init", |step| step.fail(e)),
     };
     let job = format!("{RELEASE}-init-");
+    // The Job's container: its command, and the variables only it has (the site's steps).
     let init = inputs
         .objects
         .iter()
         .find(|o| o.kind == "Job" && o.name.starts_with(&job))
         .map(|o| o.name.clone())
         .ok_or_else(|| "the render has no init Job".to_string())
-        .and_then(|name| inputs.command("Job", &name, "init"));
+        .and_then(|name| {
+            let argv = inputs.command("Job", &name, "init")?;
+            Ok((argv, run.with_env_of(inputs, "Job", &name, "init")?))
+        });
 
     report.step("geonode-init", |step| match &init {
-        Ok(init) => init::run(&run, init, changed_limit, &run.statics, step),
+        Ok((argv, init_run)) => init::run(init_run, argv, changed_limit, &run.statics, step),
         Err(e) => step.fail(e.clone()),
     });
 
@@ -130,6 +135,14 @@ pub fn run(
             if !headers.contains("x-frame-options: deny") {
                 return Err(format!("GET / through nginx lost Django's X-Frame-Options: DENY: {headers}"));
             }
+            let page = http_body(&host, &[&format!("{base}/contract-site/")])?;
+            let groups = project::GROUPS.join(",");
+            if !page.contains(project::GREETING) || !page.contains(&groups) {
+                return Err(format!(
+                    "GET /contract-site/ (the site's own project: its URLs, its setting plus geonode.settingsAdditions, its fixture's and init commands' groups) answered {page:?}, not {:?} and {groups:?}",
+                    project::GREETING
+                ));
+            }
             roles_need_the_key(&run, uwsgi_port)?;
             signup_closed(&host, &base)?;
             oidc_key_is_the_sites(&run, &host, &base)?;
@@ -137,7 +150,7 @@ pub fn run(
         })();
         step.record(result);
         step.detail =
-            "the Deployment's uwsgi command behind the chart's nginx: /, /api/v2/, /static/; role endpoints need GeoServer's key; ID tokens signed with the Secret's key; sign-up closed".into();
+            "the Deployment's uwsgi command, serving the site's own project, behind the chart's nginx: /, /api/v2/, /static/, the project's page (its setting and the settings additions); role endpoints need GeoServer's key; ID tokens signed with the Secret's key; sign-up closed".into();
     });
 
     report.step("celery", |step| {
@@ -149,7 +162,7 @@ pub fn run(
             let _worker = Running::spawn(run.command(&argv).stdout(log).stderr(log_err)).map_err(|e| format!("starting the worker: {e}"))?;
             // GeoNode routes its tasks to named queues ("default" and others) the worker consumes.
             let out = run.python(
-                "from geonode.celery_app import app\nr = app.send_task('celery.accumulate', args=(42,), queue='default')\nprint(r.get(timeout=120))",
+                "from contract_site.celeryapp import app\nr = app.send_task('celery.accumulate', args=(42,), queue='default')\nprint(r.get(timeout=120))",
             );
             let tail = || fs::read_to_string(&log_path).unwrap_or_default().lines().rev().take(20).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n");
             match out {
@@ -160,7 +173,7 @@ pub fn run(
             Ok(())
         })();
         step.record(result);
-        step.detail = "the worker Deployment's command on Redis runs a task queued from Django".into();
+        step.detail = "the worker Deployment's command (the project's Celery application) on Redis runs a task queued from Django".into();
     });
 }
 

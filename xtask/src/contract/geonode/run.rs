@@ -40,6 +40,7 @@ impl GeoNodeRun {
         for d in [&config, &statics, &home, &src] {
             fs::create_dir_all(d).map_err(|e| e.to_string())?;
         }
+        super::project::write(&src)?;
         // The ConfigMap's files, as the pods mount them.
         let configmap = inputs.find("ConfigMap", &format!("{RELEASE}-django-config"))?;
         for (name, text) in manifest::string_map(&configmap.value["data"]) {
@@ -63,7 +64,10 @@ impl GeoNodeRun {
                     "/mnt/volumes/statics/".into(),
                     format!("{}/", statics.display()),
                 ),
-                ("/usr/src/geonode".into(), src.display().to_string()),
+                (
+                    super::project::PROJECT_DIR.into(),
+                    src.display().to_string(),
+                ),
             ],
         };
         let mut env = BTreeMap::new();
@@ -93,6 +97,27 @@ impl GeoNodeRun {
             config,
             statics,
             mapping,
+        })
+    }
+
+    /// The same run with another container's environment added (mapped), e.g. the init Job's.
+    pub fn with_env_of(
+        &self,
+        inputs: &Inputs,
+        kind: &str,
+        name: &str,
+        container: &str,
+    ) -> Result<GeoNodeRun, String> {
+        let mut env = self.env.clone();
+        for (k, v) in inputs.env(kind, name, container)? {
+            env.entry(k).or_insert_with(|| self.mapping.apply(&v));
+        }
+        Ok(GeoNodeRun {
+            venv: self.venv.clone(),
+            env,
+            config: self.config.clone(),
+            statics: self.statics.clone(),
+            mapping: self.mapping.clone(),
         })
     }
 
