@@ -104,3 +104,22 @@ route would answer only for that host, and GeoNode would send every browser to t
 {{- fail (printf "siteUrl %s is a local port-forward address, but %s is enabled: it serves ports 80 and 443 only for the siteUrl's host, and GeoNode would send browsers to port %s; set siteUrl to the address the %s serves (e.g. https://geonode.example.org/, or http://localhost/ on kind)" .Values.siteUrl (.Values.ingress.enabled | ternary "ingress" "httpRoute") $port (.Values.ingress.enabled | ternary "Ingress" "HTTPRoute")) }}
 {{- end }}
 {{- end }}
+
+{{/* geonode.email: a server to send to, one kind of TLS, a login with its password. */}}
+{{- define "geonode.guards.email" -}}
+{{- $email := .Values.geonode.email }}
+{{- if $email.enabled }}
+{{- if not $email.host }}
+{{- fail "geonode.email.enabled is true but geonode.email.host is empty: set the SMTP server's host name or address" }}
+{{- end }}
+{{- if and $email.tls $email.ssl }}
+{{- fail "geonode.email: tls (STARTTLS, port 587) and ssl (implicit TLS, port 465) are exclusive; set one of them to false" }}
+{{- end }}
+{{- if and $email.user (not $email.passwordSecret.name) }}
+{{- fail "geonode.email.user is set but geonode.email.passwordSecret.name is empty: create a Secret with the SMTP password and name it there (the chart never generates or takes it as a value)" }}
+{{- end }}
+{{- if and $email.passwordSecret.name (not $email.user) }}
+{{- fail "geonode.email.passwordSecret is set but geonode.email.user is empty: Django logs in to the SMTP server only with both" }}
+{{- end }}
+{{- end }}
+{{- end }}

@@ -72,7 +72,32 @@ a rule without destinations, which would allow every one.
 {{- fail (printf "%s.external.host %q is a name, and network policies allow addresses: set %s.external.networkCidrs to the address ranges it resolves to (e.g. [10.0.3.0/24]), or networkPolicy.enabled: false" $service (toString $values.external.host) $service) }}
 {{- end }}
 {{- end }}
+{{- $email := .Values.geonode.email }}
+{{- if and $email.enabled $email.host (not .Values.networkPolicy.outside.enabled) (not (include "geonode.networkPolicy.emailEgress" . | fromYamlArray)) }}
+{{- fail (printf "geonode.email.host %q is a name, and network policies allow addresses: set geonode.email.networkCidrs to the SMTP server's address ranges (e.g. [10.0.9.25/32]), or networkPolicy.outside.enabled: true for a server on the internet" (toString $email.host)) }}
 {{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+Egress to the SMTP server (geonode.email) of the pods that send mail (Django, the Celery worker),
+as a YAML list of rules: its networkCidrs, or its host when an address; none when e-mail is off.
+*/}}
+{{- define "geonode.networkPolicy.emailEgress" -}}
+{{- $email := .Values.geonode.email }}
+{{- $rules := list }}
+{{- if $email.enabled }}
+{{- $cidrs := $email.networkCidrs }}
+{{- if and (not $cidrs) (regexMatch "^[0-9]+\\.[0-9]+\\.[0-9]+\\.[0-9]+$" (toString $email.host)) }}
+{{- $cidrs = list (printf "%s/32" $email.host) }}
+{{- end }}
+{{- $peers := list }}
+{{- range $cidrs }}{{ $peers = append $peers (dict "ipBlock" (dict "cidr" .)) }}{{ end }}
+{{- with $peers }}
+{{- $rules = append $rules (dict "to" . "ports" (list (dict "port" (int $email.port) "protocol" "TCP"))) }}
+{{- end }}
+{{- end }}
+{{- toYaml $rules }}
 {{- end }}
 
 {{/* What every GeoNode workload reaches: both databases, Redis, GeoServer and memcached. */}}

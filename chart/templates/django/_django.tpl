@@ -101,6 +101,31 @@ the same volumes. Everything here is used by all of them, so they cannot drift a
 {{ include "geonode.credentials.env" (dict "context" . "group" "geonode" "key" "oidcRsaPrivateKey" "env" "OIDC_RSA_PRIVATE_KEY") }}
 - name: ADMIN_EMAIL
   value: {{ .Values.geonode.adminEmail | quote }}
+{{- with .Values.geonode.email }}
+- name: EMAIL_ENABLE
+  value: {{ .enabled | ternary "True" "False" | quote }}
+{{- if .enabled }}
+- name: DJANGO_EMAIL_HOST
+  value: {{ .host | quote }}
+- name: DJANGO_EMAIL_PORT
+  value: {{ .port | quote }}
+- name: DJANGO_EMAIL_USE_TLS
+  value: {{ .tls | ternary "True" "False" | quote }}
+- name: DJANGO_EMAIL_USE_SSL
+  value: {{ .ssl | ternary "True" "False" | quote }}
+- name: DJANGO_EMAIL_HOST_USER
+  value: {{ .user | quote }}
+- name: DEFAULT_FROM_EMAIL
+  value: {{ .from | quote }}
+{{- with .passwordSecret.name }}
+- name: DJANGO_EMAIL_HOST_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ . }}
+      key: {{ $.Values.geonode.email.passwordSecret.key }}
+{{- end }}
+{{- end }}
+{{- end }}
 {{- $accounts := .Values.geonode.accounts }}
 # Who may join and publish (geonode.accounts, geonode.moderateUploads); GeoNode reads Python literals.
 - name: ACCOUNT_OPEN_SIGNUP

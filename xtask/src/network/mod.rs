@@ -6,7 +6,8 @@
 //! Endpoints: every pod the render makes, and what lives around a release: an ingress
 //! controller, a stranger pod in the release's namespace and one in another namespace, the
 //! cluster's DNS, the API server, an address on the internet, the cloud metadata address, a
-//! private address (a node, the VPC) and the external databases of a scenario that has them.
+//! private address (a node, the VPC), and the external databases and SMTP server of a scenario
+//! that has them.
 
 pub mod cyclonus;
 
@@ -232,6 +233,13 @@ fn surroundings(values: &Value) -> Result<Vec<Endpoint>, String> {
         synthetic("metadata", outside(METADATA), tcp(80)),
         synthetic("private-network", outside(PRIVATE), tcp(443)),
     ];
+    let email = &values["geonode"]["email"];
+    if email["enabled"] == true {
+        if let Some(ip) = external_address(email) {
+            let port = email["port"].as_u64().unwrap_or(0) as u16;
+            around.push(synthetic("smtp", outside(&ip), tcp(port)));
+        }
+    }
     for service in ["postgresql", "redis"] {
         if values[service]["enabled"] == false {
             let external = &values[service]["external"];
@@ -262,6 +270,8 @@ fn expected(src: &str, src_chart: bool, dst: &str, port: u16, facts: &Facts) -> 
         ("postgresql", 5432) | ("external-postgresql", _) => geonode || src == "geoserver",
         ("redis", 6379) | ("memcached", 11211) | ("external-redis", _) => geonode,
         ("dns", _) => !NO_DNS.contains(&src),
+        // Mail goes out from Django and the Celery worker only.
+        ("smtp", _) => matches!(src, "django" | "celery-worker"),
         // Only the credentials Job talks to the API server; where its address is unknown
         // (the default), its rule allows any address on the API server's ports.
         ("api-server", 443 | 6443) => src == "credentials",
@@ -408,6 +418,8 @@ mod tests {
         assert!(expected("credentials", true, "api-server", 6443, &facts));
         assert!(!expected("django", true, "api-server", 443, &facts));
         assert!(!expected("credentials", true, "metadata", 80, &facts));
+        assert!(expected("celery-worker", true, "smtp", 587, &facts));
+        assert!(!expected("celery-beat", true, "smtp", 587, &facts));
         let open = Facts {
             nginx_open: true,
             outside: false,

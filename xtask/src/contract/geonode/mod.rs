@@ -153,6 +153,11 @@ pub fn run(
             "the Deployment's uwsgi command, serving the site's own project, behind the chart's nginx: /, /api/v2/, /static/, the project's page (its setting and the settings additions); role endpoints need GeoServer's key; ID tokens signed with the Secret's key; sign-up closed".into();
     });
 
+    report.step("email", |step| {
+        step.record(mail_reaches_the_sink(&run, work));
+        step.detail = "GeoNode's password-reset mail, with the chart's geonode.email settings, reaches a real SMTP server (Python's smtpd) on 127.0.0.1".into();
+    });
+
     report.step("celery", |step| {
         let result = (|| -> Result<(), String> {
             let argv = inputs.command("Deployment", &format!("{RELEASE}-celery-worker"), "celery-worker")?;
@@ -280,4 +285,64 @@ fn signup_closed(host: &str, base: &str) -> Result<(), String> {
             page.chars().take(300).collect::<String>()
         ))
     }
+}
+
+/// Python's own SMTP server (smtpd, standard library up to 3.11) printing every mail it takes;
+/// GeoNode, with the chart's e-mail settings (DJANGO_EMAIL_*), sends a password reset to it.
+fn mail_reaches_the_sink(run: &GeoNodeRun, work: &Path) -> Result<(), String> {
+    let port = free_port()?;
+    let log_path = work.join("smtp-sink.log");
+    let log = fs::File::create(&log_path).map_err(|e| e.to_string())?;
+    // Not start_server, which discards the output: the sink prints the mails it takes.
+    let _sink = Running::spawn(
+        Command::new("python3")
+            .args([
+                "-u",
+                "-W",
+                "ignore::DeprecationWarning",
+                "-m",
+                "smtpd",
+                "-n",
+                "-c",
+            ])
+            .arg("DebuggingServer")
+            .arg(format!("127.0.0.1:{port}"))
+            .stdout(log),
+    )
+    .map_err(|e| format!("starting the SMTP sink: {e}"))?;
+    super::process::wait_for_port(port)?;
+    let email = run.env.get("ADMIN_EMAIL").cloned().unwrap_or_default();
+    let with_sink = run.with_var("DJANGO_EMAIL_PORT", &port.to_string());
+    let out = with_sink.python(&format!(
+        "import logging, sys\nfrom urllib.parse import urlparse\nfrom django.conf import settings\nfrom django.test import Client\n\
+         logging.getLogger('geonode.people.adapters').addHandler(logging.StreamHandler(sys.stdout))\n\
+         r = Client().post('/account/password/reset/', {{'email': {email:?}}}, HTTP_HOST=urlparse(settings.SITEURL).hostname)\n\
+         print(settings.EMAIL_BACKEND, settings.EMAIL_HOST, settings.EMAIL_PORT, r.status_code, r.get('Location'))"
+    ))?;
+    if !out.contains("smtp.EmailBackend") {
+        return Err(format!(
+            "GeoNode does not send through SMTP with the chart's e-mail settings: {out}"
+        ));
+    }
+    let started = Instant::now();
+    let mut mail = String::new();
+    while started.elapsed() < Duration::from_secs(20) {
+        mail = fs::read_to_string(&log_path).unwrap_or_default();
+        if mail.contains("MESSAGE FOLLOWS") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let from = run
+        .env
+        .get("DEFAULT_FROM_EMAIL")
+        .cloned()
+        .unwrap_or_default();
+    if !mail.contains(&format!("To: {email}")) || !mail.contains(&format!("From: {from}")) {
+        return Err(format!(
+            "the SMTP sink got no mail to {email} from {from:?} (GeoNode said {:?}); the sink's log:\n{mail}",
+            out.trim()
+        ));
+    }
+    Ok(())
 }

@@ -121,6 +121,19 @@ impl GeoNodeRun {
         })
     }
 
+    /// The same run with one variable set, e.g. the port of a server of this run.
+    pub fn with_var(&self, name: &str, value: &str) -> GeoNodeRun {
+        let mut env = self.env.clone();
+        env.insert(name.into(), value.into());
+        GeoNodeRun {
+            venv: self.venv.clone(),
+            env,
+            config: self.config.clone(),
+            statics: self.statics.clone(),
+            mapping: self.mapping.clone(),
+        }
+    }
+
     /// A command of the chart's pod spec, mapped: the program from the venv, paths of this run.
     pub fn command(&self, argv: &[String]) -> Command {
         let mapped: Vec<String> = argv.iter().map(|a| self.mapping.apply(a)).collect();
