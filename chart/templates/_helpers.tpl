@@ -160,7 +160,7 @@ often, how patient). Call with (dict "handler" (dict ...) "timing" .Values.x.pro
 {{/*
 The parts every pod spec of the chart shares. Call with (dict "context" $ "component" <name> "values"
 .Values.<component> ["sharedVolumes" true] ["images" (list ...)] ["serviceAccountName" ...]
-["stop" (include "geonode.gracefulStop" ...)]; see geonode.scheduling). No service-account token, except for the one pod given a service account
+["stop" (include "geonode.gracefulStop" ... | fromYaml)]; see geonode.scheduling). No service-account token, except for the one pod given a service account
 (the credentials Job, the only one that talks to the API server), and no service-link env vars.
 */}}
 {{- define "geonode.podSpecCommon" -}}
@@ -170,7 +170,7 @@ serviceAccountName: {{ . }}
 {{- end }}
 enableServiceLinks: false
 {{- with .stop }}
-terminationGracePeriodSeconds: {{ (fromYaml .).terminationGracePeriodSeconds }}
+terminationGracePeriodSeconds: {{ .terminationGracePeriodSeconds }}
 {{- end }}
 {{- with .context.Values.imagePullSecrets }}
 imagePullSecrets:

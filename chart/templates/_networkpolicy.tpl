@@ -30,37 +30,36 @@ podSelector:
 {{- end }}
 
 {{/*
-The address ranges of an external service, as a YAML list: <service>.external.networkCidrs, or
-the host itself when it is an IPv4 address. (dict "context" $ "service" "postgresql"|"redis")
+A server outside the release, reached by address: its egress rule as a YAML list, none when its
+address ranges are unknown (networkPolicy.validate refuses that), never a rule without
+destinations, which would allow every one. The ranges are .server's networkCidrs, or its host
+when that is an IPv4 address. (dict "server" <values with host, networkCidrs> "port" N)
 */}}
-{{- define "geonode.networkPolicy.externalCidrs" -}}
-{{- $external := (index .context.Values .service).external }}
-{{- $cidrs := $external.networkCidrs }}
-{{- if and (not $cidrs) (regexMatch "^[0-9]+\\.[0-9]+\\.[0-9]+\\.[0-9]+$" (toString $external.host)) }}
-{{- $cidrs = list (printf "%s/32" $external.host) }}
+{{- define "geonode.networkPolicy.addressEgress" -}}
+{{- $cidrs := .server.networkCidrs }}
+{{- if and (not $cidrs) (regexMatch "^[0-9]+\\.[0-9]+\\.[0-9]+\\.[0-9]+$" (toString .server.host)) }}
+{{- $cidrs = list (printf "%s/32" .server.host) }}
 {{- end }}
-{{- toYaml ($cidrs | default list) }}
+{{- $peers := list }}
+{{- range $cidrs }}{{ $peers = append $peers (dict "ipBlock" (dict "cidr" .)) }}{{ end }}
+{{- $rules := list }}
+{{- with $peers }}
+{{- $rules = append $rules (dict "to" . "ports" (list (dict "port" (int $.port) "protocol" "TCP"))) }}
+{{- end }}
+{{- toYaml $rules }}
 {{- end }}
 
 {{/*
 Egress to an embedded service (its pods) or its external counterpart (its address ranges), as a
-YAML list of rules: none when the ranges are unknown (networkPolicy.validate refuses that), never
-a rule without destinations, which would allow every one.
-(dict "context" $ "service" "postgresql"|"redis" "port" <embedded port>)
+YAML list of rules. (dict "context" $ "service" "postgresql"|"redis" "port" <embedded port>)
 */}}
 {{- define "geonode.networkPolicy.serviceEgress" -}}
 {{- $values := index .context.Values .service }}
-{{- $rules := list }}
 {{- if $values.enabled }}
-{{- $rules = append $rules (include "geonode.networkPolicy.podsRule" (dict "context" .context "components" (list .service) "port" .port "direction" "to") | fromYaml) }}
+{{- toYaml (list (include "geonode.networkPolicy.podsRule" (dict "context" .context "components" (list .service) "port" .port "direction" "to") | fromYaml)) }}
 {{- else }}
-{{- $peers := list }}
-{{- range (include "geonode.networkPolicy.externalCidrs" . | fromYamlArray) }}{{ $peers = append $peers (dict "ipBlock" (dict "cidr" .)) }}{{ end }}
-{{- with $peers }}
-{{- $rules = append $rules (dict "to" . "ports" (list (dict "port" (int $values.external.port) "protocol" "TCP"))) }}
+{{- include "geonode.networkPolicy.addressEgress" (dict "server" $values.external "port" $values.external.port) }}
 {{- end }}
-{{- end }}
-{{- toYaml $rules }}
 {{- end }}
 
 {{/* External services need addresses for their egress rules; names cannot be allowed. */}}
@@ -68,7 +67,7 @@ a rule without destinations, which would allow every one.
 {{- if .Values.networkPolicy.enabled }}
 {{- range $service := list "postgresql" "redis" }}
 {{- $values := index $.Values $service }}
-{{- if and (not $values.enabled) (not (include "geonode.networkPolicy.externalCidrs" (dict "context" $ "service" $service) | fromYamlArray)) }}
+{{- if and (not $values.enabled) (not (include "geonode.networkPolicy.serviceEgress" (dict "context" $ "service" $service "port" 0) | fromYamlArray)) }}
 {{- fail (printf "%s.external.host %q is a name, and network policies allow addresses: set %s.external.networkCidrs to the address ranges it resolves to (e.g. [10.0.3.0/24]), or networkPolicy.enabled: false" $service (toString $values.external.host) $service) }}
 {{- end }}
 {{- end }}
@@ -81,23 +80,15 @@ a rule without destinations, which would allow every one.
 
 {{/*
 Egress to the SMTP server (geonode.email) of the pods that send mail (Django, the Celery worker),
-as a YAML list of rules: its networkCidrs, or its host when an address; none when e-mail is off.
+as a YAML list of rules; none when e-mail is off.
 */}}
 {{- define "geonode.networkPolicy.emailEgress" -}}
 {{- $email := .Values.geonode.email }}
-{{- $rules := list }}
 {{- if $email.enabled }}
-{{- $cidrs := $email.networkCidrs }}
-{{- if and (not $cidrs) (regexMatch "^[0-9]+\\.[0-9]+\\.[0-9]+\\.[0-9]+$" (toString $email.host)) }}
-{{- $cidrs = list (printf "%s/32" $email.host) }}
+{{- include "geonode.networkPolicy.addressEgress" (dict "server" $email "port" $email.port) }}
+{{- else }}
+{{- toYaml list }}
 {{- end }}
-{{- $peers := list }}
-{{- range $cidrs }}{{ $peers = append $peers (dict "ipBlock" (dict "cidr" .)) }}{{ end }}
-{{- with $peers }}
-{{- $rules = append $rules (dict "to" . "ports" (list (dict "port" (int $email.port) "protocol" "TCP"))) }}
-{{- end }}
-{{- end }}
-{{- toYaml $rules }}
 {{- end }}
 
 {{/* What every GeoNode workload reaches: both databases, Redis, GeoServer and memcached. */}}

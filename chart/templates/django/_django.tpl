@@ -230,7 +230,7 @@ databases. Call with (dict "context" $ "values" .Values.<component>).
 The pod template of every workload that runs GeoNode code (Django, Celery worker and beat, the
 init Job). Call with (dict "context" $ "component" "celery-worker" "values" .Values.celery.worker
 "name" "celery" "command" (list ...) "extra" <container fields: ports, probes> "waitForMigrations" true
-"restartPolicy" "Never"|"" ["stop" (include "geonode.gracefulStop" ...)] ["env" (list <env vars of this container>)]).
+"restartPolicy" "Never"|"" ["stop" (include "geonode.gracefulStop" ... | fromYaml)] ["env" (list <env vars of this container>)]).
 */}}
 {{- define "geonode.django.podTemplate" -}}
 {{- $root := .context }}

@@ -8,9 +8,16 @@
 
 use super::Ctx;
 use crate::project::RELEASE;
+use crate::report::Step;
 use serde_json::Value;
 use std::fs;
 use std::process::Command;
+
+/// After a helm command: the credentials Job played, then every pod's Secret keys checked.
+pub fn settle(ctx: &Ctx, namespace: &str, step: &mut Step) {
+    step.record(play_job(ctx, namespace).map(|_| ()));
+    step.record(refs_resolve(ctx, namespace));
+}
 
 /// Runs the release's credentials Job script as its ServiceAccount; returns what it printed.
 pub fn play_job(ctx: &Ctx, namespace: &str) -> Result<String, String> {
@@ -99,21 +106,20 @@ pub fn refs_resolve(ctx: &Ctx, namespace: &str) -> Result<(), String> {
     }
 }
 
-/// (container name, secretKeyRef) of every container and init container of a pod spec.
+/// (container name, secretKeyRef) of every container of a pod spec.
 fn secret_refs(spec: &Value) -> Vec<(String, Value)> {
-    let mut refs = Vec::new();
-    for list in ["initContainers", "containers"] {
-        for container in spec[list].as_array().into_iter().flatten() {
+    crate::manifest::containers(spec)
+        .flat_map(|(_, container)| {
             let name = container["name"].as_str().unwrap_or("?").to_string();
-            for var in container["env"].as_array().into_iter().flatten() {
-                let reference = &var["valueFrom"]["secretKeyRef"];
-                if reference.is_object() {
-                    refs.push((name.clone(), reference.clone()));
-                }
-            }
-        }
-    }
-    refs
+            container["env"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|var| &var["valueFrom"]["secretKeyRef"])
+                .filter(|reference| reference.is_object())
+                .map(move |reference| (name.clone(), reference.clone()))
+        })
+        .collect()
 }
 
 #[cfg(test)]

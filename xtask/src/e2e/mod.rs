@@ -144,8 +144,7 @@ fn lifecycle(ctx: &Ctx, release: &Release, report: &mut Report) {
     report.step(name("install"), |step| {
         step.record(create_namespace(ctx, ns));
         step.record(helm_install(ctx, &chart, ns, &values));
-        step.record(credentials::play_job(ctx, ns).map(|_| ()));
-        step.record(credentials::refs_resolve(ctx, ns));
+        credentials::settle(ctx, ns, step);
         check_release(ctx, ns, step);
         step.record(check_migrations_first(ctx, ns));
     });
@@ -154,7 +153,7 @@ fn lifecycle(ctx: &Ctx, release: &Release, report: &mut Report) {
     let jobs_before = init_job_names(ctx, ns);
     report.step(name("upgrade"), |step| {
         step.record(ctx.helm(&["upgrade", RELEASE, path(&chart), "-n", ns, "--wait", WAIT, "--reuse-values", "--set", UPGRADE_SET]).map(|_| ()));
-        step.record(credentials::play_job(ctx, ns).map(|_| ()));
+        credentials::settle(ctx, ns, step);
         let after = workload_templates(ctx, ns);
         let rolled: Vec<&String> = after.iter().filter(|(k, v)| before.get(*k) != Some(v)).map(|(k, _)| k).collect();
         // nginx's limit, and GeoNode's (DEFAULT_MAX_UPLOAD_SIZE): nginx and GeoNode's pods roll,
@@ -175,7 +174,6 @@ fn lifecycle(ctx: &Ctx, release: &Release, report: &mut Report) {
         } else {
             Err("the upgrade changed the data of a Secret; credentials must be kept".into())
         });
-        step.record(credentials::refs_resolve(ctx, ns));
         check_release(ctx, ns, step);
     });
     report.step(name("gitops-reapply"), |step| {
@@ -206,8 +204,7 @@ fn lifecycle(ctx: &Ctx, release: &Release, report: &mut Report) {
     });
     report.step(name("reinstall"), |step| {
         step.record(helm_install(ctx, &chart, ns, &values));
-        step.record(credentials::play_job(ctx, ns).map(|_| ()));
-        step.record(credentials::refs_resolve(ctx, ns));
+        credentials::settle(ctx, ns, step);
         step.record(if secret_data(ctx, ns) == secrets_before {
             Ok(())
         } else {
@@ -261,13 +258,12 @@ fn gitops_reapply(
             .map(|_| ())
             .map_err(|e| format!("applying the render (kubectl apply): {e}")),
     );
-    step.record(credentials::play_job(ctx, ns).map(|_| ()));
+    credentials::settle(ctx, ns, step);
     step.record(if secret_data(ctx, ns) == *secrets_before {
         Ok(())
     } else {
         Err("applying a render made without a cluster changed the data of a Secret".into())
     });
-    step.record(credentials::refs_resolve(ctx, ns));
     check_release(ctx, ns, step);
 }
 
@@ -341,7 +337,7 @@ fn upgrade_from_previous(ctx: &Ctx, previous: &str, step: &mut Step) {
             .map(|_| ())
             .map_err(|e| format!("upgrading from the chart of {previous} failed (a rename or an immutable field?): {e}")),
     );
-    step.record(credentials::play_job(ctx, ns).map(|_| ()));
+    credentials::settle(ctx, ns, step);
     let secrets_after = secret_data(ctx, ns);
     let changed: Vec<&String> = secrets_before
         .iter()
@@ -355,7 +351,6 @@ fn upgrade_from_previous(ctx: &Ctx, previous: &str, step: &mut Step) {
             "upgrading from {previous} changed the data of Secrets {changed:?}"
         ))
     });
-    step.record(credentials::refs_resolve(ctx, ns));
     check_release(ctx, ns, step);
     step.record(
         ctx.helm(&["uninstall", RELEASE, "-n", ns, "--wait", WAIT])

@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// GeoNode's environment as the chart renders it for one container, with the in-cluster
-/// GeoNode's environment as the chart renders it for one container, with the in-cluster
 /// addresses and container paths mapped to this run.
+#[derive(Clone)]
 pub struct GeoNodeRun {
     pub venv: PathBuf,
     pub env: BTreeMap<String, String>,
@@ -108,30 +108,18 @@ impl GeoNodeRun {
         name: &str,
         container: &str,
     ) -> Result<GeoNodeRun, String> {
-        let mut env = self.env.clone();
+        let mut run = self.clone();
         for (k, v) in inputs.env(kind, name, container)? {
-            env.entry(k).or_insert_with(|| self.mapping.apply(&v));
+            run.env.entry(k).or_insert_with(|| self.mapping.apply(&v));
         }
-        Ok(GeoNodeRun {
-            venv: self.venv.clone(),
-            env,
-            config: self.config.clone(),
-            statics: self.statics.clone(),
-            mapping: self.mapping.clone(),
-        })
+        Ok(run)
     }
 
     /// The same run with one variable set, e.g. the port of a server of this run.
     pub fn with_var(&self, name: &str, value: &str) -> GeoNodeRun {
-        let mut env = self.env.clone();
-        env.insert(name.into(), value.into());
-        GeoNodeRun {
-            venv: self.venv.clone(),
-            env,
-            config: self.config.clone(),
-            statics: self.statics.clone(),
-            mapping: self.mapping.clone(),
-        }
+        let mut run = self.clone();
+        run.env.insert(name.into(), value.into());
+        run
     }
 
     /// A command of the chart's pod spec, mapped: the program from the venv, paths of this run.
