@@ -75,6 +75,10 @@ YAML list of rules. (dict "context" $ "service" "postgresql"|"redis" "port" <emb
 {{- if and $email.enabled $email.host (not .Values.networkPolicy.outside.enabled) (not (include "geonode.networkPolicy.emailEgress" . | fromYamlArray)) }}
 {{- fail (printf "geonode.email.host %q is a name, and network policies allow addresses: set geonode.email.networkCidrs to the SMTP server's address ranges (e.g. [10.0.9.25/32]), or networkPolicy.outside.enabled: true for a server on the internet" (toString $email.host)) }}
 {{- end }}
+{{- $oidc := .Values.geonode.oidc }}
+{{- if and $oidc.enabled (not .Values.networkPolicy.outside.enabled) (not (include "geonode.networkPolicy.oidcEgress" . | fromYamlArray)) }}
+{{- fail (printf "geonode.oidc: the provider's token endpoint %q has a host name, and network policies allow addresses: set geonode.oidc.networkCidrs to the provider's address ranges, or networkPolicy.outside.enabled: true for a provider on the internet" (include "geonode.oidc.endpoint" (dict "context" . "name" "token"))) }}
+{{- end }}
 {{- end }}
 {{- end }}
 

@@ -66,6 +66,34 @@ CSRF_TRUSTED_ORIGINS = [SITEURL.rstrip("/")]  # noqa: F405
 # same on every site; the site's own key comes from the chart's Secret.
 OAUTH2_PROVIDER["OIDC_RSA_PRIVATE_KEY"] = _env["OIDC_RSA_PRIVATE_KEY"]  # noqa: F405
 
+# geonode.oidc: GeoNode's OpenID Connect login provider, described by the chart's values. Its
+# client secret is only in Django's container (from the operator's Secret): Celery and the init
+# Job load the same apps and settings but never exchange a code for a token.
+if _env.get("GEONODE_K8S_OIDC_CLIENT_ID"):
+    SOCIALACCOUNT_PROVIDERS[SOCIALACCOUNT_OIDC_PROVIDER] = {  # noqa: F405
+        "NAME": _env["GEONODE_K8S_OIDC_NAME"],
+        "SCOPE": _env["GEONODE_K8S_OIDC_SCOPE"].split(),
+        "AUTH_PARAMS": {},
+        # GeoNode's field: the provider's claim (standard OpenID Connect claims, as Keycloak sends).
+        "COMMON_FIELDS": {
+            "username": "preferred_username",
+            "email": "email",
+            "first_name": "given_name",
+            "last_name": "family_name",
+        },
+        "UID_FIELD": "sub",
+        "GROUP_ROLE_MAPPER_CLASS": SOCIALACCOUNT_GROUP_ROLE_MAPPER,  # noqa: F405
+        "AUTHORIZE_URL": _env["GEONODE_K8S_OIDC_AUTHORIZE_URL"],
+        "ACCESS_TOKEN_URL": _env["GEONODE_K8S_OIDC_TOKEN_URL"],
+        "PROFILE_URL": _env["GEONODE_K8S_OIDC_USERINFO_URL"],
+        "ID_TOKEN_ISSUER": _env["GEONODE_K8S_OIDC_ISSUER"],
+        "OAUTH_PKCE_ENABLED": _env.get("GEONODE_K8S_OIDC_PKCE") == "True",
+        "APP": {
+            "client_id": _env["GEONODE_K8S_OIDC_CLIENT_ID"],
+            "secret": _env.get("GEONODE_K8S_OIDC_CLIENT_SECRET", ""),
+        },
+    }
+
 # geonode.settingsAdditions, last, with this module's names at hand (INSTALLED_APPS += ...).
 _additions = os.path.join(os.path.dirname(os.path.abspath(__file__)), "settings_additions.py")
 if os.path.exists(_additions):

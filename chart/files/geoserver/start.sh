@@ -94,12 +94,24 @@ set_element url "$oauth" logoutUri "$public"
 set_element text "$data/global.xml" proxyBaseUrl "$public/geoserver"
 set_element text "$data/logging.xml" stdOutLogging true
 
+# TLS to an external PostgreSQL (postgresql.external.tls): libpq's variables, in the JDBC URL.
+jdbc_tls=""
+if [ -n "${PGSSLMODE:-}" ]; then
+  jdbc_tls="?sslmode=$PGSSLMODE"
+  if [ -n "${PGSSLROOTCERT:-}" ]; then
+    jdbc_tls="$jdbc_tls&sslrootcert=$PGSSLROOTCERT"
+    # Where the JDBC driver looks when a URL names no root certificate: PostGIS stores made in
+    # GeoServer (GeoNode's geonode_data) with their "SSL mode" set to VERIFY_FULL find it there.
+    mkdir -p "$HOME/.postgresql"
+    cp "$PGSSLROOTCERT" "$HOME/.postgresql/root.crt"
+  fi
+fi
 mkdir -p "$data/geofence"
 geofence="$data/geofence/geofence-datasource-ovr.properties"
 cat > "$geofence.tmp" <<PROPERTIES
 geofenceVendorAdapter.databasePlatform=org.hibernate.spatial.dialect.postgis.PostgisDialect
 geofenceDataSource.driverClassName=org.postgresql.Driver
-geofenceDataSource.url=jdbc:postgresql://$DATABASE_HOST:$DATABASE_PORT/$GEONODE_GEODATABASE
+geofenceDataSource.url=jdbc:postgresql://$DATABASE_HOST:$DATABASE_PORT/$GEONODE_GEODATABASE$jdbc_tls
 geofenceDataSource.username=$GEONODE_GEODATABASE_USER
 geofenceDataSource.password=$GEONODE_GEODATABASE_PASSWORD
 geofenceEntityManagerFactory.jpaPropertyMap[hibernate.default_schema]=$GEONODE_GEODATABASE_SCHEMA

@@ -67,6 +67,9 @@ the same volumes. Everything here is used by all of them, so they cannot drift a
   value: {{ include "geonode.database.host" . | quote }}
 - name: DATABASE_PORT
   value: {{ include "geonode.database.port" . | quote }}
+{{- with include "geonode.database.tlsEnv" . | fromYamlArray }}
+{{ toYaml . }}
+{{- end }}
 - name: GEONODE_DATABASE
   value: {{ $pg.databases.geonode.name | quote }}
 - name: GEONODE_DATABASE_USER
@@ -126,6 +129,7 @@ the same volumes. Everything here is used by all of them, so they cannot drift a
 {{- end }}
 {{- end }}
 {{- end }}
+{{- include "geonode.oidc.env" . }}
 {{- $accounts := .Values.geonode.accounts }}
 # Who may join and publish (geonode.accounts, geonode.moderateUploads); GeoNode reads Python literals.
 - name: ACCOUNT_OPEN_SIGNUP
@@ -174,6 +178,9 @@ the same volumes. Everything here is used by all of them, so they cannot drift a
 - name: geoserver-data
   persistentVolumeClaim:
     claimName: {{ include "geonode.storage.geoserverDataClaim" . }}
+{{- with include "geonode.database.caVolumes" . | fromYamlArray }}
+{{ toYaml . }}
+{{- end }}
 {{- end }}
 
 {{- define "geonode.django.volumeMounts" -}}
@@ -186,6 +193,9 @@ the same volumes. Everything here is used by all of them, so they cannot drift a
   mountPath: /mnt/volumes/statics
 - name: geoserver-data
   mountPath: /geoserver_data/data
+{{- with include "geonode.database.caVolumeMounts" . | fromYamlArray }}
+{{ toYaml . }}
+{{- end }}
 {{- end }}
 
 {{/*

@@ -14,7 +14,9 @@ never outgrows its container; never a fixed -Xmx.
 {{- if regexMatch "-Xm[sx]" $values.extraJavaOptions }}
 {{- fail "geoserver.extraJavaOptions sets -Xms/-Xmx; size the heap with geoserver.heapPercentage (a share of the container's memory limit) instead" }}
 {{- end }}
-{{- $opts := list "-Djava.awt.headless=true" (printf "-XX:MaxRAMPercentage=%v" $values.heapPercentage) "-XX:InitialRAMPercentage=25" "-XX:+ExitOnOutOfMemoryError" "-Dgwc.context.suffix=gwc" "-Dfile.encoding=UTF8" "-Djavax.servlet.request.encoding=UTF-8" "-Djavax.servlet.response.encoding=UTF-8" "-Duser.timezone=GMT" "-Dorg.geotools.shapefile.datetime=false" "-DGS-SHAPEFILE-CHARSET=UTF-8" "-DALLOW_ENV_PARAMETRIZATION=true" (printf "-DPRINT_BASE_URL=%sgeoserver/pdf" (include "geonode.siteUrl" .)) (printf "-DPROXY_BASE_URL=%s/geoserver" (include "geonode.siteBase" .)) (printf "-DGEOSERVER_CSRF_WHITELIST=%s" (include "geonode.siteHost" .)) }}
+{{- /* user.home: the container's HOME (the image's user has no home directory), where the JDBC
+driver looks for PostgreSQL's root certificate (see files/geoserver/start.sh). */}}
+{{- $opts := list "-Djava.awt.headless=true" "-Duser.home=/tmp" (printf "-XX:MaxRAMPercentage=%v" $values.heapPercentage) "-XX:InitialRAMPercentage=25" "-XX:+ExitOnOutOfMemoryError" "-Dgwc.context.suffix=gwc" "-Dfile.encoding=UTF8" "-Djavax.servlet.request.encoding=UTF-8" "-Djavax.servlet.response.encoding=UTF-8" "-Duser.timezone=GMT" "-Dorg.geotools.shapefile.datetime=false" "-DGS-SHAPEFILE-CHARSET=UTF-8" "-DALLOW_ENV_PARAMETRIZATION=true" (printf "-DPRINT_BASE_URL=%sgeoserver/pdf" (include "geonode.siteUrl" .)) (printf "-DPROXY_BASE_URL=%s/geoserver" (include "geonode.siteBase" .)) (printf "-DGEOSERVER_CSRF_WHITELIST=%s" (include "geonode.siteHost" .)) }}
 {{- join " " (compact (append $opts $values.extraJavaOptions)) }}
 {{- end }}
 

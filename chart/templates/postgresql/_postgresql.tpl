@@ -16,6 +16,45 @@
 {{- .Values.postgresql.enabled | ternary .Values.postgresql.service.port .Values.postgresql.external.port }}
 {{- end }}
 
+{{/*
+TLS to an external server (postgresql.external.tls): libpq's PGSSLMODE and PGSSLROOTCERT, which
+Django, Celery, the init Job and GDAL read as they are, and GeoServer's start script copies into
+GeoFence's JDBC URL. The CA bundle is mounted read-only beside the chart's config.
+*/}}
+{{- define "geonode.database.caDir" -}}/etc/geonode-k8s-postgresql-ca{{- end }}
+
+{{- define "geonode.database.tlsEnv" -}}
+{{- $tls := .Values.postgresql.external.tls }}
+{{- $env := list }}
+{{- if and (not .Values.postgresql.enabled) $tls.sslmode }}
+{{- $env = append $env (dict "name" "PGSSLMODE" "value" $tls.sslmode) }}
+{{- if or $tls.caBundle.configMap $tls.caBundle.secret }}
+{{- $env = append $env (dict "name" "PGSSLROOTCERT" "value" (printf "%s/%s" (include "geonode.database.caDir" .) $tls.caBundle.key)) }}
+{{- end }}
+{{- end }}
+{{- toYaml $env }}
+{{- end }}
+
+{{/* The CA bundle's volume and mount, as YAML lists (empty without a bundle). */}}
+{{- define "geonode.database.caVolumes" -}}
+{{- $bundle := .Values.postgresql.external.tls.caBundle }}
+{{- $volumes := list }}
+{{- if and (not .Values.postgresql.enabled) $bundle.configMap }}
+{{- $volumes = append $volumes (dict "name" "postgresql-ca" "configMap" (dict "name" $bundle.configMap "defaultMode" 0444)) }}
+{{- else if and (not .Values.postgresql.enabled) $bundle.secret }}
+{{- $volumes = append $volumes (dict "name" "postgresql-ca" "secret" (dict "secretName" $bundle.secret "defaultMode" 0444)) }}
+{{- end }}
+{{- toYaml $volumes }}
+{{- end }}
+
+{{- define "geonode.database.caVolumeMounts" -}}
+{{- $mounts := list }}
+{{- if include "geonode.database.caVolumes" . | fromYamlArray }}
+{{- $mounts = append $mounts (dict "name" "postgresql-ca" "mountPath" (include "geonode.database.caDir" .) "readOnly" true) }}
+{{- end }}
+{{- toYaml $mounts }}
+{{- end }}
+
 {{- define "geonode.postgresql.validate" -}}
 {{- $auth := .Values.postgresql.auth }}
 {{- if not .Values.postgresql.enabled }}
@@ -25,6 +64,20 @@
 {{- if not (or $auth.existingSecret (and $auth.geonodePassword $auth.geodataPassword)) }}
 {{- fail "postgresql.external: an external database has passwords of its own; set postgresql.auth.existingSecret, or both postgresql.auth.geonodePassword and geodataPassword (generated ones would not match)" }}
 {{- end }}
+{{- end }}
+{{- $tls := .Values.postgresql.external.tls }}
+{{- if and .Values.postgresql.enabled (or $tls.sslmode $tls.caBundle.configMap $tls.caBundle.secret) }}
+{{- fail "postgresql.external.tls is set, but postgresql.enabled is true: the embedded PostgreSQL serves without TLS inside the cluster; set postgresql.enabled: false for an external server, or empty postgresql.external.tls" }}
+{{- end }}
+{{- if and $tls.caBundle.configMap $tls.caBundle.secret }}
+{{- fail "postgresql.external.tls.caBundle: set configMap or secret, not both" }}
+{{- end }}
+{{- $bundle := or $tls.caBundle.configMap $tls.caBundle.secret }}
+{{- if and (has $tls.sslmode (list "verify-ca" "verify-full")) (not $bundle) }}
+{{- fail (printf "postgresql.external.tls.sslmode is %s, which checks the server's certificate against a CA: set postgresql.external.tls.caBundle.configMap or .secret to the CA certificates (PEM) that signed it" $tls.sslmode) }}
+{{- end }}
+{{- if and $bundle (not (has $tls.sslmode (list "verify-ca" "verify-full"))) }}
+{{- fail (printf "postgresql.external.tls.caBundle is set, but sslmode %q does not check the server's certificate with it: set postgresql.external.tls.sslmode to verify-full (or verify-ca)" $tls.sslmode) }}
 {{- end }}
 {{- $dbs := .Values.postgresql.databases }}
 {{- if eq $dbs.geonode.user $dbs.geodata.user }}

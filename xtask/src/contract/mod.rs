@@ -11,6 +11,7 @@
 mod geonode;
 mod geoserver;
 mod inputs;
+mod jdbc;
 mod nginx;
 mod postgresql;
 mod process;
@@ -52,13 +53,27 @@ pub fn run(project: &Project, only: &[String]) -> Result<Report, Error> {
         Err(e) => step.fail(e.to_string()),
     });
     let mut changed_limit = String::new();
+    let mut tls_inputs = None;
     report.step("render", |step| {
         let result = (|| -> Result<Vec<crate::manifest::Object>, String> {
-            let objects = software::render(project, CONTRACT_SETS)?;
+            // Each render with the operator's Secret of the OIDC client's secret (named by
+            // geonode.oidc.clientSecret in tests/contract/values.yaml): the chart never renders it.
+            let oidc_secret = geonode::oidc::operator_secret()?;
+            let render = |sets: &[&str]| -> Result<Vec<crate::manifest::Object>, String> {
+                let mut objects = software::render(project, sets)?;
+                objects.push(oidc_secret.clone());
+                Ok(objects)
+            };
+            let objects = render(CONTRACT_SETS)?;
+            // And for an external PostgreSQL over TLS (see geonode/database_tls.rs).
+            let tls_sets: Vec<&str> = CONTRACT_SETS.iter().chain(geonode::TLS_SETS).copied().collect();
+            tls_inputs = Some(Inputs {
+                objects: render(&tls_sets)?,
+            });
             // The same with another upload limit: GeoNode's limits must follow it, so the init
             // Job (named by a hash of its inputs) must be a new one.
             let changed = Inputs {
-                objects: software::render(project, CHANGED_SETS)?,
+                objects: render(CHANGED_SETS)?,
             };
             let job = |objects: &[crate::manifest::Object]| {
                 objects
@@ -86,7 +101,7 @@ pub fn run(project: &Project, only: &[String]) -> Result<Report, Error> {
             Ok(objects) => {
                 step.passed += 1;
                 step.detail = format!(
-                    "{} objects from the defaults with pins, tests/contract/values.yaml (GeoNode as a site's own project) and {}; again with {}",
+                    "{} objects from the defaults with pins, tests/contract/values.yaml (GeoNode as a site's own project) and {}, with the operator's OIDC client Secret; again with {}",
                     objects.len(),
                     CONTRACT_SETS.join(", "),
                     CHANGED_SETS.join(", ")
@@ -118,12 +133,15 @@ pub fn run(project: &Project, only: &[String]) -> Result<Report, Error> {
         if wanted("nginx") {
             report.step("nginx", |step| nginx::run(&inputs, work.path(), step));
         }
-        if wanted("geoserver") {
-            geoserver::run(project, &inputs, work.path(), &mut report);
+        if let (true, Some(tls_inputs)) = (wanted("geoserver"), &tls_inputs) {
+            geoserver::run(project, &inputs, tls_inputs, work.path(), &mut report);
         }
-        if let (true, Some(database), Some(broker)) = (wanted("geonode"), &database, &broker) {
+        if let (true, Some(database), Some(broker), Some(tls_inputs)) =
+            (wanted("geonode"), &database, &broker, &tls_inputs)
+        {
             geonode::run(
                 &inputs,
+                tls_inputs,
                 &changed_limit,
                 work.path(),
                 database.port,

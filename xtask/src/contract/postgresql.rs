@@ -101,14 +101,14 @@ fn older_passwords(env: &Env) -> Env {
 }
 
 /// A PostgreSQL cluster of this run: its folder, data directory and port.
-struct Local {
-    dir: PathBuf,
-    data: PathBuf,
-    port: u16,
+pub(super) struct Local {
+    pub dir: PathBuf,
+    pub data: PathBuf,
+    pub port: u16,
 }
 
 impl Local {
-    fn new(dir: PathBuf) -> Result<Local, String> {
+    pub(super) fn new(dir: PathBuf) -> Result<Local, String> {
         fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
         exec(Command::new("chown").args(["postgres:postgres"]).arg(&dir))?;
         Ok(Local {
@@ -118,13 +118,13 @@ impl Local {
         })
     }
 
-    fn as_postgres(program: &str) -> Command {
+    pub(super) fn as_postgres(program: &str) -> Command {
         let mut cmd = Command::new("runuser");
         cmd.args(["-u", "postgres", "--", program]);
         cmd
     }
 
-    fn initdb(&self, superuser_password: &str) -> Result<(), String> {
+    pub(super) fn initdb(&self, superuser_password: &str) -> Result<(), String> {
         let password_file = self.dir.join("pwfile");
         fs::write(&password_file, superuser_password).map_err(|e| e.to_string())?;
         exec(
@@ -152,7 +152,7 @@ impl Local {
         all
     }
 
-    fn postgres(&self) -> Command {
+    pub(super) fn postgres(&self) -> Command {
         let mut cmd = Self::as_postgres(&format!("{BIN}/postgres"));
         cmd.args(self.server_args());
         cmd
@@ -193,7 +193,13 @@ impl Local {
         exec(&mut cmd)
     }
 
-    fn psql(&self, user: &str, password: &str, db: &str, sql: &str) -> Result<String, String> {
+    pub(super) fn psql(
+        &self,
+        user: &str,
+        password: &str,
+        db: &str,
+        sql: &str,
+    ) -> Result<String, String> {
         let port = self.port.to_string();
         let mut cmd = Command::new("psql");
         cmd.args([

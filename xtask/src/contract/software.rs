@@ -19,27 +19,7 @@ pub fn render(project: &Project, sets: &[&str]) -> Result<Vec<Object>, String> {
         values: None,
     }));
     let file = tempfile::NamedTempFile::new().map_err(|e| e.to_string())?;
-    let overrides: String = sets
-        .iter()
-        .map(|s| {
-            let (path, value) = s.split_once('=').unwrap_or((s, ""));
-            let parts: Vec<&str> = path.split('.').collect();
-            let mut yaml = String::new();
-            for (depth, part) in parts.iter().enumerate() {
-                let last = depth + 1 == parts.len();
-                yaml.push_str(&format!(
-                    "{}{part}:{}\n",
-                    "  ".repeat(depth),
-                    if last {
-                        format!(" {value}")
-                    } else {
-                        String::new()
-                    }
-                ));
-            }
-            yaml
-        })
-        .collect();
+    let overrides = sets_to_values(sets)?;
     fs::write(file.path(), overrides).map_err(|e| e.to_string())?;
     // The contract's own values: GeoNode as a site's own project (see geonode/project.rs).
     values.push(
@@ -56,6 +36,30 @@ pub fn render(project: &Project, sets: &[&str]) -> Result<Vec<Object>, String> {
         *crate::tools::KUBE_MINORS.last().unwrap_or(&37),
     )?;
     manifest::parse(&text)
+}
+
+/// `path.to.value=value` settings as one values document (JSON, which Helm reads as YAML); each
+/// value is read as YAML (`false`, `5432`, `[127.0.0.1/32]`), and settings may share a path.
+fn sets_to_values(sets: &[&str]) -> Result<String, String> {
+    let mut root = serde_json::Value::Object(Default::default());
+    for set in sets {
+        let (path, text) = set.split_once('=').unwrap_or((set, ""));
+        let value: serde_json::Value =
+            yaml_serde::from_str(text).map_err(|e| format!("contract setting {set}: {e}"))?;
+        let mut node = &mut root;
+        let parts: Vec<&str> = path.split('.').collect();
+        for part in &parts[..parts.len() - 1] {
+            node = node
+                .as_object_mut()
+                .ok_or_else(|| format!("contract setting {set}: {part} is not a map"))?
+                .entry(part.to_string())
+                .or_insert_with(|| serde_json::Value::Object(Default::default()));
+        }
+        node.as_object_mut()
+            .ok_or_else(|| format!("contract setting {set}: not under a map"))?
+            .insert(parts[parts.len() - 1].to_string(), value);
+    }
+    Ok(root.to_string())
 }
 
 /// Installs the Debian packages that are missing and reports the versions in use.
@@ -146,4 +150,24 @@ pub fn install() -> Result<String, Error> {
             .unwrap_or("?")
             .trim_matches('\'')
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sets_to_values;
+
+    #[test]
+    fn settings_sharing_a_path_make_one_map_with_typed_values() {
+        let values = sets_to_values(&[
+            "postgresql.enabled=false",
+            "postgresql.external.port=5432",
+            "postgresql.external.networkCidrs=[127.0.0.1/32]",
+            "nginx.maxBodySize=1m",
+        ])
+        .unwrap();
+        assert_eq!(
+            values,
+            r#"{"nginx":{"maxBodySize":"1m"},"postgresql":{"enabled":false,"external":{"networkCidrs":["127.0.0.1/32"],"port":5432}}}"#
+        );
+    }
 }

@@ -1,7 +1,9 @@
 //! GeoNode 5.1.1 itself: the init Job's command on the contract's databases, the Django
 //! Deployment's uwsgi behind the chart's nginx, and the Celery worker running a task.
 
+mod database_tls;
 mod init;
+pub(super) mod oidc;
 mod project;
 mod run;
 mod venv;
@@ -20,8 +22,12 @@ use std::time::{Duration, Instant};
 use venv::GEONODE_WHEEL;
 
 /// `changed_limit`: DEFAULT_MAX_UPLOAD_SIZE of a render with another nginx.maxBodySize.
+pub use database_tls::TLS_SETS;
+
+/// `tls_inputs`: the render for an external PostgreSQL over TLS (TLS_SETS).
 pub fn run(
     inputs: &Inputs,
+    tls_inputs: &Inputs,
     changed_limit: &str,
     work: &Path,
     db: u16,
@@ -146,16 +152,26 @@ pub fn run(
             roles_need_the_key(&run, uwsgi_port)?;
             signup_closed(&host, &base)?;
             oidc_key_is_the_sites(&run, &host, &base)?;
+            catalogue_answers(&run, &host, &base)?;
             Ok(())
         })();
         step.record(result);
         step.detail =
-            "the Deployment's uwsgi command, serving the site's own project, behind the chart's nginx: /, /api/v2/, /static/, the project's page (its setting and the settings additions); role endpoints need GeoServer's key; ID tokens signed with the Secret's key; sign-up closed".into();
+            "the Deployment's uwsgi command, serving the site's own project, behind the chart's nginx: /, /api/v2/, /static/, the project's page (its setting and the settings additions); role endpoints need GeoServer's key; ID tokens signed with the Secret's key; sign-up closed; CSW GetCapabilities and GetRecords".into();
     });
 
     report.step("email", |step| {
         step.record(mail_reaches_the_sink(&run, work));
         step.detail = "GeoNode's password-reset mail, with the chart's geonode.email settings, reaches a real SMTP server (Python's smtpd) on 127.0.0.1".into();
+    });
+
+    report.step("oidc-login", |step| oidc::run(&run, inputs, work, step));
+
+    report.step("database-tls", |step| {
+        let result = GeoNodeRun::new(tls_inputs, &work.join("tls"), run.venv.clone(), 0, redis, geoserver_port)
+            .and_then(|base| database_tls::run(tls_inputs, &base, work));
+        step.record(result);
+        step.detail = "postgresql.external.tls (verify-full, CA bundle from a Secret): PGSSLMODE and the mounted bundle in Django, Celery, the init Job and GeoServer; Django's two connections use TLS, and refuse a certificate of another CA or for another host".into();
     });
 
     report.step("celery", |step| {
@@ -268,6 +284,43 @@ fn oidc_key_is_the_sites(run: &GeoNodeRun, host: &str, base: &str) -> Result<(),
     if published != [keys["secret"].clone()] || keys["secret"] == keys["upstream"] {
         return Err(format!(
             "GeoNode publishes the ID-token keys {jwks}, not the one key of the chart's Secret (GeoNode's own fixed key is the one in its settings.py)"
+        ));
+    }
+    Ok(())
+}
+
+/// GeoNode's catalogue (pycsw in local mode, on GeoNode's database) through the chart's nginx:
+/// CSW 2.0.2 GetCapabilities names the site's public URL for its operations, and GetRecords
+/// queries the database.
+fn catalogue_answers(run: &GeoNodeRun, host: &str, base: &str) -> Result<(), String> {
+    let csw = format!("{base}/catalogue/csw?service=CSW&version=2.0.2");
+    let capabilities = http_body(host, &["-f", &format!("{csw}&request=GetCapabilities")])
+        .map_err(|e| format!("CSW GetCapabilities through nginx: {e}"))?;
+    let public = format!("{}/catalogue/csw", run.env["SITEURL"].trim_end_matches('/'));
+    if !capabilities.contains("<csw:Capabilities")
+        || !capabilities.contains(r#"name="GetRecords""#)
+        || !capabilities.contains(&public)
+    {
+        return Err(format!(
+            "GET /catalogue/csw?request=GetCapabilities is not CSW 2.0.2 capabilities with GetRecords at {public}: {}",
+            capabilities.chars().take(400).collect::<String>()
+        ));
+    }
+    let records = http_body(
+        host,
+        &["-f", &format!("{csw}&request=GetRecords&typeNames=csw:Record&elementSetName=brief&resultType=hits")],
+    )
+    .map_err(|e| format!("CSW GetRecords through nginx: {e}"))?;
+    if !records.contains("numberOfRecordsMatched=") {
+        return Err(format!(
+            "GET /catalogue/csw?request=GetRecords gave no search results: {}",
+            records
+                .split("<ows:ExceptionText>")
+                .nth(1)
+                .unwrap_or(&records)
+                .chars()
+                .take(400)
+                .collect::<String>()
         ));
     }
     Ok(())

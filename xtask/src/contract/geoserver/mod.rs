@@ -24,7 +24,14 @@ use std::process::Command;
 /// The user the chart runs GeoServer's containers as.
 const UID: u32 = 1000;
 
-pub fn run(project: &Project, inputs: &Inputs, work: &Path, report: &mut Report) {
+/// `tls_inputs`: the render for an external PostgreSQL over TLS.
+pub fn run(
+    project: &Project,
+    inputs: &Inputs,
+    tls_inputs: &Inputs,
+    work: &Path,
+    report: &mut Report,
+) {
     let dir = work.join("geoserver");
     let setup = Setup::new(project, &dir);
     let mut seeded = None;
@@ -39,7 +46,7 @@ pub fn run(project: &Project, inputs: &Inputs, work: &Path, report: &mut Report)
     };
     let mut tomcat_home = None;
     report.step("geoserver-start", |step| {
-        tomcat_home = start::run(inputs, setup, &data, step)
+        tomcat_home = start::run(inputs, tls_inputs, setup, &data, step)
     });
     if let Some(home) = tomcat_home {
         report.step("geoserver-tomcat", |step| {

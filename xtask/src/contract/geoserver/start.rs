@@ -84,11 +84,12 @@ impl Starter {
 /// Returns the Tomcat home it used and its files, for the Tomcat part.
 pub fn run(
     inputs: &Inputs,
+    tls_inputs: &Inputs,
     setup: &Setup,
     data: &Path,
     step: &mut Step,
 ) -> Option<(PathBuf, Tree)> {
-    step.detail = "start script on the seeded data dir (catalina.sh stubbed): XML read back against Django's env and Service; twice; metacharacters".into();
+    step.detail = "start script on the seeded data dir (catalina.sh stubbed): XML read back against Django's env and Service; twice; metacharacters; GeoFence's URL and the JDBC root certificate with postgresql.external.tls".into();
     let (home, pristine) = match tomcat::prepare(setup) {
         Ok(prepared) => prepared,
         Err(e) => {
@@ -134,6 +135,8 @@ pub fn run(
         } else {
             Err(format!("secrets with XML and shell metacharacters ({odd:?}) came back as admin password, client secret, API key: {got:?}"))
         });
+        let tls = tls_reaches_geofence(tls_inputs, setup, &starter, data, step);
+        step.record(tls);
         // Back to the rendered values for the next part.
         start_stubbed(setup, &starter, &starter.env, step)?;
         if first.is_empty() {
@@ -146,6 +149,56 @@ pub fn run(
         return None;
     }
     step.failures.is_empty().then_some((home, pristine))
+}
+
+/// postgresql.external.tls: with the TLS render's env, GeoFence's JDBC URL carries its sslmode and
+/// root certificate, and the bundle is where the JDBC driver looks when a URL names none
+/// (`<user.home>/.postgresql/root.crt`, user.home being the container's HOME).
+fn tls_reaches_geofence(
+    tls_inputs: &Inputs,
+    setup: &Setup,
+    starter: &Starter,
+    data: &Path,
+    step: &mut Step,
+) -> Result<(), String> {
+    let rendered = tls_inputs.env("Deployment", &deployment(), "geoserver")?;
+    require(
+        &rendered,
+        "geoserver",
+        &["PGSSLMODE", "PGSSLROOTCERT", "DATABASE_HOST"],
+    )?;
+    let bundle = setup.dir.join("tmp/contract-postgresql-ca.crt");
+    let pem = "-----BEGIN CERTIFICATE-----\ncontract\n-----END CERTIFICATE-----\n";
+    fs::write(&bundle, pem).map_err(|e| e.to_string())?;
+    let mut env = starter.env.clone();
+    for key in ["PGSSLMODE", "DATABASE_HOST", "DATABASE_PORT", "JAVA_OPTS"] {
+        env.insert(key.into(), rendered[key].clone());
+    }
+    env.insert("PGSSLROOTCERT".into(), bundle.display().to_string());
+    start_stubbed(setup, starter, &env, step)?;
+    let url = read_back(data)?["geofence"]["geofenceDataSource.url"].clone();
+    let want = format!(
+        "jdbc:postgresql://{}:{}/{}?sslmode={}&sslrootcert={}",
+        env["DATABASE_HOST"],
+        env["DATABASE_PORT"],
+        env["GEONODE_GEODATABASE"],
+        env["PGSSLMODE"],
+        env["PGSSLROOTCERT"]
+    );
+    if url != want.as_str() {
+        return Err(format!(
+            "with postgresql.external.tls, GeoFence's JDBC URL is {url}, not {want}"
+        ));
+    }
+    let home = &env["HOME"];
+    let root = fs::read_to_string(Path::new(home).join(".postgresql/root.crt")).unwrap_or_default();
+    let user_home = format!("-Duser.home={}", rendered["HOME"]);
+    if root != pem || !rendered["JAVA_OPTS"].split(' ').any(|o| o == user_home) {
+        return Err(format!(
+            "the CA bundle is not in $HOME/.postgresql/root.crt ({home}), or JAVA_OPTS lacks {user_home}: the JDBC driver would not find it for stores whose URL names no root certificate"
+        ));
+    }
+    Ok(())
 }
 
 /// Runs the start script with a stub `catalina.sh` that records its arguments; returns them.
