@@ -17,6 +17,10 @@ SOCIALACCOUNT_PROVIDERS entry from the GEONODE_K8S_OIDC_* variables below.
 {{- if $oidc.enabled }}
 - name: SOCIALACCOUNT_OIDC_PROVIDER_ENABLED
   value: "True"
+# GeoNode's adapter, but new accounts wait for approval when geonode.accounts.approvalRequired
+# says so (files/django/geonode_k8s_accounts.py).
+- name: SOCIALACCOUNT_ADAPTER
+  value: geonode_k8s_accounts.ApprovingOpenIDConnectAdapter
 - name: ACCOUNT_OPEN_SOCIALSIGNUP
   value: {{ ternary "True" "False" $oidc.autoSignup | quote }}
 - name: SOCIALACCOUNT_AUTO_SIGNUP

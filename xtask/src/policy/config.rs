@@ -147,6 +147,26 @@ pub fn check_no_secret_in_configmap(object: &Object, context: &Render, out: &mut
     }
 }
 
+/// Standard base64, padded, as Secrets' `data` holds it.
+pub fn base64_encode(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
+        for i in 0..4 {
+            out.push(if i <= chunk.len() {
+                ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char
+            } else {
+                '='
+            });
+        }
+    }
+    out
+}
+
 /// Standard base64 as Secrets' `data` uses it; None if it is not valid UTF-8 text.
 pub fn base64_decode(text: &str) -> Option<String> {
     let mut bits = 0u32;

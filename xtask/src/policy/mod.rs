@@ -7,7 +7,7 @@ mod config;
 mod pod_security;
 mod runtime;
 
-pub use config::base64_decode;
+pub use config::{base64_decode, base64_encode};
 
 use crate::error::{Context, Error};
 use crate::manifest::{containers, string_map, Object};

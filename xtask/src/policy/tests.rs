@@ -148,6 +148,13 @@ fn base64() {
         Some("supersecret123")
     );
     assert_eq!(base64_decode("YQ==").as_deref(), Some("a"));
+    assert_eq!(base64_encode(b"ab"), "YWI=");
+    for text in ["", "a", "ab", "abc", "abcd", "0123456789abcdef0123"] {
+        assert_eq!(
+            base64_decode(&base64_encode(text.as_bytes())).as_deref(),
+            Some(text)
+        );
+    }
 }
 
 #[test]

@@ -171,7 +171,7 @@ pub fn run(
         let result = GeoNodeRun::new(tls_inputs, &work.join("tls"), run.venv.clone(), 0, redis, geoserver_port)
             .and_then(|base| database_tls::run(tls_inputs, &base, work));
         step.record(result);
-        step.detail = "postgresql.external.tls (verify-full, CA bundle from a Secret): PGSSLMODE and the mounted bundle in Django, Celery, the init Job and GeoServer; Django's two connections use TLS, and refuse a certificate of another CA or for another host".into();
+        step.detail = "postgresql.external.tls (verify-full, CA bundle from a Secret): PGSSLMODE and the mounted bundle in Django, Celery, the init Job and GeoServer; Django's two connections and GeoFence's JDBC URL (PostgreSQL's JDBC driver) use TLS, and refuse a certificate of another CA or for another host".into();
     });
 
     report.step("celery", |step| {

@@ -56,29 +56,9 @@ pub fn operator_secret() -> Result<Object, String> {
             "kind": "Secret",
             "metadata": {"name": SECRET_NAME, "namespace": crate::project::NAMESPACE},
             "type": "Opaque",
-            "data": {SECRET_KEY: base64(secret.as_bytes())},
+            "data": {SECRET_KEY: crate::policy::base64_encode(secret.as_bytes())},
         }),
     })
-}
-
-/// Standard base64, padded, as Secrets' `data` holds it.
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
-        for i in 0..4 {
-            out.push(if i <= chunk.len() {
-                ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char
-            } else {
-                '='
-            });
-        }
-    }
-    out
 }
 
 /// A variable of `run`'s environment, empty when it is missing (the checks then say what is wrong).
@@ -96,7 +76,7 @@ pub fn run(run: &GeoNodeRun, inputs: &Inputs, work: &Path, step: &mut Step) {
         }
         Err(e) => step.fail(e),
     }
-    step.detail = "a login through an OpenID Connect provider on Keycloak's paths under the issuer (the chart's endpoints, PKCE S256, the client secret of the operator's Secret) makes and logs in a GeoNode user; with a wrong secret the token request is refused and nobody logs in".into();
+    step.detail = "a login through an OpenID Connect provider on Keycloak's paths under the issuer (the chart's endpoints, PKCE S256, the client secret of the operator's Secret) makes a GeoNode user that waits for approval (geonode.accounts.approvalRequired) and, approved, logs in; with a wrong secret the token request is refused and nobody logs in".into();
 }
 
 /// A login that works, what an operator should know of it, and whether
@@ -204,7 +184,7 @@ fn at_provider(run: &GeoNodeRun, port: u16) -> Result<GeoNodeRun, String> {
 /// account GeoNode made for the provider's subject; an inactive one is approved when P["approve"],
 /// as an administrator would. Prints one line, OIDC-RESULT <json>.
 const LOGIN_PY: &str = r#"
-import json, os, urllib.error, urllib.request
+import html, json, os, re, urllib.error, urllib.request
 from urllib.parse import parse_qs, urlencode, urlparse
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -247,7 +227,10 @@ def login(hint):
     out["callback_status"] = r.status_code
     out["callback_location"] = r.get("Location", "")
     if r.status_code != 302:
-        out["callback_page"] = " ".join(text(r).split())[-1500:]
+        page = text(r)
+        error = re.search(r"Exception:</strong>(.*?)</li>", page, re.S)
+        out["callback_failure_page"] = "Login Failure" in page
+        out["callback_error"] = html.unescape(error.group(1)).strip() if error else page[:300]
     out["session_user"] = client.session.get("_auth_user_id")
     return out
 
@@ -289,6 +272,8 @@ fn logins(run: &GeoNodeRun, hints: &[&str], approve: bool) -> Result<Value, Stri
     serde_json::from_str(line).map_err(|e| format!("{e}: {line}"))
 }
 
+/// The provider on a free port; GeoNode's logins through it, with the client secret of the
+/// operator's Secret and then with a wrong one; what the provider saw.
 fn login_works(run: &GeoNodeRun, inputs: &Inputs, work: &Path) -> Result<Outcome, String> {
     // The chart hands Django the operator's secret (its secretKeyRef, resolved from the Secret).
     let secret = inputs.secret(SECRET_NAME, SECRET_KEY)?;
@@ -339,66 +324,77 @@ fn check_authorize(at: &GeoNodeRun, attempt: &Value) -> Result<(), String> {
         var(at, "SITEURL")
     );
     let scope = params["scope"].as_str().unwrap_or_default();
-    let pkce = var(at, "GEONODE_K8S_OIDC_PKCE") == "True";
-    let challenge = params["code_challenge_method"] == "S256" && params["code_challenge"] != "";
     if params["client_id"] != var(at, "GEONODE_K8S_OIDC_CLIENT_ID")
         || params["redirect_uri"] != callback.as_str()
         || params["response_type"] != "code"
         || params["state"].as_str().unwrap_or_default().is_empty()
         || !scope.split(' ').any(|s| s == "openid")
-        || pkce != challenge
     {
-        return Err(format!("the authorization request lacks the client's ID, redirect_uri {callback}, response_type code, a state, scope openid or (PKCE {pkce}) an S256 code challenge: {params}"));
+        return Err(format!("the authorization request lacks the client's ID, redirect_uri {callback}, response_type code, a state or scope openid: {params}"));
+    }
+    // geonode.oidc.pkce, true by default: the contract proves the default.
+    if params["code_challenge_method"] != "S256" || params["code_challenge"] == "" {
+        return Err(format!(
+            "the authorization request has no S256 code challenge (GEONODE_K8S_OIDC_PKCE is {:?}): {params}",
+            var(at, "GEONODE_K8S_OIDC_PKCE")
+        ));
+    }
+    Ok(())
+}
+
+/// Every login made one token request with the client's ID, the Secret's client secret and a
+/// verifier of its S256 challenge, and the provider answered it; GeoNode then asked userinfo.
+fn check_tokens(seen: &[Value], logins: usize) -> Result<(), String> {
+    let at_path = |end: &str| {
+        seen.iter()
+            .filter(|r| r["path"].as_str().unwrap_or_default().ends_with(end))
+            .collect::<Vec<_>>()
+    };
+    let tokens = at_path("/token");
+    let good = |r: &Value| {
+        r["status"] == 200
+            && r["secret_ok"] == true
+            && r["client_id_ok"] == true
+            && r["pkce"] == "verified S256"
+    };
+    if tokens.len() != logins || !tokens.iter().all(|r| good(r)) {
+        return Err(format!(
+            "the provider did not get {logins} good token requests (status 200 with the client's ID, the client secret of the operator's Secret and a verifier of the S256 challenge); it got: {}",
+            tokens.iter().map(|r| r.to_string()).collect::<Vec<_>>().join(", ")
+        ));
+    }
+    if !at_path("/userinfo").iter().any(|r| r["bearer_ok"] == true) {
+        return Err("GeoNode did not ask the userinfo endpoint with the access token".into());
     }
     Ok(())
 }
 
 /// With the right secret: the first login makes the account (inactive until approved when
-/// ACCOUNT_APPROVAL_REQUIRED); a login of the active account opens a session for it. The provider
-/// saw the Secret's client secret and a verified PKCE verifier at every token request.
+/// ACCOUNT_APPROVAL_REQUIRED, see approval_holds); a login of the active account opens a session
+/// for it.
 fn check_accepted(at: &GeoNodeRun, result: &Value, seen: &[Value]) -> Result<Vec<String>, String> {
     let logins = result["logins"].as_array().cloned().unwrap_or_default();
     let (Some(first), Some(last)) = (logins.first(), logins.last()) else {
         return Err("GeoNode's login program made no login".into());
     };
     check_authorize(at, first)?;
+    check_tokens(seen, logins.len())?;
     let claims = &users()["amelie"];
     let account = &first["account"];
     if account["social_account"] != true || account["email"] != claims["email"] {
-        return Err(format!("the first login made no GeoNode user with a social account of provider geonode_openid_connect, uid {} and e-mail {}", claims["sub"], claims["email"]));
+        return Err(format!(
+            "the first login made no GeoNode user with a social account of provider geonode_openid_connect, uid {} and e-mail {} (the callback answered {} {} {})",
+            claims["sub"], claims["email"], first["callback_status"], first["callback_location"], first["callback_error"]
+        ));
     }
     if last["callback_status"] != 302
         || last["session_user"] != account["id"]
         || last["account"]["is_active"] != true
     {
         return Err(format!(
-            "a login of the account (approved first when it was inactive) did not open a session for it: the callback answered {} {}",
-            last["callback_status"],
-            last["callback_location"]
+            "a login of the account (approved first when it was inactive) did not open a session for it: the callback answered {} {} {}",
+            last["callback_status"], last["callback_location"], last["callback_error"]
         ));
-    }
-    let tokens: Vec<&Value> = seen
-        .iter()
-        .filter(|r| r["path"].as_str().unwrap_or_default().ends_with("/token"))
-        .collect();
-    let pkce = var(at, "GEONODE_K8S_OIDC_PKCE") == "True";
-    let good = |r: &&Value| {
-        r["status"] == 200
-            && r["secret_ok"] == true
-            && r["client_id_ok"] == true
-            && (!pkce || r["pkce"] == "verified S256")
-    };
-    if tokens.len() != logins.len() || !tokens.iter().all(good) {
-        return Err(format!("the provider did not get one token request per login, each with the client's ID, the Secret's client secret and (PKCE {pkce}) a verifier of the challenge"));
-    }
-    if !seen.iter().any(|r| {
-        r["path"]
-            .as_str()
-            .unwrap_or_default()
-            .ends_with("/userinfo")
-            && r["bearer_ok"] == true
-    }) {
-        return Err("GeoNode did not ask the userinfo endpoint with the access token".into());
     }
     if result["login_page_offers"] != true {
         return Err(format!(
@@ -406,14 +402,17 @@ fn check_accepted(at: &GeoNodeRun, result: &Value, seen: &[Value]) -> Result<Vec
             var(at, "GEONODE_K8S_OIDC_NAME")
         ));
     }
+    let via = seen
+        .iter()
+        .find_map(|r| r["secret_via"].as_str())
+        .unwrap_or("?");
     Ok(vec![format!(
-        "the provider's user {} (preferred_username {}) became GeoNode user {}, {} after its first login, in groups {}; the client secret went to the token endpoint as a {} field",
+        "the provider's user {} (preferred_username {}) became GeoNode user {}, {} after its first login, in groups {}; the client secret went to the token endpoint as a {via} field",
         claims["email"],
         claims["preferred_username"],
         account["username"],
         if account["is_active"] == true { "active" } else { "inactive" },
         account["groups"],
-        tokens[0]["secret_via"],
     )])
 }
 
@@ -454,12 +453,12 @@ fn check_refused(result: &Value, after: &[Value]) -> Result<(), String> {
             "the provider did not refuse the token request with a wrong client secret: {token}"
         ));
     }
-    let page = attempt["callback_page"].as_str().unwrap_or_default();
-    if attempt["callback_status"] != 200 || !page.contains("Login Failure") {
-        return Err(format!(
-            "with the token refused, GeoNode's callback answered {} {}, not its login failure page",
-            attempt["callback_status"], attempt["callback_location"]
-        ));
+    let error = attempt["callback_error"].as_str().unwrap_or_default();
+    if attempt["callback_status"] == 302
+        || attempt["callback_failure_page"] != true
+        || !error.contains("access token")
+    {
+        return Err(format!("with the token refused, GeoNode's callback answered {} {}, not its login failure page naming the access token: {error:?}", attempt["callback_status"], attempt["callback_location"]));
     }
     if !attempt["session_user"].is_null()
         || attempt["account"]["social_account"] != false
