@@ -34,7 +34,6 @@ the same volumes. Everything here is used by all of them, so they cannot drift a
 
 {{/* The environment of every GeoNode container (Django, Celery, the init Job). */}}
 {{- define "geonode.django.env" -}}
-{{- $pg := .Values.postgresql -}}
 - name: DJANGO_SETTINGS_MODULE
   value: geonode_k8s_settings
 # The chart's settings module (files/django/geonode_k8s_settings.py) loads the project's.
@@ -63,23 +62,7 @@ the same volumes. Everything here is used by all of them, so they cannot drift a
   value: "True"
 - name: DEFAULT_BACKEND_DATASTORE
   value: datastore
-- name: DATABASE_HOST
-  value: {{ include "geonode.database.host" . | quote }}
-- name: DATABASE_PORT
-  value: {{ include "geonode.database.port" . | quote }}
-{{- with include "geonode.database.tlsEnv" . | fromYamlArray }}
-{{ toYaml . }}
-{{- end }}
-- name: GEONODE_DATABASE
-  value: {{ $pg.databases.geonode.name | quote }}
-- name: GEONODE_DATABASE_USER
-  value: {{ $pg.databases.geonode.user | quote }}
-{{ include "geonode.credentials.env" (dict "context" . "group" "postgresql" "key" "geonodePassword" "env" "GEONODE_DATABASE_PASSWORD") }}
-- name: GEONODE_GEODATABASE
-  value: {{ $pg.databases.geodata.name | quote }}
-- name: GEONODE_GEODATABASE_USER
-  value: {{ $pg.databases.geodata.user | quote }}
-{{ include "geonode.credentials.env" (dict "context" . "group" "postgresql" "key" "geodataPassword" "env" "GEONODE_GEODATABASE_PASSWORD") }}
+{{ include "geonode.database.env" . }}
 - name: REDIS_HOST
   value: {{ include "geonode.redis.host" . | quote }}
 - name: REDIS_PORT
@@ -240,7 +223,8 @@ databases. Call with (dict "context" $ "values" .Values.<component>).
 The pod template of every workload that runs GeoNode code (Django, Celery worker and beat, the
 init Job). Call with (dict "context" $ "component" "celery-worker" "values" .Values.celery.worker
 "name" "celery" "command" (list ...) "extra" <container fields: ports, probes> "waitForMigrations" true
-"restartPolicy" "Never"|"" ["stop" (include "geonode.gracefulStop" ... | fromYaml)] ["env" (list <env vars of this container>)]).
+"restartPolicy" "Never"|"" ["stop" (include "geonode.gracefulStop" ... | fromYaml)] ["env" (list <env vars of this container>)]
+["initContainers" (list <containers after the migrations gate>)] ["volumes" (list <their volumes>)]).
 */}}
 {{- define "geonode.django.podTemplate" -}}
 {{- $root := .context }}
@@ -259,9 +243,14 @@ spec:
   {{- with .restartPolicy }}
   restartPolicy: {{ . }}
   {{- end }}
-  {{- if .waitForMigrations }}
+  {{- if or .waitForMigrations .initContainers }}
   initContainers:
+    {{- if .waitForMigrations }}
     {{- include "geonode.django.waitForMigrations" (dict "context" $root "values" $values) | nindent 4 }}
+    {{- end }}
+    {{- with .initContainers }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
   {{- end }}
   containers:
     - name: {{ .name }}
@@ -292,6 +281,9 @@ spec:
         {{- end }}
   volumes:
     {{- include "geonode.django.volumes" $root | nindent 4 }}
+    {{- with .volumes }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
     {{- with $values.extraVolumes }}
     {{- toYaml . | nindent 4 }}
     {{- end }}

@@ -21,6 +21,27 @@ TLS to an external server (postgresql.external.tls): libpq's PGSSLMODE and PGSSL
 Django, Celery, the init Job and GDAL read as they are, and GeoServer's start script copies into
 GeoFence's JDBC URL. The CA bundle is mounted read-only beside the chart's config.
 */}}
+{{/* Where a database client finds both databases, as whom, and how (GeoNode's pods, backups). */}}
+{{- define "geonode.database.env" -}}
+- name: DATABASE_HOST
+  value: {{ include "geonode.database.host" . | quote }}
+- name: DATABASE_PORT
+  value: {{ include "geonode.database.port" . | quote }}
+{{- with include "geonode.database.tlsEnv" . | fromYamlArray }}
+{{ toYaml . }}
+{{- end }}
+- name: GEONODE_DATABASE
+  value: {{ .Values.postgresql.databases.geonode.name | quote }}
+- name: GEONODE_DATABASE_USER
+  value: {{ .Values.postgresql.databases.geonode.user | quote }}
+{{ include "geonode.credentials.env" (dict "context" . "group" "postgresql" "key" "geonodePassword" "env" "GEONODE_DATABASE_PASSWORD") }}
+- name: GEONODE_GEODATABASE
+  value: {{ .Values.postgresql.databases.geodata.name | quote }}
+- name: GEONODE_GEODATABASE_USER
+  value: {{ .Values.postgresql.databases.geodata.user | quote }}
+{{ include "geonode.credentials.env" (dict "context" . "group" "postgresql" "key" "geodataPassword" "env" "GEONODE_GEODATABASE_PASSWORD") }}
+{{- end }}
+
 {{- define "geonode.database.caDir" -}}/etc/geonode-k8s-postgresql-ca{{- end }}
 
 {{- define "geonode.database.tlsEnv" -}}

@@ -1,0 +1,216 @@
+{{/*
+Backups (backup.*): a CronJob runs files/backup/dump-databases.sh in PostgreSQL's image, then
+files/backup/backup.py in GeoNode's image; a restore runs restore.py prepare, restore-databases.sh
+and restore.py files as init containers of the init Job, before its own steps. The scripts share
+a scratch emptyDir; the backups live on the backup volume or in an S3 bucket.
+*/}}
+{{- define "geonode.backup.configName" -}}
+{{- include "geonode.componentName" (dict "context" . "component" "backup-scripts") }}
+{{- end }}
+
+{{- define "geonode.backup.claimName" -}}
+{{- .Values.backup.target.pvc.existingClaim | default (include "geonode.componentName" (dict "context" . "component" "backups")) }}
+{{- end }}
+
+{{/* The backup volume is in use: backups or a restore to or from a claim. */}}
+{{- define "geonode.backup.usesVolume" -}}
+{{- if and (eq .Values.backup.target.type "pvc") (or .Values.backup.enabled .Values.backup.restore.enabled) }}true{{ end }}
+{{- end }}
+
+{{/* pg_dump's and pg_restore's image: backup.postgresqlImage, or the embedded server's. */}}
+{{- define "geonode.backup.postgresqlImage" -}}
+{{- $image := .Values.backup.postgresqlImage }}
+{{- if $image.repository }}
+{{- include "geonode.image" (dict "image" $image "path" "backup.postgresqlImage") }}
+{{- else }}
+{{- include "geonode.image" (dict "image" .Values.postgresql.image "path" "postgresql.image") }}
+{{- end }}
+{{- end }}
+
+{{/* Where backups are made and kept, for every backup and restore container. */}}
+{{- define "geonode.backup.env" -}}
+{{- $target := .Values.backup.target -}}
+- name: BACKUP_TARGET
+  value: {{ $target.type | quote }}
+- name: BACKUP_SCRATCH
+  value: /scratch
+# The work folder of a backup in progress: on the backup volume itself, or in scratch for S3.
+- name: BACKUP_ROOT
+  value: {{ eq $target.type "pvc" | ternary "/backups" "/scratch" }}
+- name: BACKUP_KEEP
+  value: {{ .Values.backup.keep | quote }}
+{{- if eq $target.type "pvc" }}
+- name: BACKUP_VOLUME
+  value: /backups
+{{- else }}
+- name: BACKUP_S3_ENDPOINT
+  value: {{ $target.s3.endpoint | quote }}
+- name: BACKUP_S3_BUCKET
+  value: {{ $target.s3.bucket | quote }}
+- name: BACKUP_S3_PREFIX
+  value: {{ $target.s3.prefix | quote }}
+- name: BACKUP_S3_REGION
+  value: {{ $target.s3.region | quote }}
+- name: AWS_ACCESS_KEY_ID
+  valueFrom:
+    secretKeyRef:
+      name: {{ $target.s3.credentialsSecret.name }}
+      key: {{ $target.s3.credentialsSecret.accessKeyIdKey }}
+- name: AWS_SECRET_ACCESS_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ $target.s3.credentialsSecret.name }}
+      key: {{ $target.s3.credentialsSecret.secretAccessKeyKey }}
+{{- end }}
+- name: BACKUP_CHART
+  value: {{ printf "%s-%s" .Chart.Name .Chart.Version | quote }}
+- name: BACKUP_GEONODE_VERSION
+  value: {{ .Chart.AppVersion | quote }}
+- name: BACKUP_GEONODE_IMAGE
+  value: {{ include "geonode.image" (dict "image" .Values.geonode.image "path" "geonode.image") | quote }}
+- name: BACKUP_RESTORE_FROM
+  value: {{ .Values.backup.restore.from | quote }}
+- name: BACKUP_RESTORE_OVERWRITE
+  value: {{ .Values.backup.restore.overwrite | quote }}
+{{ include "geonode.database.env" . }}
+{{- end }}
+
+{{/*
+The scripts, scratch space and the backup volume, as a YAML list of volumes; with the database's
+CA bundle unless the pod has it already (GeoNode's pods do). (dict "context" $ "databaseCA" true|false)
+*/}}
+{{- define "geonode.backup.volumes" -}}
+{{- $root := .context }}
+{{- $volumes := list
+  (dict "name" "backup-scripts" "configMap" (dict "name" (include "geonode.backup.configName" $root) "defaultMode" 0555))
+  (dict "name" "backup-scratch" "emptyDir" (dict "sizeLimit" $root.Values.backup.scratchSizeLimit)) }}
+{{- if eq $root.Values.backup.target.type "pvc" }}
+{{- $volumes = append $volumes (dict "name" "backups" "persistentVolumeClaim" (dict "claimName" (include "geonode.backup.claimName" $root))) }}
+{{- end }}
+{{- if .databaseCA }}
+{{- $volumes = concat $volumes (include "geonode.database.caVolumes" $root | fromYamlArray) }}
+{{- end }}
+{{- toYaml $volumes }}
+{{- end }}
+
+{{/* Their mounts; the shared volumes (data directory, uploads) come with GeoNode's own mounts. */}}
+{{- define "geonode.backup.volumeMounts" -}}
+{{- $mounts := list
+  (dict "name" "backup-scripts" "mountPath" "/etc/geonode-k8s-backup" "readOnly" true)
+  (dict "name" "backup-scratch" "mountPath" "/scratch") }}
+{{- if eq .Values.backup.target.type "pvc" }}
+{{- $mounts = append $mounts (dict "name" "backups" "mountPath" "/backups") }}
+{{- end }}
+{{- toYaml (concat $mounts (include "geonode.database.caVolumeMounts" . | fromYamlArray)) }}
+{{- end }}
+
+{{/*
+A container of a backup or restore pod. (dict "context" $ "name" ... "image" "postgresql"|"geonode"
+"command" (list ...) ["sharedVolumes" "read-only"|"read-write"]): PostgreSQL's image runs the shell scripts, GeoNode's
+the Python ones, both with the backup's environment and mounts.
+*/}}
+{{- define "geonode.backup.container" -}}
+{{- $root := .context }}
+{{- $values := $root.Values.backup -}}
+- name: {{ .name }}
+  image: {{ eq .image "postgresql" | ternary (include "geonode.backup.postgresqlImage" $root) (include "geonode.image" (dict "image" $root.Values.geonode.image "path" "geonode.image")) }}
+  imagePullPolicy: {{ eq .image "postgresql" | ternary $root.Values.postgresql.image.pullPolicy $root.Values.geonode.image.pullPolicy }}
+  command:
+    {{- toYaml .command | nindent 4 }}
+  env:
+    {{- include "geonode.backup.env" $root | nindent 4 }}
+    - name: HOME
+      value: /scratch
+  resources:
+    {{- toYaml $values.resources | nindent 4 }}
+  securityContext:
+    {{- toYaml $values.containerSecurityContext | nindent 4 }}
+  volumeMounts:
+    {{- include "geonode.backup.volumeMounts" $root | nindent 4 }}
+    {{- with .sharedVolumes }}
+    - name: statics
+      mountPath: /mnt/volumes/statics
+      readOnly: {{ eq . "read-only" }}
+    - name: geoserver-data
+      mountPath: /geoserver_data/data
+      readOnly: {{ eq . "read-only" }}
+    {{- end }}
+{{- end }}
+
+{{/* The restore's three steps, as init containers of the init Job (a YAML list; none when off). */}}
+{{- define "geonode.backup.restoreContainers" -}}
+{{- if .Values.backup.restore.enabled }}
+{{- include "geonode.backup.container" (dict "context" . "name" "restore-prepare" "image" "geonode" "command" (list "python" "/etc/geonode-k8s-backup/restore.py" "prepare") "sharedVolumes" "read-only") }}
+{{ include "geonode.backup.container" (dict "context" . "name" "restore-databases" "image" "postgresql" "command" (list "sh" "/etc/geonode-k8s-backup/restore-databases.sh")) }}
+{{ include "geonode.backup.container" (dict "context" . "name" "restore-files" "image" "geonode" "command" (list "python" "/etc/geonode-k8s-backup/restore.py" "files") "sharedVolumes" "read-write") }}
+{{- else }}
+{{- toYaml list }}
+{{- end }}
+{{- end }}
+
+{{/* Egress of backup and restore pods to the S3 endpoint, as a YAML list of rules (none for pvc). */}}
+{{- define "geonode.networkPolicy.backupEgress" -}}
+{{- $s3 := .Values.backup.target.s3 }}
+{{- $rules := list }}
+{{- if and (eq .Values.backup.target.type "s3") (or .Values.backup.enabled .Values.backup.restore.enabled) }}
+{{- $url := urlParse ($s3.endpoint | default (printf "https://s3.%s.amazonaws.com" $s3.region)) }}
+{{- $port := regexFind ":[0-9]+$" $url.host | trimPrefix ":" | default (eq $url.scheme "https" | ternary "443" "80") }}
+{{- $host := regexReplaceAll ":[0-9]+$" $url.host "" }}
+{{- $rules = include "geonode.networkPolicy.addressEgress" (dict "server" (dict "host" $host "networkCidrs" $s3.networkCidrs) "port" $port) | fromYamlArray }}
+{{- end }}
+{{- toYaml $rules }}
+{{- end }}
+
+{{/*
+GeoServer's init container while a restore is asked for: it waits until the init Job has put
+the data directory back (restore.py's record of backup.restore.from), so GeoServer neither seeds
+nor reads a data directory that is about to be replaced.
+*/}}
+{{- define "geonode.backup.waitForRestore" -}}
+{{- if .Values.backup.restore.enabled }}
+{{- $geoserver := .Values.geoserver }}
+- name: wait-for-restore
+  image: {{ include "geonode.image" (dict "image" $geoserver.image "path" "geoserver.image" "movingTagAllowed" true) }}
+  imagePullPolicy: {{ $geoserver.image.pullPolicy }}
+  command:
+    - sh
+    - -c
+    - >-
+      until grep -qF "\"requested\": \"$BACKUP_RESTORE_FROM\"" /mnt/volumes/statics/.geonode-k8s-restored.json 2>/dev/null;
+      do echo "waiting for the init Job to restore backup $BACKUP_RESTORE_FROM"; sleep 10; done
+  env:
+    - name: BACKUP_RESTORE_FROM
+      value: {{ .Values.backup.restore.from | quote }}
+  resources:
+    {{- toYaml $geoserver.seed.resources | nindent 4 }}
+  securityContext:
+    {{- toYaml $geoserver.containerSecurityContext | nindent 4 }}
+  volumeMounts:
+    - name: statics
+      mountPath: /mnt/volumes/statics
+      readOnly: true
+{{- end }}
+{{- end }}
+
+{{- define "geonode.backup.validate" -}}
+{{- $backup := .Values.backup }}
+{{- if or $backup.enabled $backup.restore.enabled }}
+{{- if eq $backup.target.type "s3" }}
+{{- if not $backup.target.s3.bucket }}
+{{- fail "backup.target.type is s3 but backup.target.s3.bucket is empty: name the bucket backups go to" }}
+{{- end }}
+{{- if not $backup.target.s3.credentialsSecret.name }}
+{{- fail "backup.target.s3.credentialsSecret.name is empty: create a Secret with the access key (keys backup.target.s3.credentialsSecret.accessKeyIdKey and .secretAccessKeyKey) and name it there; the chart never takes it as a value" }}
+{{- end }}
+{{- if and $backup.target.s3.prefix (not (hasSuffix "/" $backup.target.s3.prefix)) }}
+{{- fail (printf "backup.target.s3.prefix %q must end with / (each backup is a folder under it)" $backup.target.s3.prefix) }}
+{{- end }}
+{{- if and .Values.networkPolicy.enabled (not .Values.networkPolicy.outside.enabled) (not (include "geonode.networkPolicy.backupEgress" . | fromYamlArray)) }}
+{{- fail "backup.target.s3: the endpoint has a host name, and network policies allow addresses: set backup.target.s3.networkCidrs to its address ranges, or networkPolicy.outside.enabled: true for a service on the internet" }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- if and $backup.restore.enabled (not $backup.restore.from) }}
+{{- fail "backup.restore.enabled is true but backup.restore.from is empty: name the backup (the UTC time it began, e.g. 20261127T021700Z) or latest" }}
+{{- end }}
+{{- end }}
