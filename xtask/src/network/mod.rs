@@ -23,7 +23,7 @@ const GEONODE: [&str; 4] = ["django", "celery-worker", "celery-beat", "init"];
 /// Chart pods that resolve no names (the credentials Job reaches the API server by address).
 const NO_DNS: [&str; 4] = ["postgresql", "redis", "memcached", "credentials"];
 /// Chart pods that may reach addresses outside the cluster when networkPolicy.outside allows.
-const OUTSIDE: [&str; 3] = ["django", "celery-worker", "geoserver"];
+const OUTSIDE: [&str; 4] = ["django", "celery-worker", "geoserver", "backup"];
 const INTERNET: &str = "203.0.113.10";
 const METADATA: &str = "169.254.169.254";
 const PRIVATE: &str = "10.1.1.1";
@@ -46,6 +46,8 @@ struct Facts {
     outside: bool,
     /// networkPolicy.apiServer.to is any address (0.0.0.0/0), the default.
     api_server_anywhere: bool,
+    /// backup.restore is on: the init Job fetches the backup.
+    restore: bool,
 }
 
 pub struct Outcome {
@@ -173,6 +175,15 @@ fn external_address(external: &Value) -> Option<String> {
     ))
 }
 
+/// The port of an http(s) URL: its own, or its scheme's.
+fn url_port(url: &str) -> u16 {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("https", url));
+    let host = rest.split('/').next().unwrap_or_default();
+    host.rsplit_once(':')
+        .and_then(|(_, port)| port.parse().ok())
+        .unwrap_or(if scheme == "http" { 80 } else { 443 })
+}
+
 /// The endpoints around the release, from the scenario's values.
 fn surroundings(values: &Value) -> Result<Vec<Endpoint>, String> {
     let np = &values["networkPolicy"];
@@ -240,6 +251,30 @@ fn surroundings(values: &Value) -> Result<Vec<Endpoint>, String> {
             around.push(synthetic("smtp", outside(&ip), tcp(port)));
         }
     }
+    // Services named by a URL: the login provider's token endpoint, an S3 backup target.
+    let oidc = &values["geonode"]["oidc"];
+    let backup = &values["backup"];
+    let by_url = [
+        (
+            "login-provider",
+            oidc["enabled"] == true,
+            oidc,
+            &oidc["issuer"],
+        ),
+        (
+            "s3",
+            backup["target"]["type"] == "s3"
+                && (backup["enabled"] == true || backup["restore"]["enabled"] == true),
+            &backup["target"]["s3"],
+            &backup["target"]["s3"]["endpoint"],
+        ),
+    ];
+    for (name, on, service, url) in by_url {
+        if let (true, Some(ip)) = (on, external_address(service)) {
+            let port = url_port(url.as_str().unwrap_or_default());
+            around.push(synthetic(name, outside(&ip), tcp(port)));
+        }
+    }
     for service in ["postgresql", "redis"] {
         if values[service]["enabled"] == false {
             let external = &values[service]["external"];
@@ -267,11 +302,17 @@ fn expected(src: &str, src_chart: bool, dst: &str, port: u16, facts: &Facts) -> 
         }
         ("django", 8000) => matches!(src, "nginx" | "geoserver"),
         ("geoserver", 8080) => geonode || src == "nginx",
-        ("postgresql", 5432) | ("external-postgresql", _) => geonode || src == "geoserver",
+        ("postgresql", 5432) | ("external-postgresql", _) => {
+            geonode || matches!(src, "geoserver" | "backup")
+        }
         ("redis", 6379) | ("memcached", 11211) | ("external-redis", _) => geonode,
         ("dns", _) => !NO_DNS.contains(&src),
         // Mail goes out from Django and the Celery worker only.
         ("smtp", _) => matches!(src, "django" | "celery-worker"),
+        // The login provider's token and userinfo endpoints: Django exchanges the codes.
+        ("login-provider", _) => src == "django",
+        // Backups go to S3 (and a restore comes back through the init Job).
+        ("s3", _) => src == "backup" || (src == "init" && facts.restore),
         // Only the credentials Job talks to the API server; where its address is unknown
         // (the default), its rule allows any address on the API server's ports.
         ("api-server", 443 | 6443) => src == "credentials",
@@ -299,6 +340,7 @@ pub fn check(cyclonus: &Path, values: &Value, objects: &[Object]) -> Result<Outc
         api_server_anywhere: np["apiServer"]["to"]
             .as_array()
             .is_some_and(|to| to.iter().any(|p| p["ipBlock"]["cidr"] == "0.0.0.0/0")),
+        restore: values["backup"]["restore"]["enabled"] == true,
     };
     let mut endpoints = chart_pods(objects);
     endpoints.extend(surroundings(values)?);
@@ -402,6 +444,7 @@ mod tests {
             nginx_open: false,
             outside: true,
             api_server_anywhere: true,
+            restore: false,
         };
         assert!(expected("ingress-controller", false, "nginx", 8080, &facts));
         assert!(!expected(
@@ -420,12 +463,39 @@ mod tests {
         assert!(!expected("credentials", true, "metadata", 80, &facts));
         assert!(expected("celery-worker", true, "smtp", 587, &facts));
         assert!(!expected("celery-beat", true, "smtp", 587, &facts));
+        assert!(expected("django", true, "login-provider", 443, &facts));
+        assert!(!expected(
+            "celery-worker",
+            true,
+            "login-provider",
+            443,
+            &facts
+        ));
+        assert!(expected("backup", true, "s3", 443, &facts));
+        assert!(!expected("init", true, "s3", 443, &facts));
+        assert!(expected(
+            "backup",
+            true,
+            "external-postgresql",
+            5432,
+            &facts
+        ));
+        assert!(!expected("backup", true, "redis", 6379, &facts));
         let open = Facts {
             nginx_open: true,
             outside: false,
             api_server_anywhere: false,
+            restore: true,
         };
         assert!(expected("stranger-elsewhere", false, "nginx", 8080, &open));
         assert!(!expected("django", true, "nginx", 8080, &open));
+        assert!(expected("init", true, "s3", 9000, &open));
+    }
+
+    #[test]
+    fn url_ports_are_their_own_or_their_schemes() {
+        assert_eq!(url_port("https://sso.example.org/realms/x"), 443);
+        assert_eq!(url_port("http://127.0.0.1:8089/realms/x"), 8089);
+        assert_eq!(url_port("http://objects.example.internal"), 80);
     }
 }
