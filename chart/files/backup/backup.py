@@ -20,8 +20,8 @@ import backup_store  # noqa: E402 - beside this script in the ConfigMap
 # What the archives hold, by part name: the GeoServer data directory and the files users
 # uploaded (not the collected static files, which every init Job makes again).
 ARCHIVES = {
-    "geoserver-data.tar.gz": "/geoserver_data/data",
-    "uploads.tar.gz": "/mnt/volumes/statics/uploaded",
+    "geoserver-data.tar.gz": os.environ.get("BACKUP_GEOSERVER_DATA", "/geoserver_data/data"),
+    "uploads.tar.gz": os.environ.get("BACKUP_UPLOADS", "/mnt/volumes/statics/uploaded"),
 }
 DUMPS = ["geonode.dump", "geodata.dump"]
 

@@ -18,10 +18,10 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import backup_store  # noqa: E402 - beside this script in the ConfigMap
 
-DATA_DIR = "/geoserver_data/data"
-UPLOADS = "/mnt/volumes/statics/uploaded"
+DATA_DIR = os.environ.get("BACKUP_GEOSERVER_DATA", "/geoserver_data/data")
+UPLOADS = os.environ.get("BACKUP_UPLOADS", "/mnt/volumes/statics/uploaded")
 # On the statics volume: which backup.restore.from was restored, and when.
-RECORD = "/mnt/volumes/statics/.geonode-k8s-restored.json"
+RECORD = os.environ.get("BACKUP_RESTORE_RECORD", "/mnt/volumes/statics/.geonode-k8s-restored.json")
 REQUESTED = os.environ.get("BACKUP_RESTORE_FROM", "")
 
 

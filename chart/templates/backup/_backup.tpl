@@ -8,6 +8,9 @@ a scratch emptyDir; the backups live on the backup volume or in an S3 bucket.
 {{- include "geonode.componentName" (dict "context" . "component" "backup-scripts") }}
 {{- end }}
 
+{{/* On the statics volume: which backup.restore.from the init Job has restored (restore.py). */}}
+{{- define "geonode.backup.restoreRecord" -}}/mnt/volumes/statics/.geonode-k8s-restored.json{{- end }}
+
 {{- define "geonode.backup.claimName" -}}
 {{- .Values.backup.target.pvc.existingClaim | default (include "geonode.componentName" (dict "context" . "component" "backups")) }}
 {{- end }}
@@ -72,6 +75,13 @@ a scratch emptyDir; the backups live on the backup volume or in an S3 bucket.
   value: {{ .Values.backup.restore.from | quote }}
 - name: BACKUP_RESTORE_OVERWRITE
   value: {{ .Values.backup.restore.overwrite | quote }}
+- name: BACKUP_RESTORE_RECORD
+  value: {{ include "geonode.backup.restoreRecord" . }}
+# What is backed up besides the databases, where the pods mount it.
+- name: BACKUP_GEOSERVER_DATA
+  value: /geoserver_data/data
+- name: BACKUP_UPLOADS
+  value: /mnt/volumes/statics/uploaded
 {{ include "geonode.database.env" . }}
 {{- end }}
 
@@ -176,11 +186,13 @@ nor reads a data directory that is about to be replaced.
     - sh
     - -c
     - >-
-      until grep -qF "\"requested\": \"$BACKUP_RESTORE_FROM\"" /mnt/volumes/statics/.geonode-k8s-restored.json 2>/dev/null;
+      until grep -qF "\"requested\": \"$BACKUP_RESTORE_FROM\"" "$BACKUP_RESTORE_RECORD" 2>/dev/null;
       do echo "waiting for the init Job to restore backup $BACKUP_RESTORE_FROM"; sleep 10; done
   env:
     - name: BACKUP_RESTORE_FROM
       value: {{ .Values.backup.restore.from | quote }}
+    - name: BACKUP_RESTORE_RECORD
+      value: {{ include "geonode.backup.restoreRecord" . }}
   resources:
     {{- toYaml $geoserver.seed.resources | nindent 4 }}
   securityContext:

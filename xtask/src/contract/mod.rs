@@ -53,7 +53,7 @@ pub fn run(project: &Project, only: &[String]) -> Result<Report, Error> {
         Err(e) => step.fail(e.to_string()),
     });
     let mut changed_limit = String::new();
-    let mut tls_inputs = None;
+    let mut variants = None;
     report.step("render", |step| {
         let result = (|| -> Result<Vec<crate::manifest::Object>, String> {
             // Each render with the operator's Secret of the OIDC client's secret (named by
@@ -66,9 +66,14 @@ pub fn run(project: &Project, only: &[String]) -> Result<Report, Error> {
             };
             let objects = render(CONTRACT_SETS)?;
             // And for an external PostgreSQL over TLS (see geonode/database_tls.rs).
-            let tls_sets: Vec<&str> = CONTRACT_SETS.iter().chain(geonode::TLS_SETS).copied().collect();
-            tls_inputs = Some(Inputs {
-                objects: render(&tls_sets)?,
+            // And with backups and a restore (see geonode/backup.rs).
+            let with = |more: &[&'static str]| -> Result<Inputs, String> {
+                let sets: Vec<&str> = CONTRACT_SETS.iter().chain(more).copied().collect();
+                Ok(Inputs { objects: render(&sets)? })
+            };
+            variants = Some(geonode::Variants {
+                tls: with(geonode::TLS_SETS)?,
+                backup: with(geonode::BACKUP_SETS)?,
             });
             // The same with another upload limit: GeoNode's limits must follow it, so the init
             // Job (named by a hash of its inputs) must be a new one.
@@ -133,15 +138,15 @@ pub fn run(project: &Project, only: &[String]) -> Result<Report, Error> {
         if wanted("nginx") {
             report.step("nginx", |step| nginx::run(&inputs, work.path(), step));
         }
-        if let (true, Some(tls_inputs)) = (wanted("geoserver"), &tls_inputs) {
-            geoserver::run(project, &inputs, tls_inputs, work.path(), &mut report);
+        if let (true, Some(variants)) = (wanted("geoserver"), &variants) {
+            geoserver::run(project, &inputs, &variants.tls, work.path(), &mut report);
         }
-        if let (true, Some(database), Some(broker), Some(tls_inputs)) =
-            (wanted("geonode"), &database, &broker, &tls_inputs)
+        if let (true, Some(database), Some(broker), Some(variants)) =
+            (wanted("geonode"), &database, &broker, &variants)
         {
             geonode::run(
                 &inputs,
-                tls_inputs,
+                variants,
                 &changed_limit,
                 work.path(),
                 database.port,

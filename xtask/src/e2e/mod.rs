@@ -3,13 +3,15 @@
 //! upgrade with a changed setting (only the pods that use it roll, every Secret keeps its data),
 //! re-apply as a GitOps tool does (two renders without a cluster are the same, and applying one
 //! changes no Secret), upgrade from the previous commit's chart, roll back, uninstall (data
-//! volumes and their Secrets stay) and install again on the kept data; then a server-side dry run
+//! volumes, their Secrets and the backup volume stay) and install again on the kept data; where
+//! backups are on, a Job made from their CronJob completes; then a server-side dry run
 //! with strict field validation of every values file. The namespace enforces Pod Security
 //! "restricted", so a pod the API server refuses fails the run.
 //!
 //! kwok plays the nodes: pods are scheduled and admitted for real, then marked Running and
 //! Ready (and Job pods Succeeded) without running containers; probes and images are not run.
 
+mod backup;
 mod credentials;
 mod placement;
 mod server_side;
@@ -147,6 +149,9 @@ fn lifecycle(ctx: &Ctx, release: &Release, report: &mut Report) {
         credentials::settle(ctx, ns, step);
         check_release(ctx, ns, step);
         step.record(check_migrations_first(ctx, ns));
+        if backup::enabled(ctx, ns) {
+            step.record(backup::backup_now(ctx, ns));
+        }
     });
     let before = workload_templates(ctx, ns);
     let secrets_before = secret_data(ctx, ns);
@@ -195,8 +200,12 @@ fn lifecycle(ctx: &Ctx, release: &Release, report: &mut Report) {
         check_release(ctx, ns, step);
     });
     report.step(name("uninstall-keeps-data"), |step| {
+        let mut kept = kept_objects();
+        if backup::enabled(ctx, ns) {
+            kept.push(("pvc", backup::claim()));
+        }
         step.record(ctx.helm(&["uninstall", RELEASE, "-n", ns, "--wait", WAIT]).map(|_| ()));
-        for (kind, object) in kept_objects() {
+        for (kind, object) in kept {
             step.record(ctx.plane.kubectl(&["get", kind, &object, "-n", ns]).map(|_| ()).map_err(|e| {
                 format!("{kind} {object} must survive `helm uninstall` (it holds data or the key to it): {e}")
             }));

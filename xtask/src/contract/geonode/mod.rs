@@ -1,6 +1,7 @@
 //! GeoNode 5.1.1 itself: the init Job's command on the contract's databases, the Django
 //! Deployment's uwsgi behind the chart's nginx, and the Celery worker running a task.
 
+mod backup;
 mod database_tls;
 mod init;
 pub(super) mod oidc;
@@ -22,12 +23,20 @@ use std::time::{Duration, Instant};
 use venv::GEONODE_WHEEL;
 
 /// `changed_limit`: DEFAULT_MAX_UPLOAD_SIZE of a render with another nginx.maxBodySize.
+pub use backup::BACKUP_SETS;
 pub use database_tls::TLS_SETS;
 
-/// `tls_inputs`: the render for an external PostgreSQL over TLS (TLS_SETS).
+/// The contract's other renders, each on top of its own settings.
+pub struct Variants {
+    /// An external PostgreSQL over TLS (TLS_SETS).
+    pub tls: Inputs,
+    /// Backups to the backup volume and a restore of the latest (BACKUP_SETS).
+    pub backup: Inputs,
+}
+
 pub fn run(
     inputs: &Inputs,
-    tls_inputs: &Inputs,
+    variants: &Variants,
     changed_limit: &str,
     work: &Path,
     db: u16,
@@ -168,8 +177,8 @@ pub fn run(
     report.step("oidc-login", |step| oidc::run(&run, inputs, work, step));
 
     report.step("database-tls", |step| {
-        let result = GeoNodeRun::new(tls_inputs, &work.join("tls"), run.venv.clone(), 0, redis, geoserver_port)
-            .and_then(|base| database_tls::run(tls_inputs, &base, work));
+        let result = GeoNodeRun::new(&variants.tls, &work.join("tls"), run.venv.clone(), 0, redis, geoserver_port)
+            .and_then(|base| database_tls::run(&variants.tls, &base, work));
         step.record(result);
         step.detail = "postgresql.external.tls (verify-full, CA bundle from a Secret): PGSSLMODE and the mounted bundle in Django, Celery, the init Job and GeoServer; Django's two connections and GeoFence's JDBC URL (PostgreSQL's JDBC driver) use TLS, and refuse a certificate of another CA or for another host".into();
     });
@@ -195,6 +204,21 @@ pub fn run(
         })();
         step.record(result);
         step.detail = "the worker Deployment's command (the project's Celery application) on Redis runs a task queued from Django".into();
+    });
+
+    // Last: it wipes the site's databases and volumes.
+    report.step("backup-restore", |step| {
+        let superuser = inputs
+            .env("StatefulSet", &format!("{RELEASE}-postgresql"), "postgresql")
+            .and_then(|env| env.get("POSTGRES_PASSWORD").cloned().ok_or_else(|| "no POSTGRES_PASSWORD".into()));
+        match superuser.and_then(|password| backup::run(&variants.backup, &run, work, db, &password)) {
+            Ok(notes) => {
+                step.passed += 1;
+                step.notes = notes;
+            }
+            Err(e) => step.fail(e),
+        }
+        step.detail = "the backup CronJob's containers save the site (a user, a document, a data-directory file, an upload) to the backup volume; wiped; the init Job's restore containers and own command bring it back (the user logs in, GeoNode lists the document, files with their sha256); the same restore again does nothing; another over a site with content, a damaged part, a missing manifest are refused".into();
     });
 }
 

@@ -1,0 +1,420 @@
+//! backup.*: the rendered backup CronJob's containers save the contract's site (a user, a
+//! document, a file in the GeoServer data directory, an upload); the site is wiped (both
+//! databases made anew as an empty server has them, the volumes emptied); the rendered init Job's
+//! restore containers and its own command bring it back. Then: the user logs in, GeoNode lists
+//! the document, the files are back with their checksums; a second restore of the same
+//! `from` does nothing, another backup over a site with content is refused, and so are a backup
+//! with a damaged part and one without a manifest.
+
+use super::run::GeoNodeRun;
+use crate::contract::inputs::{Inputs, Mapping};
+use crate::contract::process::exec;
+use crate::project::RELEASE;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+/// The render with backups to the backup volume and a restore of the latest one.
+pub const BACKUP_SETS: &[&str] = &[
+    "backup.enabled=true",
+    "backup.restore.enabled=true",
+    "backup.restore.from=latest",
+];
+
+const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
+const USER: (&str, &str) = ("contract-backup-user", "a password of the backup's user");
+const DOCUMENT: &str = "Contract backup document";
+
+/// The site's content the backup must keep: a user with a password, a document owned by it.
+const CONTENT_PY: &str = r#"
+import json
+from django.contrib.auth import get_user_model
+from geonode.documents.models import Document
+user = get_user_model().objects.create_user(USERNAME, "backup@contract.test", PASSWORD)
+doc = Document.objects.create(title=TITLE, owner=user, doc_url="https://example.org/contract.pdf")
+print(json.dumps({"user": user.pk, "document": doc.pk}))
+"#;
+
+/// What GeoNode shows after the restore: the user logs in and its document is listed.
+const SHOWN_PY: &str = r#"
+import json
+from urllib.parse import urlparse
+from django.conf import settings
+from django.test import Client
+client = Client(HTTP_HOST=urlparse(settings.SITEURL).hostname)
+logged_in = client.login(username=USERNAME, password=PASSWORD)
+page = client.get("/api/v2/documents/", {"search": TITLE})
+titles = [d["title"] for d in page.json().get("documents", [])] if page.status_code == 200 else []
+print(json.dumps({"logged_in": logged_in, "status": page.status_code, "titles": titles}))
+"#;
+
+/// The folders the backup and restore containers mount, in this run.
+struct Volumes {
+    scripts: PathBuf,
+    scratch: PathBuf,
+    backups: PathBuf,
+    geoserver_data: PathBuf,
+    statics: PathBuf,
+}
+
+impl Volumes {
+    fn new(work: &Path, statics: &Path) -> Result<Self, String> {
+        let dir = work.join("backup");
+        let volumes = Volumes {
+            scripts: dir.join("scripts"),
+            scratch: dir.join("scratch"),
+            backups: dir.join("backups"),
+            geoserver_data: dir.join("geoserver-data"),
+            statics: statics.to_path_buf(),
+        };
+        for d in [
+            &volumes.scripts,
+            &volumes.scratch,
+            &volumes.backups,
+            &volumes.geoserver_data,
+        ] {
+            fs::create_dir_all(d).map_err(|e| format!("creating {}: {e}", d.display()))?;
+        }
+        Ok(volumes)
+    }
+
+    fn mapping(&self) -> Mapping {
+        let path = |p: &PathBuf| p.display().to_string();
+        Mapping {
+            hosts: vec![(
+                format!("{RELEASE}-postgresql.{}.svc", crate::project::NAMESPACE),
+                "127.0.0.1".into(),
+            )],
+            paths: vec![
+                ("/etc/geonode-k8s-backup".into(), path(&self.scripts)),
+                ("/scratch".into(), path(&self.scratch)),
+                ("/backups".into(), path(&self.backups)),
+                ("/geoserver_data/data".into(), path(&self.geoserver_data)),
+                ("/mnt/volumes/statics".into(), path(&self.statics)),
+            ],
+        }
+    }
+}
+
+/// One container of the render as a local process: its command and env, mapped; `sh` scripts
+/// with PostgreSQL's client programs, `python` with GeoNode's venv.
+struct Container {
+    argv: Vec<String>,
+    env: BTreeMap<String, String>,
+}
+
+impl Container {
+    fn of(
+        inputs: &Inputs,
+        kind: &str,
+        name: &str,
+        container: &str,
+        volumes: &Volumes,
+        db: u16,
+    ) -> Result<Self, String> {
+        let mapping = volumes.mapping();
+        let mut env: BTreeMap<String, String> = inputs
+            .env(kind, name, container)?
+            .into_iter()
+            .map(|(k, v)| (k, mapping.apply(&v)))
+            .collect();
+        env.insert("DATABASE_PORT".into(), db.to_string());
+        let argv = inputs
+            .command(kind, name, container)?
+            .iter()
+            .map(|a| mapping.apply(a))
+            .collect();
+        Ok(Container { argv, env })
+    }
+
+    fn run(&self, venv: &Path) -> Result<String, String> {
+        let program = match self.argv[0].as_str() {
+            "python" => venv.join("bin/python"),
+            other => PathBuf::from(other),
+        };
+        exec(
+            Command::new(program)
+                .args(&self.argv[1..])
+                .env_clear()
+                .envs(&self.env)
+                .env(
+                    "PATH",
+                    format!("{PG_BIN}:{}:/usr/bin:/bin", venv.join("bin").display()),
+                ),
+        )
+    }
+}
+
+fn python_json(run: &GeoNodeRun, code: &str) -> Result<Value, String> {
+    let code = code
+        .replace("USERNAME", &format!("{:?}", USER.0))
+        .replace("PASSWORD", &format!("{:?}", USER.1))
+        .replace("TITLE", &format!("{DOCUMENT:?}"));
+    let out = run.python(&code)?;
+    serde_json::from_str(out.trim().lines().last().unwrap_or("")).map_err(|e| format!("{e}: {out}"))
+}
+
+/// The files besides the databases: one in the data directory, one upload. Path -> sha256.
+fn make_files(volumes: &Volumes) -> Result<BTreeMap<PathBuf, String>, String> {
+    let files = [
+        volumes
+            .geoserver_data
+            .join("workspaces/contract/contract-layer.xml"),
+        volumes
+            .statics
+            .join("uploaded/documents/contract-report.txt"),
+    ];
+    let mut sums = BTreeMap::new();
+    for (i, file) in files.iter().enumerate() {
+        fs::create_dir_all(file.parent().unwrap_or(Path::new("/"))).map_err(|e| e.to_string())?;
+        let body: String = (0..20_000)
+            .map(|n| format!("{i}:{n} contract backup line\n"))
+            .collect();
+        fs::write(file, body).map_err(|e| e.to_string())?;
+        sums.insert(
+            file.clone(),
+            crate::tools::sha256_file(file).map_err(|e| e.to_string())?,
+        );
+    }
+    Ok(sums)
+}
+
+/// The contract's PostgreSQL as its superuser.
+struct Server<'a> {
+    port: u16,
+    superuser_password: &'a str,
+}
+
+impl Server<'_> {
+    fn sql(&self, db: &str, sql: &str) -> Result<String, String> {
+        let port = self.port.to_string();
+        exec(
+            Command::new(format!("{PG_BIN}/psql"))
+                .args([
+                    "-X",
+                    "-At",
+                    "-v",
+                    "ON_ERROR_STOP=1",
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    &port,
+                ])
+                .args(["-U", "postgres", "-d", db, "-c", sql])
+                .env("PGPASSWORD", self.superuser_password),
+        )
+    }
+
+    /// Both databases made anew, as a new server has them (their owner, PostGIS): a lost volume.
+    fn wipe(&self, run: &GeoNodeRun) -> Result<(), String> {
+        for (db, user, _) in crate::contract::postgresql::DATABASE_VARIABLES {
+            let (db, user) = (&run.env[db], &run.env[user]);
+            self.sql("postgres", &format!("drop database \"{db}\" with (force)"))?;
+            self.sql(
+                "postgres",
+                &format!("create database \"{db}\" owner \"{user}\""),
+            )?;
+            self.sql(db, "create extension postgis")?;
+        }
+        Ok(())
+    }
+}
+
+/// Empties a folder, as a new volume is.
+fn empty(dir: &Path) -> Result<(), String> {
+    for entry in fs::read_dir(dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .flatten()
+    {
+        let path = entry.path();
+        if path.is_dir() {
+            fs::remove_dir_all(&path)
+        } else {
+            fs::remove_file(&path)
+        }
+        .map_err(|e| format!("removing {}: {e}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// The backup's name and its parts' total size, from the only complete backup on the volume.
+fn the_backup(volumes: &Volumes) -> Result<(String, u64, usize), String> {
+    let complete: Vec<String> = fs::read_dir(&volumes.backups)
+        .map_err(|e| e.to_string())?
+        .flatten()
+        .filter(|e| e.path().join("manifest.json").is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    let [name] = complete.as_slice() else {
+        return Err(format!(
+            "the backup volume holds {complete:?}, not one complete backup"
+        ));
+    };
+    let manifest: Value = serde_json::from_str(
+        &fs::read_to_string(volumes.backups.join(name).join("manifest.json"))
+            .map_err(|e| e.to_string())?,
+    )
+    .map_err(|e| format!("the manifest of {name}: {e}"))?;
+    let parts = manifest["parts"].as_object().cloned().unwrap_or_default();
+    let bytes = parts.values().filter_map(|p| p["bytes"].as_u64()).sum();
+    if parts.len() != 4
+        || manifest["chart"]
+            .as_str()
+            .is_none_or(|c| !c.starts_with("geonode-"))
+    {
+        return Err(format!(
+            "the manifest of {name} lacks parts or versions: {manifest}"
+        ));
+    }
+    Ok((name.clone(), bytes, parts.len()))
+}
+
+/// The init Job of the render, by its name's prefix.
+fn init_job(inputs: &Inputs) -> Result<String, String> {
+    inputs
+        .objects
+        .iter()
+        .find(|o| o.kind == "Job" && o.name.starts_with(&format!("{RELEASE}-init-")))
+        .map(|o| o.name.clone())
+        .ok_or_else(|| "the backup render has no init Job".into())
+}
+
+/// A run of restore.py prepare with other values of backup.restore, which must be refused.
+fn refused(
+    prepare: &Container,
+    venv: &Path,
+    from: &str,
+    overwrite: &str,
+    because: &str,
+) -> Result<(), String> {
+    let mut other = Container {
+        argv: prepare.argv.clone(),
+        env: prepare.env.clone(),
+    };
+    other.env.insert("BACKUP_RESTORE_FROM".into(), from.into());
+    other
+        .env
+        .insert("BACKUP_RESTORE_OVERWRITE".into(), overwrite.into());
+    match other.run(venv) {
+        Err(e) if e.contains(because) => Ok(()),
+        Err(e) => Err(format!(
+            "restoring {from} (overwrite {overwrite}) failed, but not with {because:?}: {e}"
+        )),
+        Ok(out) => Err(format!(
+            "restoring {from} (overwrite {overwrite}) was not refused: {out}"
+        )),
+    }
+}
+
+/// Copies a complete backup under another name, for the refusals.
+fn copy_backup(volumes: &Volumes, name: &str, to: &str) -> Result<PathBuf, String> {
+    let target = volumes.backups.join(to);
+    exec(
+        Command::new("cp")
+            .arg("-a")
+            .arg(volumes.backups.join(name))
+            .arg(&target),
+    )?;
+    Ok(target)
+}
+
+/// The step: backup, wipe, restore, checks, refusals. Its notes give sizes and times.
+pub fn run(
+    backup_inputs: &Inputs,
+    run: &GeoNodeRun,
+    work: &Path,
+    db: u16,
+    superuser_password: &str,
+) -> Result<Vec<String>, String> {
+    let volumes = Volumes::new(work, &run.statics)?;
+    let scripts = backup_inputs.find("ConfigMap", &format!("{RELEASE}-backup-scripts"))?;
+    for (name, text) in crate::manifest::string_map(&scripts.value["data"]) {
+        fs::write(volumes.scripts.join(name), text).map_err(|e| e.to_string())?;
+    }
+    let venv = &run.venv;
+    let cron = format!("{RELEASE}-backup");
+    let container =
+        |kind: &str, name: &str, c: &str| Container::of(backup_inputs, kind, name, c, &volumes, db);
+    python_json(run, CONTENT_PY)?;
+    let sums = make_files(&volumes)?;
+    let started = Instant::now();
+    for c in ["dump-databases", "backup"] {
+        container("CronJob", &cron, c)?
+            .run(venv)
+            .map_err(|e| format!("the backup's {c} container: {e}"))?;
+    }
+    let backup_seconds = started.elapsed().as_secs_f64();
+    let (name, bytes, parts) = the_backup(&volumes)?;
+
+    Server {
+        port: db,
+        superuser_password,
+    }
+    .wipe(run)?;
+    empty(&volumes.geoserver_data)?;
+    empty(&volumes.statics.join("uploaded"))?;
+
+    let job = init_job(backup_inputs)?;
+    let started = Instant::now();
+    for c in ["restore-prepare", "restore-databases", "restore-files"] {
+        container("Job", &job, c)?
+            .run(venv)
+            .map_err(|e| format!("the init Job's {c} container: {e}"))?;
+    }
+    let restored_seconds = started.elapsed().as_secs_f64();
+    let init = run.with_env_of(backup_inputs, "Job", &job, "init")?;
+    exec(&mut init.command(&backup_inputs.command("Job", &job, "init")?))
+        .map_err(|e| format!("the init Job's own command after the restore: {e}"))?;
+    let init_seconds = started.elapsed().as_secs_f64() - restored_seconds;
+
+    let shown = python_json(run, SHOWN_PY)?;
+    if shown["logged_in"] != true || !shown["titles"].to_string().contains(DOCUMENT) {
+        return Err(format!("after the restore the user does not log in, or GeoNode does not list its document: {shown}"));
+    }
+    for (file, sum) in &sums {
+        let now =
+            crate::tools::sha256_file(file).map_err(|e| format!("{}: {e}", file.display()))?;
+        if &now != sum {
+            return Err(format!(
+                "{} is not back as it was (sha256 {now}, was {sum})",
+                file.display()
+            ));
+        }
+    }
+
+    let prepare = container("Job", &job, "restore-prepare")?;
+    let again = prepare.run(venv)?;
+    if !again.contains("nothing to do") {
+        return Err(format!(
+            "a second init Job with the same backup.restore.from restored again: {again}"
+        ));
+    }
+    refused(&prepare, venv, &name, "false", "the site has content")?;
+    let damaged = copy_backup(&volumes, &name, "20991231T235959Z")?.join("uploads.tar.gz");
+    let mut bytes_of = fs::read(&damaged).map_err(|e| e.to_string())?;
+    let middle = bytes_of.len() / 2;
+    bytes_of[middle] ^= 0x55;
+    fs::write(&damaged, bytes_of).map_err(|e| e.to_string())?;
+    refused(
+        &prepare,
+        venv,
+        "20991231T235959Z",
+        "true",
+        "differs from its manifest",
+    )?;
+    let incomplete = copy_backup(&volumes, &name, "20991231T235958Z")?;
+    fs::remove_file(incomplete.join("manifest.json")).map_err(|e| e.to_string())?;
+    refused(
+        &prepare,
+        venv,
+        "20991231T235958Z",
+        "true",
+        "no complete backup of that name",
+    )?;
+    Ok(vec![format!(
+        "backup {name} to the backup volume: {bytes} bytes in {parts} parts, {backup_seconds:.1} s; restore {restored_seconds:.1} s, then the init Job's own steps {init_seconds:.1} s"
+    )])
+}
