@@ -20,8 +20,10 @@ restore() {
   list="$BACKUP_SCRATCH/$4.list"
   sql="$BACKUP_SCRATCH/$4.sql"
   pg_restore --list "$folder/$4" > "$list.all"
-  # Everything but the extension and its comment, which need the server's administrator.
-  grep -v -e ' EXTENSION - ' -e ' COMMENT - EXTENSION ' "$list.all" > "$list"
+  # Everything but what belongs to the server's administrator: the extension, its comment, and
+  # the rows of PostGIS's spatial_ref_sys (its own table; a new server has the standard ones).
+  grep -v -e ' EXTENSION - ' -e ' COMMENT - EXTENSION ' -e ' TABLE DATA public spatial_ref_sys ' \
+    "$list.all" > "$list"
   # As SQL in a file first: psql then sees all of it or nothing (a pipe could end early).
   echo "DROP OWNED BY CURRENT_USER;" > "$sql"
   pg_restore --no-owner --no-privileges --use-list="$list" --file=- "$folder/$4" >> "$sql"

@@ -9,6 +9,7 @@ moved aside (never deleted), then records the restore. A restore is done once pe
 backup.restore.from: later init Jobs with the same value skip it.
 """
 
+import inspect
 import json
 import os
 import sys
@@ -118,18 +119,41 @@ def prepare():
             file.write(plan["folder"] + "\n")
 
 
+def inside(tar, target, archive):
+    """The archive's members, if every one (and every link's target) stays inside the target."""
+    root = os.path.realpath(target)
+
+    def within(path):
+        path = os.path.realpath(path)
+        return path == root or path.startswith(root + os.sep)
+
+    members = tar.getmembers()
+    for member in members:
+        path = os.path.join(root, member.name)
+        link = member.linkname and (
+            os.path.join(root, member.linkname) if member.islnk() else os.path.join(os.path.dirname(path), member.linkname)
+        )
+        if not within(path) or (link and not within(link)) or member.isdev():
+            sys.exit(f"{archive}: {member.name} would land outside {target}; the backup is refused")
+    return members
+
+
 def put_back(archive, target, stamp):
     """Moves the target's entries aside into .geonode-k8s-replaced-<stamp>/ and unpacks."""
     os.makedirs(target, exist_ok=True)
-    aside = os.path.join(target, f".geonode-k8s-replaced-{stamp}")
-    entries = [e for e in os.listdir(target) if not e.startswith(".geonode-k8s-replaced-")]
-    if entries:
-        os.makedirs(aside, exist_ok=True)
-        for entry in entries:
-            os.replace(os.path.join(target, entry), os.path.join(aside, entry))
-        print(f"moved what was in {target} aside into {aside}")
     with tarfile.open(archive, "r:gz") as tar:
-        tar.extractall(target, filter="data" if hasattr(tarfile, "data_filter") else None)
+        members = inside(tar, target, archive)  # checked before anything is moved
+        aside = os.path.join(target, f".geonode-k8s-replaced-{stamp}")
+        entries = [e for e in os.listdir(target) if not e.startswith(".geonode-k8s-replaced-")]
+        if entries:
+            os.makedirs(aside, exist_ok=True)
+            for entry in entries:
+                os.replace(os.path.join(target, entry), os.path.join(aside, entry))
+            print(f"moved what was in {target} aside into {aside}")
+        if "filter" in inspect.signature(tar.extractall).parameters:
+            tar.extractall(target, members=members, filter="data")
+        else:  # Python before 3.11.4: the check above is the whole guard
+            tar.extractall(target, members=members)
 
 
 def files():

@@ -35,6 +35,7 @@ from django.contrib.auth import get_user_model
 from geonode.documents.models import Document
 user = get_user_model().objects.create_user(USERNAME, "backup@contract.test", PASSWORD)
 doc = Document.objects.create(title=TITLE, owner=user, doc_url="https://example.org/contract.pdf")
+doc.set_default_permissions(owner=user, created=True)
 print(json.dumps({"user": user.pk, "document": doc.pk}))
 "#;
 
@@ -339,6 +340,10 @@ pub fn run(
     let container =
         |kind: &str, name: &str, c: &str| Container::of(backup_inputs, kind, name, c, &volumes, db);
     python_json(run, CONTENT_PY)?;
+    let shown = python_json(run, SHOWN_PY)?;
+    if shown["logged_in"] != true || !shown["titles"].to_string().contains(DOCUMENT) {
+        return Err(format!("before the backup, the user does not log in or GeoNode does not list its document: {shown}"));
+    }
     let sums = make_files(&volumes)?;
     let started = Instant::now();
     for c in ["dump-databases", "backup"] {
