@@ -190,14 +190,14 @@ fn write_kwok_stages(target: &Path) -> Result<(), Error> {
     fs::write(target, stages).context(format!("writing {}", target.display()))
 }
 
-fn go() -> Command {
+pub(crate) fn go() -> Command {
     let mut cmd = Command::new(std::env::var("GO").unwrap_or_else(|_| "go".into()));
     // -mod=mod: go.sum pins the module graph; -trimpath keeps paths of this machine out.
     cmd.env("GOFLAGS", "-mod=mod -trimpath");
     cmd
 }
 
-fn run(mut cmd: Command, what: &str) -> Result<(), Error> {
+pub(crate) fn run(mut cmd: Command, what: &str) -> Result<(), Error> {
     let out = cmd
         .output()
         .context(format!("running {what} (is Go installed?)"))?;

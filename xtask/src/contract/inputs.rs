@@ -120,3 +120,40 @@ pub fn require(
         )),
     }
 }
+
+/// `bytes` random bytes as hex, for the secrets an operator would make.
+pub fn random_hex(bytes: usize) -> Result<String, String> {
+    use std::io::Read;
+    let mut buffer = vec![0u8; bytes];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut buffer))
+        .map_err(|e| format!("reading /dev/urandom: {e}"))?;
+    Ok(buffer.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// A Secret as an operator creates it (`kubectl create secret generic`): the chart names it and
+/// never renders it, so the contract adds it to the render's objects.
+pub fn operator_secret(name: &str, data: &[(&str, &str)]) -> Object {
+    let data: serde_json::Map<String, Value> = data
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.to_string(),
+                Value::String(crate::policy::base64_encode(v.as_bytes())),
+            )
+        })
+        .collect();
+    Object {
+        source: "(the operator's, not rendered)".into(),
+        api_version: "v1".into(),
+        kind: "Secret".into(),
+        name: name.into(),
+        value: serde_json::json!({
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": name, "namespace": NAMESPACE},
+            "type": "Opaque",
+            "data": data,
+        }),
+    }
+}

@@ -16,6 +16,7 @@ mod nginx;
 mod postgresql;
 mod process;
 mod redis;
+mod s3;
 mod software;
 
 use crate::error::{Context, Error};
@@ -71,9 +72,18 @@ pub fn run(project: &Project, only: &[String]) -> Result<Report, Error> {
                 let sets: Vec<&str> = CONTRACT_SETS.iter().chain(more).copied().collect();
                 Ok(Inputs { objects: render(&sets)? })
             };
+            // Through S3 too, with the access key in the operator's Secret.
+            let s3_keys = (inputs::random_hex(10)?, inputs::random_hex(20)?);
+            let mut s3 = with(geonode::S3_SETS)?;
+            s3.objects.push(inputs::operator_secret(
+                geonode::S3_SECRET,
+                &[("access-key-id", &s3_keys.0), ("secret-access-key", &s3_keys.1)],
+            ));
             variants = Some(geonode::Variants {
                 tls: with(geonode::TLS_SETS)?,
                 backup: with(geonode::BACKUP_SETS)?,
+                s3,
+                s3_keys,
             });
             // The same with another upload limit: GeoNode's limits must follow it, so the init
             // Job (named by a hash of its inputs) must be a new one.

@@ -24,6 +24,23 @@ pub const BACKUP_SETS: &[&str] = &[
     "backup.restore.from=latest",
 ];
 
+/// The render with backups to an S3 bucket (the endpoint's port is a placeholder the round
+/// replaces with its server's) and a restore of the latest.
+pub const S3_SETS: &[&str] = &[
+    "backup.enabled=true",
+    "backup.target.type=s3",
+    "backup.target.s3.endpoint=http://127.0.0.1:9000",
+    "backup.target.s3.bucket=contract-backups",
+    "backup.target.s3.prefix=sites/contract/",
+    "backup.target.s3.credentialsSecret.name=contract-backup-s3",
+    "backup.target.s3.networkCidrs=[127.0.0.1/32]",
+    "backup.restore.enabled=true",
+    "backup.restore.from=latest",
+];
+/// The operator's Secret of S3_SETS, and the bucket.
+pub const S3_SECRET: &str = "contract-backup-s3";
+pub const S3_BUCKET: &str = "contract-backups";
+
 const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
 const USER: (&str, &str) = ("contract-backup-user", "a password of the backup's user");
 const DOCUMENT: &str = "Contract backup document";
@@ -322,87 +339,178 @@ fn copy_backup(volumes: &Volumes, name: &str, to: &str) -> Result<PathBuf, Strin
     Ok(target)
 }
 
-/// The step: backup, wipe, restore, checks, refusals. Its notes give sizes and times.
-pub fn run(
-    backup_inputs: &Inputs,
-    run: &GeoNodeRun,
-    work: &Path,
+/// What every round shares: GeoNode's run, the mounted folders, the database server, the
+/// files the backup must bring back.
+struct Site<'a> {
+    run: &'a GeoNodeRun,
+    volumes: Volumes,
+    server: Server<'a>,
     db: u16,
-    superuser_password: &str,
-) -> Result<Vec<String>, String> {
-    let volumes = Volumes::new(work, &run.statics)?;
-    let scripts = backup_inputs.find("ConfigMap", &format!("{RELEASE}-backup-scripts"))?;
-    for (name, text) in crate::manifest::string_map(&scripts.value["data"]) {
-        fs::write(volumes.scripts.join(name), text).map_err(|e| e.to_string())?;
-    }
-    let venv = &run.venv;
-    let cron = format!("{RELEASE}-backup");
-    let container =
-        |kind: &str, name: &str, c: &str| Container::of(backup_inputs, kind, name, c, &volumes, db);
-    python_json(run, CONTENT_PY)?;
-    let shown = python_json(run, SHOWN_PY)?;
-    if shown["logged_in"] != true || !shown["titles"].to_string().contains(DOCUMENT) {
-        return Err(format!("before the backup, the user does not log in or GeoNode does not list its document: {shown}"));
-    }
-    let sums = make_files(&volumes)?;
-    let started = Instant::now();
-    for c in ["dump-databases", "backup"] {
-        container("CronJob", &cron, c)?
-            .run(venv)
-            .map_err(|e| format!("the backup's {c} container: {e}"))?;
-    }
-    let backup_seconds = started.elapsed().as_secs_f64();
-    let (name, bytes, parts) = the_backup(&volumes)?;
+    sums: BTreeMap<PathBuf, String>,
+}
 
-    Server {
-        port: db,
-        superuser_password,
-    }
-    .wipe(run)?;
-    empty(&volumes.geoserver_data)?;
-    empty(&volumes.statics.join("uploaded"))?;
+/// A round's render and where it keeps backups: the backup volume, or the contract's S3 server
+/// (its endpoint replaces the render's placeholder).
+struct Round<'a> {
+    inputs: &'a Inputs,
+    s3_endpoint: Option<&'a str>,
+}
 
-    let job = init_job(backup_inputs)?;
-    let started = Instant::now();
-    for c in ["restore-prepare", "restore-databases", "restore-files"] {
-        container("Job", &job, c)?
-            .run(venv)
-            .map_err(|e| format!("the init Job's {c} container: {e}"))?;
+impl Round<'_> {
+    fn container(&self, site: &Site, kind: &str, name: &str, c: &str) -> Result<Container, String> {
+        let mut container = Container::of(self.inputs, kind, name, c, &site.volumes, site.db)?;
+        if let Some(endpoint) = self.s3_endpoint {
+            container
+                .env
+                .insert("BACKUP_S3_ENDPOINT".into(), endpoint.into());
+        }
+        Ok(container)
     }
-    let restored_seconds = started.elapsed().as_secs_f64();
-    let init = run.with_env_of(backup_inputs, "Job", &job, "init")?;
-    exec(&mut init.command(&backup_inputs.command("Job", &job, "init")?))
-        .map_err(|e| format!("the init Job's own command after the restore: {e}"))?;
-    let init_seconds = started.elapsed().as_secs_f64() - restored_seconds;
 
-    let shown = python_json(run, SHOWN_PY)?;
-    if shown["logged_in"] != true || !shown["titles"].to_string().contains(DOCUMENT) {
-        return Err(format!("after the restore the user does not log in, or GeoNode does not list its document: {shown}"));
-    }
-    for (file, sum) in &sums {
-        let now =
-            crate::tools::sha256_file(file).map_err(|e| format!("{}: {e}", file.display()))?;
-        if &now != sum {
-            return Err(format!(
-                "{} is not back as it was (sha256 {now}, was {sum})",
-                file.display()
-            ));
+    /// The backup's name and the sizes its manifest gives, from where the round keeps it.
+    fn the_backup(&self, site: &Site, backup: &Container) -> Result<(String, u64, usize), String> {
+        match self.s3_endpoint {
+            None => the_backup(&site.volumes),
+            Some(_) => {
+                let out = exec(
+                    Command::new(site.run.venv.join("bin/python"))
+                        .arg("-c")
+                        .arg(S3_LIST_PY)
+                        .env_clear()
+                        .envs(&backup.env),
+                )?;
+                let listed: Value =
+                    serde_json::from_str(out.trim()).map_err(|e| format!("{e}: {out}"))?;
+                let manifests = listed["manifests"].as_object().cloned().unwrap_or_default();
+                let [(key, manifest)] = manifests.iter().collect::<Vec<_>>()[..] else {
+                    return Err(format!(
+                        "the bucket holds {} manifests, not one: {}",
+                        manifests.len(),
+                        listed["keys"]
+                    ));
+                };
+                let name = manifest["name"].as_str().unwrap_or_default().to_string();
+                let parts = manifest["parts"].as_object().cloned().unwrap_or_default();
+                let missing: Vec<&String> = parts
+                    .keys()
+                    .filter(|p| !listed["keys"].to_string().contains(&format!("{name}/{p}")))
+                    .collect();
+                if !key.ends_with(&format!("{name}/manifest.json"))
+                    || parts.len() != 4
+                    || !missing.is_empty()
+                {
+                    return Err(format!(
+                        "the bucket's backup {key} lacks parts {missing:?}: {manifest}"
+                    ));
+                }
+                Ok((
+                    name,
+                    parts.values().filter_map(|p| p["bytes"].as_u64()).sum(),
+                    parts.len(),
+                ))
+            }
         }
     }
 
-    let prepare = container("Job", &job, "restore-prepare")?;
+    /// Backup, wipe, restore, checks; a note with sizes and times.
+    fn run(&self, site: &Site, label: &str) -> Result<(String, String), String> {
+        let venv = &site.run.venv;
+        let cron = format!("{RELEASE}-backup");
+        let started = Instant::now();
+        for c in ["dump-databases", "backup"] {
+            self.container(site, "CronJob", &cron, c)?
+                .run(venv)
+                .map_err(|e| format!("{label}: the backup's {c} container: {e}"))?;
+        }
+        let backup_seconds = started.elapsed().as_secs_f64();
+        let (name, bytes, parts) =
+            self.the_backup(site, &self.container(site, "CronJob", &cron, "backup")?)?;
+        site.wipe()?;
+        let job = init_job(self.inputs)?;
+        let started = Instant::now();
+        for c in ["restore-prepare", "restore-databases", "restore-files"] {
+            self.container(site, "Job", &job, c)?
+                .run(venv)
+                .map_err(|e| format!("{label}: the init Job's {c} container: {e}"))?;
+        }
+        let restored_seconds = started.elapsed().as_secs_f64();
+        let init = site.run.with_env_of(self.inputs, "Job", &job, "init")?;
+        exec(&mut init.command(&self.inputs.command("Job", &job, "init")?))
+            .map_err(|e| format!("{label}: the init Job's own command after the restore: {e}"))?;
+        let init_seconds = started.elapsed().as_secs_f64() - restored_seconds;
+        site.shows_everything(&format!("{label}: after the restore"))?;
+        Ok((
+            name.clone(),
+            format!("{label}: backup {name}, {bytes} bytes in {parts} parts, {backup_seconds:.1} s; restore {restored_seconds:.1} s, then the init Job's own steps {init_seconds:.1} s"),
+        ))
+    }
+}
+
+impl Site<'_> {
+    /// The user logs in, GeoNode lists its document, the files have their checksums.
+    fn shows_everything(&self, when: &str) -> Result<(), String> {
+        let shown = python_json(self.run, SHOWN_PY)?;
+        if shown["logged_in"] != true || !shown["titles"].to_string().contains(DOCUMENT) {
+            return Err(format!(
+                "{when}, the user does not log in, or GeoNode does not list its document: {shown}"
+            ));
+        }
+        for (file, sum) in &self.sums {
+            let now =
+                crate::tools::sha256_file(file).map_err(|e| format!("{}: {e}", file.display()))?;
+            if &now != sum {
+                return Err(format!(
+                    "{when}, {} is not as it was (sha256 {now}, was {sum})",
+                    file.display()
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// A lost site: both databases as a new server has them, the volumes as new ones are.
+    fn wipe(&self) -> Result<(), String> {
+        self.server.wipe(self.run)?;
+        empty(&self.volumes.geoserver_data)?;
+        empty(&self.volumes.statics.join("uploaded"))?;
+        let record = self.volumes.statics.join(".geonode-k8s-restored.json");
+        if record.exists() {
+            fs::remove_file(&record).map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+}
+
+/// The S3 bucket's keys under the prefix and its manifests, read with boto3 as any client would.
+const S3_LIST_PY: &str = r#"
+import json, os
+import boto3
+from botocore.config import Config
+client = boto3.client("s3", endpoint_url=os.environ["BACKUP_S3_ENDPOINT"], region_name=os.environ["BACKUP_S3_REGION"],
+                      config=Config(s3={"addressing_style": "path"}))
+bucket, prefix = os.environ["BACKUP_S3_BUCKET"], os.environ["BACKUP_S3_PREFIX"]
+keys = [o["Key"] for o in client.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])]
+manifests = {k: json.loads(client.get_object(Bucket=bucket, Key=k)["Body"].read()) for k in keys if k.endswith("/manifest.json")}
+print(json.dumps({"keys": keys, "manifests": manifests}))
+"#;
+
+/// The refusals, on the backup volume: the same restore again does nothing; another backup over
+/// a site with content, a damaged part and a missing manifest are refused.
+fn refusals(round: &Round, site: &Site, name: &str) -> Result<(), String> {
+    let venv = &site.run.venv;
+    let prepare = round.container(site, "Job", &init_job(round.inputs)?, "restore-prepare")?;
     let again = prepare.run(venv)?;
     if !again.contains("nothing to do") {
         return Err(format!(
             "a second init Job with the same backup.restore.from restored again: {again}"
         ));
     }
-    refused(&prepare, venv, &name, "false", "the site has content")?;
-    let damaged = copy_backup(&volumes, &name, "20991231T235959Z")?.join("uploads.tar.gz");
-    let mut bytes_of = fs::read(&damaged).map_err(|e| e.to_string())?;
-    let middle = bytes_of.len() / 2;
-    bytes_of[middle] ^= 0x55;
-    fs::write(&damaged, bytes_of).map_err(|e| e.to_string())?;
+    refused(&prepare, venv, name, "false", "the site has content")?;
+    let damaged = copy_backup(&site.volumes, name, "20991231T235959Z")?.join("uploads.tar.gz");
+    let mut bytes = fs::read(&damaged).map_err(|e| e.to_string())?;
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x55;
+    fs::write(&damaged, bytes).map_err(|e| e.to_string())?;
     refused(
         &prepare,
         venv,
@@ -410,7 +518,7 @@ pub fn run(
         "true",
         "differs from its manifest",
     )?;
-    let incomplete = copy_backup(&volumes, &name, "20991231T235958Z")?;
+    let incomplete = copy_backup(&site.volumes, name, "20991231T235958Z")?;
     fs::remove_file(incomplete.join("manifest.json")).map_err(|e| e.to_string())?;
     refused(
         &prepare,
@@ -418,8 +526,49 @@ pub fn run(
         "20991231T235958Z",
         "true",
         "no complete backup of that name",
-    )?;
-    Ok(vec![format!(
-        "backup {name} to the backup volume: {bytes} bytes in {parts} parts, {backup_seconds:.1} s; restore {restored_seconds:.1} s, then the init Job's own steps {init_seconds:.1} s"
-    )])
+    )
+}
+
+/// The step: the site's content, a round on the backup volume with the refusals, then a round
+/// through the S3 server at the given endpoint. Its notes give sizes and times.
+pub fn run(
+    volume_inputs: &Inputs,
+    s3: (&Inputs, &str),
+    run: &GeoNodeRun,
+    work: &Path,
+    db: u16,
+    superuser_password: &str,
+) -> Result<Vec<String>, String> {
+    let volumes = Volumes::new(work, &run.statics)?;
+    let scripts = volume_inputs.find("ConfigMap", &format!("{RELEASE}-backup-scripts"))?;
+    for (name, text) in crate::manifest::string_map(&scripts.value["data"]) {
+        fs::write(volumes.scripts.join(name), text).map_err(|e| e.to_string())?;
+    }
+    python_json(run, CONTENT_PY)?;
+    let sums = make_files(&volumes)?;
+    let site = Site {
+        run,
+        volumes,
+        server: Server {
+            port: db,
+            superuser_password,
+        },
+        db,
+        sums,
+    };
+    site.shows_everything("before the backup")?;
+    let volume = Round {
+        inputs: volume_inputs,
+        s3_endpoint: None,
+    };
+    let (name, mut notes) = volume
+        .run(&site, "backup volume")
+        .map(|(n, note)| (n, vec![note]))?;
+    refusals(&volume, &site, &name)?;
+    let round = Round {
+        inputs: s3.0,
+        s3_endpoint: Some(s3.1),
+    };
+    notes.push(round.run(&site, "S3")?.1);
+    Ok(notes)
 }

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use venv::GEONODE_WHEEL;
 
 /// `changed_limit`: DEFAULT_MAX_UPLOAD_SIZE of a render with another nginx.maxBodySize.
-pub use backup::BACKUP_SETS;
+pub use backup::{BACKUP_SETS, S3_BUCKET, S3_SECRET, S3_SETS};
 pub use database_tls::TLS_SETS;
 
 /// The contract's other renders, each on top of its own settings.
@@ -32,6 +32,9 @@ pub struct Variants {
     pub tls: Inputs,
     /// Backups to the backup volume and a restore of the latest (BACKUP_SETS).
     pub backup: Inputs,
+    /// The same through an S3 bucket (S3_SETS), with the operator's Secret of these keys.
+    pub s3: Inputs,
+    pub s3_keys: (String, String),
 }
 
 pub fn run(
@@ -208,17 +211,22 @@ pub fn run(
 
     // Last: it wipes the site's databases and volumes.
     report.step("backup-restore", |step| {
-        let superuser = inputs
-            .env("StatefulSet", &format!("{RELEASE}-postgresql"), "postgresql")
-            .and_then(|env| env.get("POSTGRES_PASSWORD").cloned().ok_or_else(|| "no POSTGRES_PASSWORD".into()));
-        match superuser.and_then(|password| backup::run(&variants.backup, &run, work, db, &password)) {
+        let result = (|| -> Result<Vec<String>, String> {
+            let superuser = inputs
+                .env("StatefulSet", &format!("{RELEASE}-postgresql"), "postgresql")?
+                .remove("POSTGRES_PASSWORD")
+                .ok_or("the postgresql container has no POSTGRES_PASSWORD")?;
+            let s3 = crate::contract::s3::Server::start(&work.join("s3"), &variants.s3_keys, S3_BUCKET)?;
+            backup::run(&variants.backup, (&variants.s3, &s3.endpoint), &run, work, db, &superuser)
+        })();
+        match result {
             Ok(notes) => {
                 step.passed += 1;
                 step.notes = notes;
             }
             Err(e) => step.fail(e),
         }
-        step.detail = "the backup CronJob's containers save the site (a user, a document, a data-directory file, an upload) to the backup volume; wiped; the init Job's restore containers and own command bring it back (the user logs in, GeoNode lists the document, files with their sha256); the same restore again does nothing; another over a site with content, a damaged part, a missing manifest are refused".into();
+        step.detail = "the backup CronJob's containers save the site (a user, a document, a data-directory file, an upload) to the backup volume, then to an S3 bucket (the Versity S3 Gateway); each time wiped, and brought back by the init Job's restore containers and own command (the user logs in, GeoNode lists the document, files with their sha256); the same restore again does nothing; another over a site with content, a damaged part, a missing manifest are refused".into();
     });
 }
 

@@ -13,7 +13,6 @@ use crate::manifest::Object;
 use crate::report::Step;
 use serde_json::{json, Value};
 use std::fs;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -41,24 +40,11 @@ fn users() -> Value {
 /// The client's secret as an operator keeps it: a Secret of their own (a random secret per run),
 /// which the chart references and never renders.
 pub fn operator_secret() -> Result<Object, String> {
-    let mut bytes = [0u8; 24];
-    fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut bytes))
-        .map_err(|e| format!("reading /dev/urandom for the OIDC client secret: {e}"))?;
-    let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    Ok(Object {
-        source: "(the operator's, not rendered: tests/contract/values.yaml names it)".into(),
-        api_version: "v1".into(),
-        kind: "Secret".into(),
-        name: SECRET_NAME.into(),
-        value: json!({
-            "apiVersion": "v1",
-            "kind": "Secret",
-            "metadata": {"name": SECRET_NAME, "namespace": crate::project::NAMESPACE},
-            "type": "Opaque",
-            "data": {SECRET_KEY: crate::policy::base64_encode(secret.as_bytes())},
-        }),
-    })
+    let secret = crate::contract::inputs::random_hex(24)?;
+    Ok(crate::contract::inputs::operator_secret(
+        SECRET_NAME,
+        &[(SECRET_KEY, &secret)],
+    ))
 }
 
 /// A variable of `run`'s environment, empty when it is missing (the checks then say what is wrong).
