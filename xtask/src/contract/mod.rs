@@ -116,7 +116,7 @@ pub fn run(project: &Project, only: &[String]) -> Result<Report, Error> {
             Ok(objects) => {
                 step.passed += 1;
                 step.detail = format!(
-                    "{} objects from the defaults with pins, tests/contract/values.yaml (GeoNode as a site's own project) and {}, with the operator's OIDC client Secret; again with {}",
+                    "{} objects from the defaults with pins, tests/contract/values.yaml (GeoNode as a site's own project) and {}, with the operator's OIDC client Secret; again with {}; and for an external PostgreSQL over TLS, backups to a volume, backups to S3",
                     objects.len(),
                     CONTRACT_SETS.join(", "),
                     CHANGED_SETS.join(", ")
