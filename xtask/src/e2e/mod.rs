@@ -4,7 +4,8 @@
 //! re-apply as a GitOps tool does (two renders without a cluster are the same, and applying one
 //! changes no Secret), upgrade from the previous commit's chart, roll back, uninstall (data
 //! volumes, their Secrets and the backup volume stay) and install again on the kept data; where
-//! backups are on, a Job made from their CronJob completes; then a server-side dry run
+//! backups are on, a Job made from their CronJob completes, and the reinstall restores the latest
+//! backup in its init Job; then a server-side dry run
 //! with strict field validation of every values file. The namespace enforces Pod Security
 //! "restricted", so a pod the API server refuses fails the run.
 //!
@@ -153,6 +154,7 @@ fn lifecycle(ctx: &Ctx, release: &Release, report: &mut Report) {
             step.record(backup::backup_now(ctx, ns));
         }
     });
+    let backups = backup::enabled(ctx, ns);
     let before = workload_templates(ctx, ns);
     let secrets_before = secret_data(ctx, ns);
     let jobs_before = init_job_names(ctx, ns);
@@ -201,7 +203,7 @@ fn lifecycle(ctx: &Ctx, release: &Release, report: &mut Report) {
     });
     report.step(name("uninstall-keeps-data"), |step| {
         let mut kept = kept_objects();
-        if backup::enabled(ctx, ns) {
+        if backups {
             kept.push(("pvc", backup::claim()));
         }
         step.record(ctx.helm(&["uninstall", RELEASE, "-n", ns, "--wait", WAIT]).map(|_| ()));
@@ -212,7 +214,15 @@ fn lifecycle(ctx: &Ctx, release: &Release, report: &mut Report) {
         }
     });
     report.step(name("reinstall"), |step| {
-        step.record(helm_install(ctx, &chart, ns, &values));
+        // With backups, the reinstall also restores the latest one, as a site moving in would.
+        let mut args = values.clone();
+        if backups {
+            args.extend_from_slice(&backup::RESTORE_SETS);
+        }
+        step.record(helm_install(ctx, &chart, ns, &args));
+        if backups {
+            step.record(backup::restore_admitted(ctx, ns));
+        }
         credentials::settle(ctx, ns, step);
         step.record(if secret_data(ctx, ns) == secrets_before {
             Ok(())
