@@ -50,6 +50,17 @@ when that is an IPv4 address. (dict "server" <values with host, networkCidrs> "p
 {{- end }}
 
 {{/*
+Egress to a service named by an http(s) URL: its host (an address, or networkCidrs) on the URL's
+port or its scheme's. (dict "url" ... "networkCidrs" (list ...)); a YAML list of rules.
+*/}}
+{{- define "geonode.networkPolicy.urlEgress" -}}
+{{- $url := urlParse .url }}
+{{- $port := regexFind ":[0-9]+$" $url.host | trimPrefix ":" | default (eq $url.scheme "https" | ternary "443" "80") }}
+{{- $host := regexReplaceAll ":[0-9]+$" $url.host "" }}
+{{- include "geonode.networkPolicy.addressEgress" (dict "server" (dict "host" $host "networkCidrs" .networkCidrs) "port" $port) }}
+{{- end }}
+
+{{/*
 Egress to an embedded service (its pods) or its external counterpart (its address ranges), as a
 YAML list of rules. (dict "context" $ "service" "postgresql"|"redis" "port" <embedded port>)
 */}}

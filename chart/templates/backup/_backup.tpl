@@ -163,10 +163,8 @@ the Python ones, both with the backup's environment and mounts.
 {{- $s3 := .Values.backup.target.s3 }}
 {{- $rules := list }}
 {{- if and (eq .Values.backup.target.type "s3") (or .Values.backup.enabled .Values.backup.restore.enabled) }}
-{{- $url := urlParse ($s3.endpoint | default (printf "https://s3.%s.amazonaws.com" $s3.region)) }}
-{{- $port := regexFind ":[0-9]+$" $url.host | trimPrefix ":" | default (eq $url.scheme "https" | ternary "443" "80") }}
-{{- $host := regexReplaceAll ":[0-9]+$" $url.host "" }}
-{{- $rules = include "geonode.networkPolicy.addressEgress" (dict "server" (dict "host" $host "networkCidrs" $s3.networkCidrs) "port" $port) | fromYamlArray }}
+{{- $url := $s3.endpoint | default (printf "https://s3.%s.amazonaws.com" $s3.region) }}
+{{- $rules = include "geonode.networkPolicy.urlEgress" (dict "url" $url "networkCidrs" $s3.networkCidrs) | fromYamlArray }}
 {{- end }}
 {{- toYaml $rules }}
 {{- end }}

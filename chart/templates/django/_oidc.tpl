@@ -60,10 +60,8 @@ SOCIALACCOUNT_PROVIDERS entry from the GEONODE_K8S_OIDC_* variables below.
 {{- $rules := list }}
 {{- if $oidc.enabled }}
 {{- range $name := list "token" "userinfo" }}
-{{- $url := urlParse (include "geonode.oidc.endpoint" (dict "context" $ "name" $name)) }}
-{{- $port := regexFind ":[0-9]+$" $url.host | trimPrefix ":" | default (eq $url.scheme "https" | ternary "443" "80") }}
-{{- $host := regexReplaceAll ":[0-9]+$" $url.host "" }}
-{{- $rules = concat $rules (include "geonode.networkPolicy.addressEgress" (dict "server" (dict "host" $host "networkCidrs" $oidc.networkCidrs) "port" $port) | fromYamlArray) }}
+{{- $url := include "geonode.oidc.endpoint" (dict "context" $ "name" $name) }}
+{{- $rules = concat $rules (include "geonode.networkPolicy.urlEgress" (dict "url" $url "networkCidrs" $oidc.networkCidrs) | fromYamlArray) }}
 {{- end }}
 {{- end }}
 {{- toYaml (uniq $rules) }}

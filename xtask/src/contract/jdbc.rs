@@ -2,7 +2,7 @@
 //! Central (sha256-checked) into the tool cache, and driven by a Java program of a few lines
 //! that connects with a JDBC URL and says whether the connection uses TLS.
 
-use super::process::exec;
+use super::process::{exec, maven_copy};
 use crate::error::{Context, Error};
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -27,6 +27,19 @@ public class JdbcCheck {
 }
 "#;
 
+/// GeoFence's JDBC URL with postgresql.external.tls, as GeoServer's start script writes it from
+/// its container's env: geoserver-start checks the script writes this, database-tls that the
+/// driver connects with it.
+pub fn geofence_tls_url(
+    host: &str,
+    port: &str,
+    database: &str,
+    sslmode: &str,
+    root: &str,
+) -> String {
+    format!("jdbc:postgresql://{host}:{port}/{database}?sslmode={sslmode}&sslrootcert={root}")
+}
+
 /// The driver's jar in the tool cache.
 pub fn ensure() -> Result<PathBuf, Error> {
     let (cache, _lock) = crate::tools::lock_cache()?;
@@ -36,24 +49,12 @@ pub fn ensure() -> Result<PathBuf, Error> {
         return Ok(jar);
     }
     fs::create_dir_all(&dir).context(format!("creating {}", dir.display()))?;
-    eprintln!(
-        "downloading PostgreSQL's JDBC driver {VERSION} from Maven Central (mvn dependency:copy)"
-    );
-    let artifact = format!("org.postgresql:postgresql:{VERSION}");
-    exec(
-        Command::new("mvn")
-            .args(["-q", "-B", "dependency:copy"])
-            .arg(format!("-Dartifact={artifact}"))
-            .arg(format!("-DoutputDirectory={}", dir.display())),
+    maven_copy(
+        &format!("org.postgresql:postgresql:{VERSION}"),
+        &dir,
+        &format!("postgresql-{VERSION}.jar"),
+        SHA256,
     )
-    .map_err(|e| {
-        Error::msg(format!(
-            "could not fetch {artifact} with Maven ({e}); install Maven, or put postgresql-{VERSION}.jar (sha256 {SHA256}) into {}",
-            dir.display()
-        ))
-    })?;
-    crate::tools::verify_sha256(&jar, SHA256)?;
-    Ok(jar)
 }
 
 /// Connects with `url`: Ok("ssl=true"/"ssl=false"), or the driver's error.

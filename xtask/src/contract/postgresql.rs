@@ -200,24 +200,7 @@ impl Local {
         db: &str,
         sql: &str,
     ) -> Result<String, String> {
-        let port = self.port.to_string();
-        let mut cmd = Command::new("psql");
-        cmd.args([
-            "-X",
-            "-At",
-            "-h",
-            "127.0.0.1",
-            "-p",
-            &port,
-            "-U",
-            user,
-            "-d",
-            db,
-        ])
-        .arg("-c")
-        .arg(sql)
-        .env("PGPASSWORD", password);
-        exec(&mut cmd)
+        psql(self.port, user, password, db, sql)
     }
 
     fn snapshot(&self, env: &Env) -> Result<String, String> {
@@ -247,4 +230,57 @@ impl Local {
         }
         Ok(())
     }
+}
+
+/// psql on the server at 127.0.0.1:`port` as `user`: the output of `sql`.
+pub(super) fn psql(
+    port: u16,
+    user: &str,
+    password: &str,
+    db: &str,
+    sql: &str,
+) -> Result<String, String> {
+    let port = port.to_string();
+    let mut cmd = Command::new("psql");
+    cmd.args([
+        "-X",
+        "-At",
+        "-h",
+        "127.0.0.1",
+        "-p",
+        &port,
+        "-U",
+        user,
+        "-d",
+        db,
+    ])
+    .arg("-c")
+    .arg(sql)
+    .env("PGPASSWORD", password);
+    exec(&mut cmd)
+}
+
+/// A database owned by `owner`, with PostGIS, as the chart's init script (or a prepared external
+/// server) leaves it; made by the superuser.
+pub(super) fn create_owned_database(
+    port: u16,
+    superuser_password: &str,
+    db: &str,
+    owner: &str,
+) -> Result<(), String> {
+    psql(
+        port,
+        "postgres",
+        superuser_password,
+        "postgres",
+        &format!("create database \"{db}\" owner \"{owner}\""),
+    )?;
+    psql(
+        port,
+        "postgres",
+        superuser_password,
+        db,
+        "create extension postgis",
+    )
+    .map(drop)
 }

@@ -96,3 +96,29 @@ pub fn keep_running(result: Result<Server, String>, step: &mut Step) -> Option<S
         }
     }
 }
+
+/// Fetches a Maven Central artifact (`group:name:version[:type]`) into `dir` with
+/// `mvn dependency:copy` and checks the file it makes (`file`) against `sha256`.
+pub fn maven_copy(
+    artifact: &str,
+    dir: &Path,
+    file: &str,
+    sha256: &str,
+) -> Result<std::path::PathBuf, Error> {
+    eprintln!("downloading {artifact} from Maven Central (mvn dependency:copy)");
+    exec(
+        Command::new("mvn")
+            .args(["-q", "-B", "dependency:copy"])
+            .arg(format!("-Dartifact={artifact}"))
+            .arg(format!("-DoutputDirectory={}", dir.display())),
+    )
+    .map_err(|e| {
+        Error::msg(format!(
+            "could not fetch {artifact} with Maven ({e}); install Maven, or put {file} (sha256 {sha256}) into {}",
+            dir.display()
+        ))
+    })?;
+    let path = dir.join(file);
+    crate::tools::verify_sha256(&path, sha256)?;
+    Ok(path)
+}

@@ -8,6 +8,7 @@
 
 use super::run::GeoNodeRun;
 use crate::contract::inputs::{Inputs, Mapping};
+use crate::contract::postgresql;
 use crate::contract::process::exec;
 use crate::project::RELEASE;
 use serde_json::Value;
@@ -207,35 +208,19 @@ struct Server<'a> {
 }
 
 impl Server<'_> {
-    fn sql(&self, db: &str, sql: &str) -> Result<String, String> {
-        let port = self.port.to_string();
-        exec(
-            Command::new(format!("{PG_BIN}/psql"))
-                .args([
-                    "-X",
-                    "-At",
-                    "-v",
-                    "ON_ERROR_STOP=1",
-                    "-h",
-                    "127.0.0.1",
-                    "-p",
-                    &port,
-                ])
-                .args(["-U", "postgres", "-d", db, "-c", sql])
-                .env("PGPASSWORD", self.superuser_password),
-        )
-    }
-
     /// Both databases made anew, as a new server has them (their owner, PostGIS): a lost volume.
     fn wipe(&self, run: &GeoNodeRun) -> Result<(), String> {
-        for (db, user, _) in crate::contract::postgresql::DATABASE_VARIABLES {
+        for (db, user, _) in postgresql::DATABASE_VARIABLES {
             let (db, user) = (&run.env[db], &run.env[user]);
-            self.sql("postgres", &format!("drop database \"{db}\" with (force)"))?;
-            self.sql(
+            let drop = format!("drop database \"{db}\" with (force)");
+            postgresql::psql(
+                self.port,
                 "postgres",
-                &format!("create database \"{db}\" owner \"{user}\""),
+                self.superuser_password,
+                "postgres",
+                &drop,
             )?;
-            self.sql(db, "create extension postgis")?;
+            postgresql::create_owned_database(self.port, self.superuser_password, db, user)?;
         }
         Ok(())
     }

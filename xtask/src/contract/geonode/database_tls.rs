@@ -5,7 +5,7 @@
 
 use super::run::GeoNodeRun;
 use crate::contract::inputs::Inputs;
-use crate::contract::postgresql::Local;
+use crate::contract::postgresql::{self, Local};
 use crate::contract::process::{exec, start_server, Running};
 use crate::manifest;
 use crate::project::RELEASE;
@@ -230,18 +230,14 @@ impl TlsServer {
 
     /// GeoNode's two databases and their owners, with the passwords of the render.
     fn create_databases(&self, run: &GeoNodeRun) -> Result<(), String> {
-        for (db, user, password) in crate::contract::postgresql::DATABASE_VARIABLES {
+        for (db, user, password) in postgresql::DATABASE_VARIABLES {
             let (db, user) = (&run.env[db], &run.env[user]);
             let password = run.env[password].replace('\'', "''");
             self.sql(
                 "postgres",
                 &format!("create role \"{user}\" login password '{password}'"),
             )?;
-            self.sql(
-                "postgres",
-                &format!("create database \"{db}\" owner \"{user}\""),
-            )?;
-            self.sql(db, "create extension postgis")?;
+            postgresql::create_owned_database(self.local.port, SUPERUSER_PASSWORD, db, user)?;
         }
         Ok(())
     }
@@ -307,13 +303,12 @@ impl GeoFence {
                 .cloned()
                 .ok_or_else(|| format!("the GeoServer container has no {name}"))
         };
-        let url = format!(
-            "jdbc:postgresql://{}:{}/{}?sslmode={}&sslrootcert={}",
-            var("DATABASE_HOST")?,
-            run.env["DATABASE_PORT"],
-            var("GEONODE_GEODATABASE")?,
-            var("PGSSLMODE")?,
-            run.env["PGSSLROOTCERT"],
+        let url = crate::contract::jdbc::geofence_tls_url(
+            &var("DATABASE_HOST")?,
+            &run.env["DATABASE_PORT"],
+            &var("GEONODE_GEODATABASE")?,
+            &var("PGSSLMODE")?,
+            &run.env["PGSSLROOTCERT"],
         );
         Ok(GeoFence {
             jar: crate::contract::jdbc::ensure().map_err(|e| e.to_string())?,

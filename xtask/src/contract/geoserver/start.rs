@@ -177,13 +177,12 @@ fn tls_reaches_geofence(
     env.insert("PGSSLROOTCERT".into(), bundle.display().to_string());
     start_stubbed(setup, starter, &env, step)?;
     let url = read_back(data)?["geofence"]["geofenceDataSource.url"].clone();
-    let want = format!(
-        "jdbc:postgresql://{}:{}/{}?sslmode={}&sslrootcert={}",
-        env["DATABASE_HOST"],
-        env["DATABASE_PORT"],
-        env["GEONODE_GEODATABASE"],
-        env["PGSSLMODE"],
-        env["PGSSLROOTCERT"]
+    let want = crate::contract::jdbc::geofence_tls_url(
+        &env["DATABASE_HOST"],
+        &env["DATABASE_PORT"],
+        &env["GEONODE_GEODATABASE"],
+        &env["PGSSLMODE"],
+        &env["PGSSLROOTCERT"],
     );
     if url != want.as_str() {
         return Err(format!(

@@ -10,7 +10,7 @@
 use super::start::Starter;
 use super::{tree, Setup, Tree};
 use crate::contract::inputs::Inputs;
-use crate::contract::process::{exec, Running};
+use crate::contract::process::{exec, maven_copy, Running};
 use crate::error::{Context, Error};
 use crate::report::Step;
 use std::collections::BTreeMap;
@@ -39,22 +39,12 @@ pub fn ensure() -> Result<PathBuf, Error> {
         fs::remove_dir_all(&root).context(format!("removing the incomplete {}", root.display()))?;
     }
     fs::create_dir_all(&root).context(format!("creating {}", root.display()))?;
-    eprintln!("downloading Apache Tomcat {VERSION} from Maven Central (mvn dependency:copy)");
-    let artifact = format!("org.apache.tomcat:tomcat:{VERSION}:tar.gz");
-    exec(
-        Command::new("mvn")
-            .args(["-q", "-B", "dependency:copy"])
-            .arg(format!("-Dartifact={artifact}"))
-            .arg(format!("-DoutputDirectory={}", root.display())),
-    )
-    .map_err(|e| {
-        Error::msg(format!(
-            "could not fetch {artifact} with Maven ({e}); install Maven, or put the tomcat-{VERSION}.tar.gz (sha256 {SHA256}) into {}",
-            root.display()
-        ))
-    })?;
-    let archive = root.join(format!("tomcat-{VERSION}.tar.gz"));
-    crate::tools::verify_sha256(&archive, SHA256)?;
+    let archive = maven_copy(
+        &format!("org.apache.tomcat:tomcat:{VERSION}:tar.gz"),
+        &root,
+        &format!("tomcat-{VERSION}.tar.gz"),
+        SHA256,
+    )?;
     exec(
         Command::new("tar")
             .arg("-xzf")
