@@ -5,7 +5,7 @@
 # non-root user on a read-only root filesystem:
 #  - GeoNode's OAuth2 login, role service (with the key GeoNode's role endpoints require) and
 #    proxy base URL, from the chart's values;
-#  - the GeoFence database connection;
+#  - the GeoFence database connection, and that of GeoNode's PostGIS store for uploads;
 #  - the admin password, written into the user database before GeoServer reads it (no REST call
 #    racing Tomcat's start-up, and a changed value takes effect at the next start);
 #  - GeoServer's log on stdout as well as in the data directory;
@@ -25,14 +25,15 @@ fi
 # environment, so no character in them is special).
 XML_ESCAPE='function xml(s) { gsub(/&/, "\\&amp;", s); gsub(/</, "\\&lt;", s); gsub(/>/, "\\&gt;", s); gsub(/"/, "\\&quot;", s); return s }'
 
-# set_element <mode> <file> <tag> <value>: sets the text of <tag> in <file> to <value> (mode
-# "text"), or replaces the scheme://host:port part of the URL in it (mode "url"); mode "insert"
-# sets the text like "text" and adds the element before the root element's end when the file has
-# none. Values reach awk through the environment, so no character in them is special.
-set_element() {
+# edit_xml <mode> <file> <open> <close> <value> [<parent>]: sets the text between <open> and
+# <close> in <file> to <value> (mode "text"), or replaces the scheme://host:port part of the URL
+# in it (mode "url"); mode "insert" sets the text like "text" and adds the element when the file
+# has none: before the line closing <parent>, or else before the root element's end. Values reach
+# awk through the environment, so no character in them is special.
+edit_xml() {
   [ -f "$2" ] || return 0
-  MODE=$1 TAG=$3 VALUE=$4 awk "$XML_ESCAPE"'
-    BEGIN { otag = "<" ENVIRON["TAG"] ">"; ctag = "</" ENVIRON["TAG"] ">" }
+  MODE=$1 OTAG=$3 CTAG=$4 VALUE=$5 PARENT=${6:-} awk "$XML_ESCAPE"'
+    BEGIN { otag = ENVIRON["OTAG"]; ctag = ENVIRON["CTAG"]; parent = ENVIRON["PARENT"] }
     {
       line[++n] = $0
       i = index($0, otag); j = index($0, ctag)
@@ -43,16 +44,25 @@ set_element() {
         else { text = xml(ENVIRON["VALUE"]) }
         line[n] = substr($0, 1, i + length(otag) - 1) text substr($0, j)
       }
-      if ($0 ~ /^[ \t]*<\/[A-Za-z]/) { last_close = n }
+      if (parent != "" ? index($0, "</" parent ">") > 0 && !anchor : $0 ~ /^[ \t]*<\/[A-Za-z]/) { anchor = n }
     }
     END {
       for (k = 1; k <= n; k++) {
-        if (!found && ENVIRON["MODE"] == "insert" && k == last_close) { print "  " otag xml(ENVIRON["VALUE"]) ctag }
+        if (!found && ENVIRON["MODE"] == "insert" && k == anchor) {
+          indent = line[k]; sub(/[^ \t].*$/, "", indent)
+          print indent "  " otag xml(ENVIRON["VALUE"]) ctag
+        }
         print line[k]
       }
     }' "$2" > "$2.tmp"
   mv "$2.tmp" "$2"
 }
+
+# set_element <mode> <file> <tag> <value>: edit_xml for the element <tag>.
+set_element() { edit_xml "$1" "$2" "<$3>" "</$3>" "$4"; }
+
+# set_entry <mode> <store.xml> <key> <value>: edit_xml for a store's connection parameter.
+set_entry() { edit_xml "$1" "$2" "<entry key=\"$3\">" "</entry>" "$4" connectionParameters; }
 
 # set_admin_password <users.xml>: the admin user's password, as GeoServer's plain-text encoding
 # (GeoServer picks the decoder by the prefix, and re-encodes the password when the user database
@@ -125,6 +135,27 @@ geofenceDataSource.connectionProperties=ApplicationName=GeoFence;
 PROPERTIES
 mv "$geofence.tmp" "$geofence"
 
+# GeoNode's PostGIS store for uploaded layers (workspace geonode, named after the datastore
+# database): GeoNode makes it once through GeoServer's REST API with the database settings of
+# that day and never updates it (geonode/geoserver/helpers.py, create_geoserver_db_featurestore).
+# Kept in line with the chart's at every start, so a data directory restored into a new release
+# (other passwords, another namespace's host), a changed password and postgresql.external.tls
+# reach it. The password is written with GeoServer's "plain:" prefix, which it decodes as it
+# reads and encrypts again when the store is next saved.
+store="$data/workspaces/geonode/$GEONODE_GEODATABASE/datastore.xml"
+if [ -f "$store" ] && grep -q '<entry key="dbtype">postgis</entry>' "$store"; then
+  set_entry text "$store" host "$DATABASE_HOST"
+  set_entry text "$store" port "$DATABASE_PORT"
+  set_entry text "$store" database "$GEONODE_GEODATABASE"
+  set_entry text "$store" user "$GEONODE_GEODATABASE_USER"
+  set_entry text "$store" passwd "plain:$GEONODE_GEODATABASE_PASSWORD"
+  if [ -n "${PGSSLMODE:-}" ]; then
+    # GeoTools' name for libpq's mode (verify-full is VERIFY_FULL); the driver finds the CA
+    # bundle in $HOME/.postgresql/root.crt (above).
+    set_entry insert "$store" "SSL mode" "$(printf '%s' "$PGSSLMODE" | tr 'a-z-' 'A-Z_')"
+  fi
+fi
+
 set_admin_password "$data/security/usergroup/default/users.xml"
 
 # Tomcat's base: the image's conf/ copied (its own files stay untouched), logs, temp and work,
@@ -149,5 +180,5 @@ if [ "${GEOSERVER_CORS_ENABLED:-false}" = true ]; then
     { print }' "$home/conf/web.xml" > "$base/conf/web.xml"
 fi
 
-echo "start: GeoNode login, role service key, GeoFence, admin password and Tomcat configured; starting Tomcat"
+echo "start: GeoNode login, role service key, GeoFence, the datastore, admin password and Tomcat configured; starting Tomcat"
 exec catalina.sh run

@@ -5,6 +5,7 @@
 //! flock and Info-ZIP's unzip. Then Tomcat itself (from Maven Central) starts from the base the
 //! start script prepares.
 
+mod datastore;
 mod seed;
 mod start;
 mod tomcat;

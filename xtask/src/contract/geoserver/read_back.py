@@ -2,6 +2,7 @@
 # every XML file it edits parsed by a real XML parser (an edit that breaks a file fails here,
 # naming it), the values GeoServer takes from them, the GeoFence properties, and file modes.
 # Prints one JSON object.
+import glob
 import json
 import os
 import stat
@@ -41,4 +42,17 @@ with open(os.path.join(data, geofence)) as f:
             k, v = line.rstrip("\n").split("=", 1)
             out["geofence"][k] = v
 out["modes"][geofence] = oct(stat.S_IMODE(os.stat(os.path.join(data, geofence)).st_mode))
+# GeoNode's PostGIS stores (the contract puts one there): connection parameter -> its values.
+out["stores"] = {}
+for relative in sorted(glob.glob("workspaces/geonode/*/datastore.xml", root_dir=data)):
+    path = os.path.join(data, relative)
+    try:
+        root = ET.parse(path).getroot()
+    except (OSError, ET.ParseError) as error:
+        sys.exit("{}: {}".format(relative, error))
+    entries = {}
+    for entry in root.iter("entry"):
+        entries.setdefault(entry.get("key"), []).append(entry.text or "")
+    out["stores"][relative] = entries
+    out["modes"][relative] = oct(stat.S_IMODE(os.stat(path).st_mode))
 print(json.dumps(out))

@@ -3,7 +3,7 @@
 //! with a real XML parser and checked against what Django is told (its container's env) and
 //! where Django really is (its Service).
 
-use super::{chown_tree, deployment, tomcat, tree, Setup, Tree};
+use super::{chown_tree, datastore, deployment, tomcat, tree, Setup, Tree};
 use crate::contract::inputs::{require, service, Inputs, Mapping};
 use crate::contract::process::exec;
 use crate::project::RELEASE;
@@ -89,7 +89,7 @@ pub fn run(
     data: &Path,
     step: &mut Step,
 ) -> Option<(PathBuf, Tree)> {
-    step.detail = "start script on the seeded data dir (catalina.sh stubbed): XML read back against Django's env and Service; twice; metacharacters; GeoFence's URL and the JDBC root certificate with postgresql.external.tls".into();
+    step.detail = "start script on the seeded data dir (catalina.sh stubbed): XML read back against Django's env and Service; GeoNode's PostGIS store from another release pointed at this one; twice; metacharacters; GeoFence's URL, the store's SSL mode and the JDBC root certificate with postgresql.external.tls".into();
     let (home, pristine) = match tomcat::prepare(setup) {
         Ok(prepared) => prepared,
         Err(e) => {
@@ -101,9 +101,11 @@ pub fn run(
         let starter = Starter::new(inputs, setup, data, &home)?;
         let django = inputs.env("Deployment", &format!("{RELEASE}-django"), "django")?;
         let upstream = read_back(&setup.upstream)?;
+        datastore::place(data, &starter.env["GEONODE_GEODATABASE"])?;
         let first = start_stubbed(setup, &starter, &starter.env, step)?;
         let facts = read_back(data)?;
         check_against_django(inputs, &facts, &upstream, &django, step);
+        step.record(datastore::check(&facts, &django, None));
         check_base(&starter.base, &home, &pristine, step);
         // Every start runs the script: a second one leaves the same files.
         start_stubbed(setup, &starter, &starter.env, step)?;
@@ -119,21 +121,32 @@ pub fn run(
             "GEOSERVER_ADMIN_PASSWORD",
             "OAUTH2_CLIENT_SECRET",
             "OAUTH2_API_KEY",
+            "GEONODE_GEODATABASE_PASSWORD",
         ] {
             env.insert(key.into(), odd.into());
         }
         start_stubbed(setup, &starter, &env, step)?;
         let odd_facts = read_back(data)?;
+        let store = format!(
+            "workspaces/geonode/{}/datastore.xml",
+            env["GEONODE_GEODATABASE"]
+        );
         let got = [
             odd_facts["users"]["admin"].clone(),
             odd_facts["oauth"]["clientSecret"][0].clone(),
             odd_facts["roles"]["authApiKey"][0].clone(),
+            odd_facts["stores"][&store]["passwd"][0].clone(),
         ];
-        let want = [format!("plain:{odd}"), odd.to_string(), odd.to_string()];
+        let want = [
+            format!("plain:{odd}"),
+            odd.to_string(),
+            odd.to_string(),
+            format!("plain:{odd}"),
+        ];
         step.record(if got.iter().zip(&want).all(|(g, w)| g == w.as_str()) {
             Ok(())
         } else {
-            Err(format!("secrets with XML and shell metacharacters ({odd:?}) came back as admin password, client secret, API key: {got:?}"))
+            Err(format!("secrets with XML and shell metacharacters ({odd:?}) came back as admin password, client secret, API key, datastore password: {got:?}"))
         });
         let tls = tls_reaches_geofence(tls_inputs, setup, &starter, data, step);
         step.record(tls);
@@ -176,7 +189,11 @@ fn tls_reaches_geofence(
     }
     env.insert("PGSSLROOTCERT".into(), bundle.display().to_string());
     start_stubbed(setup, starter, &env, step)?;
-    let url = read_back(data)?["geofence"]["geofenceDataSource.url"].clone();
+    let facts = read_back(data)?;
+    // GeoNode's store: the TLS server, and GeoTools' name for the mode (verify-full: VERIFY_FULL).
+    let ssl_mode = env["PGSSLMODE"].to_uppercase().replace('-', "_");
+    datastore::check(&facts, &env, Some(&ssl_mode))?;
+    let url = facts["geofence"]["geofenceDataSource.url"].clone();
     let want = crate::contract::jdbc::geofence_tls_url(
         &env["DATABASE_HOST"],
         &env["DATABASE_PORT"],
