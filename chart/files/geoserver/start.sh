@@ -116,14 +116,17 @@ if [ -n "${PGSSLMODE:-}" ]; then
     cp "$PGSSLROOTCERT" "$HOME/.postgresql/root.crt"
   fi
 fi
+# property <value>: the value as Java's Properties.load reads it back (a backslash starts an
+# escape there, leading blanks are dropped).
+property() { printf '%s' "$1" | sed 's/\\/\\\\/g; 1s/^\([ \t\f]\)/\\\1/'; }
 mkdir -p "$data/geofence"
 geofence="$data/geofence/geofence-datasource-ovr.properties"
 cat > "$geofence.tmp" <<PROPERTIES
 geofenceVendorAdapter.databasePlatform=org.hibernate.spatial.dialect.postgis.PostgisDialect
 geofenceDataSource.driverClassName=org.postgresql.Driver
 geofenceDataSource.url=jdbc:postgresql://$DATABASE_HOST:$DATABASE_PORT/$GEONODE_GEODATABASE$jdbc_tls
-geofenceDataSource.username=$GEONODE_GEODATABASE_USER
-geofenceDataSource.password=$GEONODE_GEODATABASE_PASSWORD
+geofenceDataSource.username=$(property "$GEONODE_GEODATABASE_USER")
+geofenceDataSource.password=$(property "$GEONODE_GEODATABASE_PASSWORD")
 geofenceEntityManagerFactory.jpaPropertyMap[hibernate.default_schema]=$GEONODE_GEODATABASE_SCHEMA
 geofenceDataSource.testOnBorrow=true
 geofenceDataSource.validationQuery=SELECT 1

@@ -34,13 +34,35 @@ for key, relative in FILES.items():
         for element in root:
             out[key].setdefault(element.tag, []).append(element.text or "")
     out["modes"][relative] = oct(stat.S_IMODE(os.stat(path).st_mode))
+
+
+def java_property(value):
+    """A value as java.util.Properties.load reads it: leading blanks dropped, escapes undone."""
+    value = value.lstrip(" \t\f")
+    out, i = [], 0
+    while i < len(value):
+        c = value[i]
+        if c == "\\" and i + 1 < len(value):
+            n = value[i + 1]
+            if n == "u":
+                out.append(chr(int(value[i + 2 : i + 6], 16)))
+                i += 6
+                continue
+            out.append({"t": "\t", "n": "\n", "r": "\r", "f": "\f"}.get(n, n))
+            i += 2
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out)
+
+
 geofence = "geofence/geofence-datasource-ovr.properties"
 out["geofence"] = {}
 with open(os.path.join(data, geofence)) as f:
     for line in f:
         if "=" in line and not line.startswith("#"):
             k, v = line.rstrip("\n").split("=", 1)
-            out["geofence"][k] = v
+            out["geofence"][k] = java_property(v)
 out["modes"][geofence] = oct(stat.S_IMODE(os.stat(os.path.join(data, geofence)).st_mode))
 # GeoNode's PostGIS stores (the contract puts one there): connection parameter -> its values.
 out["stores"] = {}

@@ -114,8 +114,9 @@ pub fn run(
         } else {
             Err("a second start changed what the first wrote (elements added twice?)".into())
         });
-        // Secrets with characters special to XML, sh and awk reach the files as they are.
-        let odd = r#"p&<w>"d'$(x)\n%s;`"#;
+        // Secrets with characters special to XML, sh, awk and Java properties reach the files
+        // as they are.
+        let odd = r#" p&<w>"d'$(x)\n%s;`\u12"#;
         let mut env = starter.env.clone();
         for key in [
             "GEOSERVER_ADMIN_PASSWORD",
@@ -136,17 +137,19 @@ pub fn run(
             odd_facts["oauth"]["clientSecret"][0].clone(),
             odd_facts["roles"]["authApiKey"][0].clone(),
             odd_facts["stores"][&store]["passwd"][0].clone(),
+            odd_facts["geofence"]["geofenceDataSource.password"].clone(),
         ];
         let want = [
             format!("plain:{odd}"),
             odd.to_string(),
             odd.to_string(),
             format!("plain:{odd}"),
+            odd.to_string(),
         ];
         step.record(if got.iter().zip(&want).all(|(g, w)| g == w.as_str()) {
             Ok(())
         } else {
-            Err(format!("secrets with XML and shell metacharacters ({odd:?}) came back as admin password, client secret, API key, datastore password: {got:?}"))
+            Err(format!("secrets with XML and shell metacharacters ({odd:?}) came back as admin password, client secret, API key, store password, GeoFence's password (as Java reads the properties): {got:?}"))
         });
         let tls = tls_reaches_geofence(tls_inputs, setup, &starter, data, step);
         step.record(tls);
