@@ -4,7 +4,7 @@
 //! restore containers and its own command bring it back. Then: the user logs in, GeoNode lists
 //! the document, the files are back with their checksums; a second restore of the same
 //! `from` does nothing, another backup over a site with content is refused, and so are a backup
-//! with a damaged part and one without a manifest.
+//! with a damaged part (on the volume and in the bucket) and one without a manifest.
 
 use super::run::GeoNodeRun;
 use crate::contract::inputs::{Inputs, Mapping};
@@ -71,7 +71,7 @@ print(json.dumps({"logged_in": logged_in, "status": page.status_code, "titles": 
 "#;
 
 /// The folders the backup and restore containers mount, in this run.
-struct Volumes {
+pub(super) struct Volumes {
     scripts: PathBuf,
     scratch: PathBuf,
     backups: PathBuf,
@@ -80,7 +80,7 @@ struct Volumes {
 }
 
 impl Volumes {
-    fn new(work: &Path, statics: &Path) -> Result<Self, String> {
+    pub(super) fn new(work: &Path, statics: &Path) -> Result<Self, String> {
         let dir = work.join("backup");
         let volumes = Volumes {
             scripts: dir.join("scripts"),
@@ -98,6 +98,15 @@ impl Volumes {
             fs::create_dir_all(d).map_err(|e| format!("creating {}: {e}", d.display()))?;
         }
         Ok(volumes)
+    }
+
+    /// The render's backup scripts, where the containers mount their ConfigMap.
+    pub(super) fn write_scripts(&self, inputs: &Inputs) -> Result<(), String> {
+        let scripts = inputs.find("ConfigMap", &format!("{RELEASE}-backup-scripts"))?;
+        for (name, text) in crate::manifest::string_map(&scripts.value["data"]) {
+            fs::write(self.scripts.join(name), text).map_err(|e| e.to_string())?;
+        }
+        Ok(())
     }
 
     fn mapping(&self) -> Mapping {
@@ -120,13 +129,13 @@ impl Volumes {
 
 /// One container of the render as a local process: its command and env, mapped; `sh` scripts
 /// with PostgreSQL's client programs, `python` with GeoNode's venv.
-struct Container {
+pub(super) struct Container {
     argv: Vec<String>,
-    env: BTreeMap<String, String>,
+    pub(super) env: BTreeMap<String, String>,
 }
 
 impl Container {
-    fn of(
+    pub(super) fn of(
         inputs: &Inputs,
         kind: &str,
         name: &str,
@@ -149,7 +158,7 @@ impl Container {
         Ok(Container { argv, env })
     }
 
-    fn run(&self, venv: &Path) -> Result<String, String> {
+    pub(super) fn run(&self, venv: &Path) -> Result<String, String> {
         let program = match self.argv[0].as_str() {
             "python" => venv.join("bin/python"),
             other => PathBuf::from(other),
@@ -276,7 +285,7 @@ fn the_backup(volumes: &Volumes) -> Result<(String, u64, usize), String> {
 }
 
 /// The init Job of the render, by its name's prefix.
-fn init_job(inputs: &Inputs) -> Result<String, String> {
+pub(super) fn init_job(inputs: &Inputs) -> Result<String, String> {
     inputs
         .objects
         .iter()
@@ -479,6 +488,41 @@ manifests = {k: json.loads(client.get_object(Bucket=bucket, Key=k)["Body"].read(
 print(json.dumps({"keys": keys, "manifests": manifests}))
 "#;
 
+/// A copy of backup NAME in the bucket as backup COPY, with one byte of its uploads flipped.
+const S3_DAMAGE_PY: &str = r#"
+import os
+import boto3
+from botocore.config import Config
+client = boto3.client("s3", endpoint_url=os.environ["BACKUP_S3_ENDPOINT"], region_name=os.environ["BACKUP_S3_REGION"],
+                      config=Config(s3={"addressing_style": "path"}))
+bucket, prefix = os.environ["BACKUP_S3_BUCKET"], os.environ["BACKUP_S3_PREFIX"]
+source, copy = prefix + NAME + "/", prefix + COPY + "/"
+for o in client.list_objects_v2(Bucket=bucket, Prefix=source)["Contents"]:
+    body = bytearray(client.get_object(Bucket=bucket, Key=o["Key"])["Body"].read())
+    if o["Key"].endswith("/uploads.tar.gz"):
+        body[len(body) // 2] ^= 0x55
+    client.put_object(Bucket=bucket, Key=copy + o["Key"][len(source):], Body=bytes(body))
+"#;
+
+/// The S3 round's refusal: a backup in the bucket with a damaged part.
+fn s3_refusal(round: &Round, site: &Site, name: &str) -> Result<(), String> {
+    let venv = &site.run.venv;
+    let prepare = round.container(site, "Job", &init_job(round.inputs)?, "restore-prepare")?;
+    let copy = "20991231T235957Z";
+    let code = S3_DAMAGE_PY
+        .replace("NAME", &format!("{name:?}"))
+        .replace("COPY", &format!("{copy:?}"));
+    exec(
+        Command::new(venv.join("bin/python"))
+            .arg("-c")
+            .arg(code)
+            .env_clear()
+            .envs(&prepare.env),
+    )
+    .map_err(|e| format!("copying {name} in the bucket with a damaged part: {e}"))?;
+    refused(&prepare, venv, copy, "true", "differs from its manifest")
+}
+
 /// The refusals, on the backup volume: the same restore again does nothing; another backup over
 /// a site with content, a damaged part and a missing manifest are refused.
 fn refusals(round: &Round, site: &Site, name: &str) -> Result<(), String> {
@@ -525,10 +569,7 @@ pub fn run(
     superuser_password: &str,
 ) -> Result<Vec<String>, String> {
     let volumes = Volumes::new(work, &run.statics)?;
-    let scripts = volume_inputs.find("ConfigMap", &format!("{RELEASE}-backup-scripts"))?;
-    for (name, text) in crate::manifest::string_map(&scripts.value["data"]) {
-        fs::write(volumes.scripts.join(name), text).map_err(|e| e.to_string())?;
-    }
+    volumes.write_scripts(volume_inputs)?;
     python_json(run, CONTENT_PY)?;
     let sums = make_files(&volumes)?;
     let site = Site {
@@ -554,6 +595,8 @@ pub fn run(
         inputs: s3.0,
         s3_endpoint: Some(s3.1),
     };
-    notes.push(round.run(&site, "S3")?.1);
+    let (name, note) = round.run(&site, "S3")?;
+    s3_refusal(&round, &site, &name)?;
+    notes.push(note);
     Ok(notes)
 }

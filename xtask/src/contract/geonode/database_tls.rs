@@ -3,6 +3,7 @@
 //! `sslmode: verify-full`. Django connects over TLS; it refuses the server when its certificate
 //! comes from another CA, or names another host.
 
+use super::backup::{init_job, Container, Volumes};
 use super::run::GeoNodeRun;
 use crate::contract::inputs::Inputs;
 use crate::contract::postgresql::{self, Local};
@@ -25,6 +26,9 @@ pub const TLS_SETS: &[&str] = &[
     "postgresql.external.networkCidrs=[127.0.0.1/32]",
     "postgresql.external.tls.sslmode=verify-full",
     "postgresql.external.tls.caBundle.secret=contract-postgresql-ca",
+    "backup.enabled=true",
+    "backup.restore.enabled=true",
+    "backup.restore.from=latest",
 ];
 
 /// The server's name in its certificate, and the external host of TLS_SETS.
@@ -37,6 +41,7 @@ const CLIENTS: &[(&str, &str)] = &[
     ("Deployment", "celery-beat"),
     ("Deployment", "geoserver"),
     ("Job", "init-"),
+    ("CronJob", "backup"),
 ];
 
 /// The render's part: each client container has PGSSLMODE and PGSSLROOTCERT, and the root
@@ -337,7 +342,74 @@ const SERVED: &[(&str, Option<(&str, &str)>)] = &[
     ),
 ];
 
-/// The whole check: the render's mounts, then Django and GeoFence against the TLS server.
+/// A table of the datastore the backup round must bring back.
+const KEPT: &str = "contract_tls_backup";
+
+/// Backups of the external server over TLS: the TLS render's backup CronJob dumps both databases
+/// (and refuses a server certificate of another CA), the init Job's restore containers load the
+/// dumps back, and a table dropped after the backup is there again.
+fn backup_round_trip(
+    tls_inputs: &Inputs,
+    run: &GeoNodeRun,
+    server: &TlsServer,
+    certs: &Certificates,
+    dir: &Path,
+) -> Result<(), String> {
+    let statics = dir.join("statics");
+    fs::create_dir_all(statics.join("uploaded")).map_err(|e| e.to_string())?;
+    let volumes = Volumes::new(dir, &statics)?;
+    volumes.write_scripts(tls_inputs)?;
+    let container = |kind: &str, name: &str, c: &str| -> Result<Container, String> {
+        let mut container = Container::of(tls_inputs, kind, name, c, &volumes, server.local.port)?;
+        container
+            .env
+            .insert("PGSSLROOTCERT".into(), run.env["PGSSLROOTCERT"].clone());
+        Ok(container)
+    };
+    let (db, user) = (
+        &run.env["GEONODE_GEODATABASE"],
+        &run.env["GEONODE_GEODATABASE_USER"],
+    );
+    server.sql(
+        db,
+        &format!("create table {KEPT} (id int); insert into {KEPT} values (42); alter table {KEPT} owner to \"{user}\""),
+    )?;
+    let cron = format!("{RELEASE}-backup");
+    let dump = container("CronJob", &cron, "dump-databases")?;
+    server.serve(certs, "foreign")?;
+    let refused = dump.run(&run.venv);
+    server.serve(certs, "server")?;
+    match refused {
+        Err(e) if e.contains("certificate verify failed") => {}
+        other => {
+            return Err(format!(
+                "the backup's dump-databases against a server certificate of another CA: {other:?}, expected a refusal"
+            ))
+        }
+    }
+    dump.run(&run.venv)
+        .map_err(|e| format!("the backup's dump-databases over TLS: {e}"))?;
+    container("CronJob", &cron, "backup")?
+        .run(&run.venv)
+        .map_err(|e| format!("the backup's backup container: {e}"))?;
+    server.sql(db, &format!("drop table {KEPT}"))?;
+    let job = init_job(tls_inputs)?;
+    for c in ["restore-prepare", "restore-databases"] {
+        container("Job", &job, c)?
+            .run(&run.venv)
+            .map_err(|e| format!("the init Job's {c} container over TLS: {e}"))?;
+    }
+    let kept = server.sql(db, &format!("select id from {KEPT}"))?;
+    if kept.trim() != "42" {
+        return Err(format!(
+            "after the restore over TLS, {KEPT} in {db} holds {kept:?}, not the row backed up"
+        ));
+    }
+    Ok(())
+}
+
+/// The whole check: the render's mounts, then Django and GeoFence against the TLS server, then a
+/// backup and restore over TLS.
 pub fn run(tls_inputs: &Inputs, base: &GeoNodeRun, work: &Path) -> Result<(), String> {
     let rendered_path = ca_reaches_every_client(tls_inputs)?;
     let dir = work.join("postgresql-tls");
@@ -394,5 +466,6 @@ pub fn run(tls_inputs: &Inputs, base: &GeoNodeRun, work: &Path) -> Result<(), St
             ));
         }
     }
-    Ok(())
+    server.serve(&certs, "server")?;
+    backup_round_trip(tls_inputs, &run, &server, &certs, &dir.join("backup"))
 }

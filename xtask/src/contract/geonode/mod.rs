@@ -183,7 +183,7 @@ pub fn run(
         let result = GeoNodeRun::new(&variants.tls, &work.join("tls"), run.venv.clone(), 0, redis, geoserver_port)
             .and_then(|base| database_tls::run(&variants.tls, &base, work));
         step.record(result);
-        step.detail = "postgresql.external.tls (verify-full, CA bundle from a Secret): PGSSLMODE and the mounted bundle in Django, Celery, the init Job and GeoServer; Django's two connections and GeoFence's JDBC URL (PostgreSQL's JDBC driver) use TLS, and refuse a certificate of another CA or for another host".into();
+        step.detail = "postgresql.external.tls (verify-full, CA bundle from a Secret): PGSSLMODE and the mounted bundle in Django, Celery, the init Job and GeoServer; Django's two connections and GeoFence's JDBC URL (PostgreSQL's JDBC driver) use TLS, and refuse a certificate of another CA or for another host; the backup CronJob dumps both databases over TLS (refusing another CA's certificate) and the init Job's restore containers load them back".into();
     });
 
     report.step("celery", |step| {
@@ -226,7 +226,7 @@ pub fn run(
             }
             Err(e) => step.fail(e),
         }
-        step.detail = "the backup CronJob's containers save the site (a user, a document, a data-directory file, an upload) to the backup volume, then to an S3 bucket (the Versity S3 Gateway); each time wiped, and brought back by the init Job's restore containers and own command (the user logs in, GeoNode lists the document, files with their sha256); the same restore again does nothing; another over a site with content, a damaged part, a missing manifest are refused".into();
+        step.detail = "the backup CronJob's containers save the site (a user, a document, a data-directory file, an upload) to the backup volume, then to an S3 bucket (the Versity S3 Gateway); each time wiped, and brought back by the init Job's restore containers and own command (the user logs in, GeoNode lists the document, files with their sha256); the same restore again does nothing; another over a site with content, a damaged part (on the volume and in the bucket), a missing manifest are refused".into();
     });
 }
 
