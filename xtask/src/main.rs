@@ -1,6 +1,7 @@
 //! The geonode-k8s harness. `cargo xtask check` is what CI and people run.
 
 mod bad_values;
+mod bench;
 mod check;
 mod cluster;
 mod contract;
@@ -48,6 +49,12 @@ commands:
   contract
           run what the chart renders with the real programs (nginx, PostgreSQL + PostGIS, Redis
           from Debian's packages) as local processes
+  bench   the chart's Django and nginx against upstream's own configuration (geonode-project's
+          uwsgi.ini and entrypoint steps, geonode-docker's nginx) on one site with the contract's
+          software, in interleaved rounds, plus the machine's static-file ceiling: restart and
+          new-pod start, req/s and p50/p99 per page at c=8 and c=32, static files with and
+          without gzip, cache headers, uwsgi memory; prints the table and writes
+          target/bench/bench.{md,json}. A benchmark: it never fails on a time
   cluster up|down
           leave that control plane running and print its kubeconfig / stop it
 
@@ -56,6 +63,9 @@ options:
   --kube-minors <list>  only these Kubernetes minors, e.g. 33,37 (default: all supported)
   --parts <list>        contract: only these parts, e.g. geoserver or nginx,geonode (geonode
                         brings the databases it needs; default: all)
+  --rounds <n>          bench: interleaved rounds (default 5)
+  --seconds <n>         bench: seconds per load run (default 10)
+  --smoke               bench: one round of 3-second runs (what CI runs)
 
 environment:
   HELM3, HELM4   use these helm binaries instead of the pinned downloads
@@ -78,6 +88,7 @@ struct Args {
     kube_minors: Vec<u32>,
     /// `contract --parts`: empty means all.
     parts: Vec<String>,
+    bench: bench::Options,
 }
 
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
@@ -97,6 +108,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
         root: workspace_root(),
         kube_minors: tools::KUBE_MINORS.to_vec(),
         parts: Vec::new(),
+        bench: bench::Options::FULL,
     };
     while let Some(arg) = args.next() {
         let mut value = || args.next().ok_or(format!("{arg} needs a value"));
@@ -115,6 +127,19 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
                     ));
                 }
             }
+            "--rounds" | "--seconds" => {
+                let n: u64 = value()?
+                    .parse()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or(format!("{arg} takes a whole number above 0"))?;
+                if arg == "--rounds" {
+                    parsed.bench.rounds = n as usize;
+                } else {
+                    parsed.bench.seconds = n;
+                }
+            }
+            "--smoke" => parsed.bench = bench::Options::SMOKE,
             "--kube-minors" => {
                 let list = value()?;
                 let mut minors = Vec::new();
@@ -169,6 +194,9 @@ fn main() -> ExitCode {
             .and_then(|project| e2e::run(&project).map(|report| report.failed() == 0)),
         "contract" => project::Project::at(&args.root).and_then(|project| {
             contract::run(&project, &args.parts).map(|report| report.failed() == 0)
+        }),
+        "bench" => project::Project::at(&args.root).and_then(|project| {
+            bench::run(&project, args.bench).map(|report| report.failed() == 0)
         }),
         "schema-defs" => {
             project::Project::at(&args.root).and_then(|p| schema_defs::run(&p).map(|()| true))

@@ -8,16 +8,16 @@
 //! at the end. GeoServer is on no registry reachable here: `/geoserver` reaches a recording
 //! stand-in, and so does `/` until GeoNode itself runs here.
 
-mod geonode;
+pub(crate) mod geonode;
 mod geoserver;
-mod inputs;
+pub(crate) mod inputs;
 mod jdbc;
-mod nginx;
-mod postgresql;
-mod process;
-mod redis;
+pub(crate) mod nginx;
+pub(crate) mod postgresql;
+pub(crate) mod process;
+pub(crate) mod redis;
 mod s3;
-mod software;
+pub(crate) mod software;
 
 use crate::error::{Context, Error};
 use crate::project::Project;

@@ -11,6 +11,21 @@ use std::process::{Command, Stdio};
 
 /// The defaults with the render pins, tests/contract/values.yaml and `sets` (`path.to.value=value`).
 pub fn render(project: &Project, sets: &[&str]) -> Result<Vec<Object>, String> {
+    // The contract's own values: GeoNode as a site's own project (see geonode/project.rs).
+    let contract = project.root.join("tests/contract/values.yaml");
+    render_with(project, Some(&contract), sets)
+}
+
+/// The defaults with the render pins and `sets` only: the chart as `helm install` gives it.
+pub fn render_defaults(project: &Project, sets: &[&str]) -> Result<Vec<Object>, String> {
+    render_with(project, None, sets)
+}
+
+fn render_with(
+    project: &Project,
+    values_file: Option<&Path>,
+    sets: &[&str],
+) -> Result<Vec<Object>, String> {
     let tools = crate::tools::ensure().map_err(|e| e.to_string())?;
     let helm = crate::helm::Helm::all(&tools).pop().ok_or("no Helm")?;
     let mut values: Vec<PathBuf> = Vec::new();
@@ -21,14 +36,7 @@ pub fn render(project: &Project, sets: &[&str]) -> Result<Vec<Object>, String> {
     let file = tempfile::NamedTempFile::new().map_err(|e| e.to_string())?;
     let overrides = sets_to_values(sets)?;
     fs::write(file.path(), overrides).map_err(|e| e.to_string())?;
-    // The contract's own values: GeoNode as a site's own project (see geonode/project.rs).
-    values.push(
-        project
-            .root
-            .join("tests")
-            .join("contract")
-            .join("values.yaml"),
-    );
+    values.extend(values_file.map(Path::to_path_buf));
     values.push(file.path().to_path_buf());
     let text = helm.template(
         project,
@@ -82,6 +90,8 @@ pub fn install() -> Result<String, Error> {
         ("mvn", "maven"),
         ("java", "default-jdk-headless"),
         ("ip", "iproute2"),
+        // `cargo xtask bench`'s load generator.
+        ("wrk", "wrk"),
     ];
     let missing: Vec<&str> = wanted
         .iter()

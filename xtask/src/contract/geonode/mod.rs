@@ -7,14 +7,14 @@ mod init;
 pub(super) mod oidc;
 mod project;
 mod run;
-mod venv;
+pub(crate) mod venv;
 
 use super::inputs::Inputs;
 use super::nginx::{expect, http_body, http_headers, http_status, stand_in, start_nginx};
 use super::process::{exec, free_port, start_server, Running};
 use crate::project::RELEASE;
 use crate::report::Report;
-use run::GeoNodeRun;
+pub(crate) use run::GeoNodeRun;
 use serde_json::Value;
 use std::fs;
 use std::path::{Path, PathBuf};

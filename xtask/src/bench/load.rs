@@ -1,0 +1,160 @@
+//! Load and what it costs: wrk (Debian's package) on 127.0.0.1 with a Lua report of its own
+//! numbers, and the proportional memory (PSS) of a process tree from /proc.
+
+use crate::contract::process::exec;
+use serde_json::Value;
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+/// wrk's summary as JSON on the last line of its output: requests, duration, bytes, errors and
+/// latency percentiles in microseconds.
+const REPORT_LUA: &str = r#"
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format('{"requests":%d,"duration_us":%d,"bytes":%d,"errors":%d,"p50_us":%d,"p99_us":%d}\n',
+    summary.requests, summary.duration, summary.bytes,
+    e.connect + e.read + e.write + e.status + e.timeout,
+    latency:percentile(50), latency:percentile(99)))
+end
+"#;
+
+/// One load run's figures.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Load {
+    pub rps: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    /// Bytes per response, headers included.
+    pub bytes_per_response: f64,
+    pub errors: u64,
+}
+
+/// What to load: a URL on 127.0.0.1 with the site's Host header, at a concurrency, for a time.
+pub struct Request<'a> {
+    pub url: &'a str,
+    pub host: &'a str,
+    pub connections: u32,
+    pub duration: Duration,
+    pub gzip: bool,
+}
+
+/// Runs wrk with two threads (the machine's cores) and returns its figures.
+pub fn run(request: &Request, dir: &Path) -> Result<Load, String> {
+    let script = dir.join("report.lua");
+    if !script.exists() {
+        fs::write(&script, REPORT_LUA).map_err(|e| format!("writing {}: {e}", script.display()))?;
+    }
+    let mut cmd = Command::new("wrk");
+    cmd.arg("-t2")
+        .arg(format!("-c{}", request.connections))
+        .arg(format!("-d{}s", request.duration.as_secs().max(1)))
+        .args(["--timeout", "30s", "-s"])
+        .arg(&script)
+        .args(["-H", &format!("Host: {}", request.host)]);
+    if request.gzip {
+        cmd.args(["-H", "Accept-Encoding: gzip"]);
+    }
+    let out = exec(cmd.arg(request.url)).map_err(|e| format!("wrk on {}: {e}", request.url))?;
+    parse(&out).map_err(|e| format!("wrk on {}: {e}", request.url))
+}
+
+/// The figures from wrk's output (the Lua report's line).
+fn parse(out: &str) -> Result<Load, String> {
+    let line = out
+        .lines()
+        .rev()
+        .find(|l| l.starts_with("{\"requests\""))
+        .ok_or_else(|| format!("no report line in wrk's output:\n{out}"))?;
+    let v: Value = serde_json::from_str(line).map_err(|e| format!("{e}: {line}"))?;
+    let num = |k: &str| v[k].as_f64().unwrap_or(0.0);
+    let requests = num("requests");
+    if requests == 0.0 {
+        return Err(format!("no request completed: {line}"));
+    }
+    Ok(Load {
+        rps: requests / (num("duration_us") / 1e6),
+        p50_ms: num("p50_us") / 1e3,
+        p99_ms: num("p99_us") / 1e3,
+        bytes_per_response: num("bytes") / requests,
+        errors: v["errors"].as_u64().unwrap_or(0),
+    })
+}
+
+/// A process and its descendants, by parent links in /proc.
+fn tree(root: u32) -> Vec<u32> {
+    let parents: Vec<(u32, u32)> = fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter_map(|pid| {
+            let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            // The parent is the second field after the command's closing parenthesis.
+            let ppid = stat
+                .rsplit_once(')')?
+                .1
+                .split_whitespace()
+                .nth(1)?
+                .parse()
+                .ok()?;
+            Some((pid, ppid))
+        })
+        .collect();
+    let mut found = vec![root];
+    let mut i = 0;
+    while i < found.len() {
+        let parent = found[i];
+        found.extend(
+            parents
+                .iter()
+                .filter(|(_, p)| *p == parent)
+                .map(|(c, _)| *c),
+        );
+        i += 1;
+    }
+    found
+}
+
+/// The processes of `root`'s tree and their summed PSS in MiB (smaps_rollup).
+pub fn pss_mib(root: u32) -> (usize, f64) {
+    let pids = tree(root);
+    let kib: u64 = pids
+        .iter()
+        .filter_map(|pid| fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok())
+        .filter_map(|text| {
+            text.lines()
+                .find_map(|l| l.strip_prefix("Pss:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .sum();
+    (pids.len(), kib as f64 / 1024.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrks_report_line_becomes_figures() {
+        let out = "Running 1s test\n  2 threads\n{\"requests\":500,\"duration_us\":2000000,\"bytes\":1000000,\"errors\":0,\"p50_us\":12000,\"p99_us\":80500}\n";
+        let load = parse(out).unwrap();
+        assert_eq!(load.rps, 250.0);
+        assert_eq!(load.p50_ms, 12.0);
+        assert_eq!(load.p99_ms, 80.5);
+        assert_eq!(load.bytes_per_response, 2000.0);
+    }
+
+    #[test]
+    fn a_run_without_requests_is_an_error() {
+        let out = "{\"requests\":0,\"duration_us\":2000000,\"bytes\":0,\"errors\":9,\"p50_us\":0,\"p99_us\":0}";
+        assert!(parse(out).unwrap_err().contains("no request completed"));
+    }
+
+    #[test]
+    fn this_process_has_memory() {
+        let (count, mib) = pss_mib(std::process::id());
+        assert!(count >= 1 && mib > 0.0, "{count} {mib}");
+    }
+}
