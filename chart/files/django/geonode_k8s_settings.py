@@ -62,6 +62,11 @@ globals().update(
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 CSRF_TRUSTED_ORIGINS = [SITEURL.rstrip("/")]  # noqa: F405
 
+# Connections kept open between requests (geonode.databaseConnectionMaxAge) are checked before a
+# request reuses one, so a restarted or failed-over PostgreSQL costs no request an error.
+for _database in DATABASES.values():  # noqa: F405
+    _database.setdefault("CONN_HEALTH_CHECKS", True)
+
 # GeoNode 5.1 signs OpenID Connect ID tokens with an RSA key written into its settings.py, the
 # same on every site; the site's own key comes from the chart's Secret.
 OAUTH2_PROVIDER["OIDC_RSA_PRIVATE_KEY"] = _env["OIDC_RSA_PRIVATE_KEY"]  # noqa: F405

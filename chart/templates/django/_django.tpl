@@ -62,6 +62,8 @@ the same volumes. Everything here is used by all of them, so they cannot drift a
   value: "True"
 - name: DEFAULT_BACKEND_DATASTORE
   value: datastore
+- name: GEONODE_DB_CONN_MAX_AGE
+  value: {{ .Values.geonode.databaseConnectionMaxAge | quote }}
 {{ include "geonode.database.env" . }}
 - name: REDIS_HOST
   value: {{ include "geonode.redis.host" . | quote }}
@@ -182,8 +184,28 @@ the same volumes. Everything here is used by all of them, so they cannot drift a
 {{- end }}
 
 {{/*
-The init container of Django and Celery pods: waits until the init Job has migrated both
-databases. Call with (dict "context" $ "values" .Values.<component>).
+The init Job's name: a hash of everything it depends on (the image, its scripts and settings, its
+environment, where its credentials come from and credentials.rotation: never a credential), so a
+change gives a new Job that runs once.
+*/}}
+{{- define "geonode.initJob.name" -}}
+{{- $inputs := list
+  (include "geonode.image" (dict "image" .Values.geonode.image "path" "geonode.image"))
+  (include (print $.Template.BasePath "/django/configmap.yaml") .)
+  (include "geonode.django.env" .)
+  (include "geonode.credentials.checksumAnnotation" .)
+  (toYaml .Values.initJob) }}
+{{- if .Values.backup.restore.enabled }}
+{{- $inputs = append $inputs (include "geonode.backup.restoreContainers" .) }}
+{{- end }}
+{{- printf "%s-init-%s" (include "geonode.fullname" .) (join "\n" $inputs | sha256sum | trunc 10) }}
+{{- end }}
+
+{{/*
+The init container of Django and Celery pods: waits until the init Job of this release's
+configuration has finished (migrated both databases and the rest), which the Job records in
+GeoNode's database; a query, not a Django start. Call with (dict "context" $ "values"
+.Values.<component>).
 */}}
 {{- define "geonode.django.waitForMigrations" -}}
 - name: wait-for-migrations
@@ -193,6 +215,8 @@ databases. Call with (dict "context" $ "values" .Values.<component>).
   workingDir: {{ .context.Values.geonode.project.dir }}
   env:
     {{- include "geonode.django.env" .context | nindent 4 }}
+    - name: GEONODE_K8S_INIT_JOB
+      value: {{ include "geonode.initJob.name" .context }}
   resources:
     {{- toYaml .context.Values.geonode.initResources | nindent 4 }}
   securityContext:
@@ -215,7 +239,7 @@ databases. Call with (dict "context" $ "values" .Values.<component>).
 {{- else }}
 {{- $cpu := toString .Values.django.resources.requests.cpu }}
 {{- $millicores := hasSuffix "m" $cpu | ternary (trimSuffix "m" $cpu | float64) (mulf ($cpu | float64) 1000) }}
-{{- max 2 (int (divf (mulf $millicores 2) 1000)) }}
+{{- max 4 (int (divf (mulf $millicores 4) 1000)) }}
 {{- end }}
 {{- end }}
 

@@ -337,7 +337,7 @@ fn write_out(
     fs::create_dir_all(&dir).context(format!("creating {}", dir.display()))?;
     let machine = site::machine();
     let markdown = format!(
-        "{machine}; {} round(s), {} s per load run, wrk -t2\n\n{}\nCache headers of {}:\n{}",
+        "{machine}; {} round(s), {} s per load run, wrk -t2; chart/upstream is paired by round; – : no request completed within a run\n\n{}\nCache headers of {}:\n{}",
         options.rounds,
         options.seconds,
         figures.markdown(),

@@ -37,6 +37,11 @@ impl Running {
     pub fn id(&self) -> u32 {
         self.0.id()
     }
+
+    /// Its exit status, if it has ended.
+    pub fn try_wait(&mut self) -> Option<std::process::ExitStatus> {
+        self.0.try_wait().ok().flatten()
+    }
 }
 
 impl Drop for Running {

@@ -3,6 +3,7 @@
 
 mod backup;
 mod database_tls;
+mod gate;
 mod init;
 pub(super) mod oidc;
 mod project;
@@ -84,9 +85,21 @@ pub fn run(
             Ok((argv, run.with_env_of(inputs, "Job", &name, "init")?))
         });
 
+    // The migrations gate, started before the Job (see gate.rs).
+    let waiting = gate::start(inputs, &run, work);
     report.step("geonode-init", |step| match &init {
         Ok((argv, init_run)) => init::run(init_run, argv, changed_limit, &run.statics, step),
         Err(e) => step.fail(e.clone()),
+    });
+    report.step("migrations-gate", |step| {
+        step.detail = "the Django pods' init container: waits while the init Job of their configuration has not finished (through its killed runs), passes within a poll of its end, at once for a new pod; another configuration's gate keeps waiting".into();
+        match waiting.and_then(|w| gate::after_the_job(w, work)) {
+            Ok(note) => {
+                step.passed += 1;
+                step.notes.push(note);
+            }
+            Err(e) => step.fail(e),
+        }
     });
 
     report.step("django-behind-nginx", |step| {
