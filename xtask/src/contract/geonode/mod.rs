@@ -161,6 +161,7 @@ pub fn run(
                 http_status(&host, &[&url]),
                 "200",
             )?;
+            statics_precompressed(&run, &host, &base)?;
             // Django's clickjacking protection reaches the browser through nginx.
             let headers = http_headers(&host, &format!("{base}/"))?;
             if !headers.contains("x-frame-options: deny") {
@@ -182,7 +183,7 @@ pub fn run(
         })();
         step.record(result);
         step.detail =
-            "the Deployment's uwsgi command, serving the site's own project, behind the chart's nginx: /, /api/v2/, /static/, the project's page (its setting and the settings additions); role endpoints need GeoServer's key; ID tokens signed with the Secret's key; sign-up closed; CSW GetCapabilities and GetRecords".into();
+            "the Deployment's uwsgi command, serving the site's own project, behind the chart's nginx: /, /api/v2/, /static/ (a script from the init Job's gzip copy, one Cache-Control), the project's page (its setting and the settings additions); role endpoints need GeoServer's key; ID tokens signed with the Secret's key; sign-up closed; CSW GetCapabilities and GetRecords".into();
     });
 
     report.step("email", |step| {
@@ -256,6 +257,54 @@ pub(super) fn walk_count(dir: &Path) -> usize {
             }
         })
         .sum()
+}
+
+/// The init Job's gzip copies of collected static files, sent as they are by the chart's nginx
+/// (gzip_static): a script asked for with gzip comes back gzipped with exactly the copy's bytes,
+/// and one Cache-Control header.
+fn statics_precompressed(run: &GeoNodeRun, host: &str, base: &str) -> Result<(), String> {
+    let root = run.statics.join("static");
+    let gz = walk_first(&root, ".js.gz")
+        .ok_or("the init Job left no gzip copy of a collected script")?;
+    let bytes = fs::metadata(&gz).map_err(|e| e.to_string())?.len();
+    let script = gz.with_extension("");
+    let url = format!(
+        "{base}/static/{}",
+        script
+            .strip_prefix(&root)
+            .map_err(|e| e.to_string())?
+            .display()
+    );
+    let out = http_body(
+        host,
+        &[
+            "-H",
+            "Accept-Encoding: gzip",
+            "-D",
+            "-",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{size_download}",
+            &url,
+        ],
+    )?
+    .to_ascii_lowercase();
+    let sent: u64 = out
+        .lines()
+        .last()
+        .and_then(|l| l.trim().parse().ok())
+        .unwrap_or(0);
+    let cache_controls = out
+        .lines()
+        .filter(|l| l.starts_with("cache-control:"))
+        .count();
+    if !out.contains("content-encoding: gzip") || sent != bytes || cache_controls != 1 {
+        return Err(format!(
+            "GET {url} with gzip sent {sent} bytes (its gzip copy has {bytes}) and {cache_controls} Cache-Control headers: {out}"
+        ));
+    }
+    Ok(())
 }
 
 fn walk_first(dir: &Path, suffix: &str) -> Option<PathBuf> {
