@@ -13,15 +13,16 @@ use std::time::Duration;
 const REPORT_LUA: &str = r#"
 done = function(summary, latency, requests)
   local e = summary.errors
-  io.write(string.format('{"requests":%d,"duration_us":%d,"bytes":%d,"errors":%d,"p50_us":%d,"p99_us":%d}\n',
+  io.write(string.format('{"requests":%d,"duration_us":%d,"bytes":%d,"errors":%d,"p50_us":%d,"p99_us":%d,"error_kinds":"connect %d, read %d, write %d, HTTP status %d, timeout %d"}\n',
     summary.requests, summary.duration, summary.bytes,
     e.connect + e.read + e.write + e.status + e.timeout,
-    latency:percentile(50), latency:percentile(99)))
+    latency:percentile(50), latency:percentile(99),
+    e.connect, e.read, e.write, e.status, e.timeout))
 end
 "#;
 
 /// One load run's figures.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Load {
     pub rps: f64,
     pub p50_ms: f64,
@@ -29,6 +30,8 @@ pub struct Load {
     /// Bytes per response, headers included.
     pub bytes_per_response: f64,
     pub errors: u64,
+    /// wrk's errors by kind, when there are any.
+    pub error_kinds: String,
 }
 
 /// What to load: a URL on 127.0.0.1 with the site's Host header, at a concurrency, for a time.
@@ -79,6 +82,7 @@ fn parse(out: &str) -> Result<Load, String> {
             p99_ms: f64::NAN,
             bytes_per_response: f64::NAN,
             errors: v["errors"].as_u64().unwrap_or(0),
+            error_kinds: v["error_kinds"].as_str().unwrap_or_default().to_string(),
         });
     }
     Ok(Load {
@@ -87,6 +91,7 @@ fn parse(out: &str) -> Result<Load, String> {
         p99_ms: num("p99_us") / 1e3,
         bytes_per_response: num("bytes") / requests,
         errors: v["errors"].as_u64().unwrap_or(0),
+        error_kinds: v["error_kinds"].as_str().unwrap_or_default().to_string(),
     })
 }
 

@@ -188,8 +188,10 @@ fn measure(
     Some((figures, headers))
 }
 
-/// A load run, warmed up or recorded, with its errors as a failure.
+/// A load run, warmed up or recorded; its errors (if any) go to `problems`, the figures stay.
+#[allow(clippy::too_many_arguments)]
 fn load(
+    problems: &mut Vec<String>,
     base: &str,
     path: &str,
     host: &str,
@@ -210,9 +212,11 @@ fn load(
         dir,
     )?;
     if result.errors > 0 {
-        return Err(format!(
-            "{url} at c={connections}: {} errors (non-2xx/3xx answers, timeouts or broken connections)",
-            result.errors
+        problems.push(format!(
+            "{url} at c={connections}: {} errors ({}) in {:.0} requests",
+            result.errors,
+            result.error_kinds,
+            result.rps * seconds as f64
         ));
     }
     Ok(result)
@@ -244,7 +248,9 @@ fn one_stack(
     figures.record("restart → first 200 on /api/v2/", "s", variant, restart);
     let base = stack.base();
     let dir = &site.work;
+    let mut problems = Vec::new();
     load(
+        &mut problems,
         &base,
         "/",
         &site.host,
@@ -255,13 +261,22 @@ fn one_stack(
     )?;
     for (name, path) in pages(prepared.document) {
         for c in CONCURRENCY {
-            let l = load(&base, &path, &site.host, c, options.seconds, false, dir)?;
+            let l = load(
+                &mut problems,
+                &base,
+                &path,
+                &site.host,
+                c,
+                options.seconds,
+                false,
+                dir,
+            )?;
             figures.record(&format!("{name} c={c}"), "req/s", variant, l.rps);
             figures.record(&format!("{name} c={c} p50"), "ms", variant, l.p50_ms);
             figures.record(&format!("{name} c={c} p99"), "ms", variant, l.p99_ms);
         }
     }
-    static_files(&base, prepared, options, variant, figures)?;
+    static_files(&mut problems, &base, prepared, options, variant, figures)?;
     if let Some(pid) = stack.uwsgi_pid() {
         let (processes, pss) = load::pss_mib(pid);
         figures.record("uwsgi PSS after the load", "MiB", variant, pss);
@@ -272,11 +287,16 @@ fn one_stack(
             processes as f64,
         );
     }
-    Ok(())
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("{}: {}", stack.name, problems.join("; ")))
+    }
 }
 
 /// The largest collected script, gzipped and not, at c=32.
 fn static_files(
+    problems: &mut Vec<String>,
     base: &str,
     prepared: &site::Prepared,
     options: Options,
@@ -288,6 +308,7 @@ fn static_files(
     let name = format!("{} ({} B)", script.0, script.1);
     for gzip in [true, false] {
         let l = load(
+            problems,
             base,
             &script.0,
             &site.host,
@@ -316,13 +337,20 @@ fn static_ceiling(
     options: Options,
     figures: &mut Figures,
 ) -> Result<(), String> {
+    let mut problems = Vec::new();
     static_files(
+        &mut problems,
         &format!("http://127.0.0.1:{port}"),
         prepared,
         options,
         CEILING,
         figures,
-    )
+    )?;
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("{CEILING}: {}", problems.join("; ")))
+    }
 }
 
 /// The table on stdout and in target/bench/ as Markdown and JSON.
