@@ -4,7 +4,8 @@
 //! in hosts, ports and paths; left out: `service cron restart` and `invoke update` (Docker and
 //! DNS look-ups; the chart's environment stands in for what it exports) and invoke's own
 //! start-up, so upstream's start is a lower bound. It runs with the chart's Django environment,
-//! except its own STATIC_ROOT (its collectstatic must not write into the chart's).
+//! except its own STATIC_ROOT (its collectstatic must not write into the chart's) and upstream's
+//! value of each variable the chart tunes (GEONODE_DB_CONN_MAX_AGE, from `.env.sample`).
 
 use super::stacks::{assemble, Site, Stack, Start};
 use crate::contract::process::{exec, free_port, start_server};
@@ -198,9 +199,12 @@ pub fn stack(site: &Site) -> Result<Stack, String> {
     let uwsgi = free_port()?;
     let nginx = nginx(site, &dir.join("nginx"), uwsgi, &static_root)?;
     let ini = uwsgi_ini(site, &dir, uwsgi)?;
+    // Upstream's own value where the chart tunes one (geonode-project's .env.sample line 39):
+    // a new database connection for every request.
     let run = site
         .run
-        .with_var("STATIC_ROOT", &format!("{}/", static_root.display()));
+        .with_var("STATIC_ROOT", &format!("{}/", static_root.display()))
+        .with_var("GEONODE_DB_CONN_MAX_AGE", "0");
     let step = |argv: &[&str], serves: bool| Start {
         argv: argv.iter().map(|a| a.to_string()).collect(),
         run: run.clone(),
