@@ -4,12 +4,12 @@
 
 use crate::contract::geonode::GeoNodeRun;
 use crate::contract::inputs::Inputs;
-use crate::contract::nginx::{http_status, start_nginx};
-use crate::contract::process::{exec, free_port, start_server, Running};
+use crate::contract::nginx::{check_and_start, http_status, start_nginx};
+use crate::contract::process::{exec, free_port, Running};
 use crate::project::RELEASE;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 /// How long a restart may take before the bench gives up on it.
@@ -188,13 +188,8 @@ pub fn ceiling(statics: &Path, dir: &Path) -> Result<(Running, u16), String> {
     );
     let path = dir.join("nginx.conf");
     fs::write(&path, conf).map_err(|e| e.to_string())?;
-    let nginx = start_server(
-        Command::new("nginx")
-            .arg("-c")
-            .arg(&path)
-            .args(["-g", "daemon off;"]),
-        "the ceiling's nginx",
+    Ok((
+        check_and_start(&path, "the ceiling's nginx", listen)?,
         listen,
-    )?;
-    Ok((nginx, listen))
+    ))
 }

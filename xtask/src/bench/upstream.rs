@@ -8,11 +8,11 @@
 //! value of each variable the chart tunes (GEONODE_DB_CONN_MAX_AGE, from `.env.sample`).
 
 use super::stacks::{assemble, Site, Stack, Start};
-use crate::contract::process::{exec, free_port, start_server};
+use crate::contract::nginx::check_and_start;
+use crate::contract::process::free_port;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::Path;
-use std::process::Command;
 
 const REFERENCE: &str = "tests/upstream/geonode-reference";
 
@@ -128,17 +128,7 @@ fn nginx(
         ));
     }
     fs::write(dir.join("sites-enabled/geonode.conf"), geonode).map_err(|e| e.to_string())?;
-    let conf = dir.join("nginx.conf");
-    exec(Command::new("nginx").arg("-t").arg("-c").arg(&conf))
-        .map_err(|e| format!("nginx -t rejects upstream's configuration: {e}"))?;
-    let process = start_server(
-        Command::new("nginx")
-            .arg("-c")
-            .arg(&conf)
-            .args(["-g", "daemon off;"]),
-        "upstream's nginx",
-        listen,
-    )?;
+    let process = check_and_start(&dir.join("nginx.conf"), "upstream's nginx", listen)?;
     Ok((process, listen))
 }
 

@@ -64,17 +64,23 @@ pub fn start_nginx(
         }
     }
     fs::write(&conf, mapping.apply(&rendered)).map_err(|e| e.to_string())?;
-    exec(Command::new("nginx").arg("-t").arg("-c").arg(&conf))
-        .map_err(|e| format!("nginx -t rejects the chart's configuration: {e}"))?;
-    let nginx = start_server(
+    let nginx = check_and_start(&conf, "the chart's nginx", listen)?;
+    Ok((nginx, listen))
+}
+
+/// nginx on the configuration `conf` (listening on `listen`): checked with `nginx -t`, then
+/// started in the foreground. `what` names it in errors.
+pub fn check_and_start(conf: &Path, what: &str, listen: u16) -> Result<Running, String> {
+    exec(Command::new("nginx").arg("-t").arg("-c").arg(conf))
+        .map_err(|e| format!("nginx -t rejects {what}'s configuration: {e}"))?;
+    start_server(
         Command::new("nginx")
             .arg("-c")
-            .arg(&conf)
+            .arg(conf)
             .args(["-g", "daemon off;"]),
-        "nginx",
+        what,
         listen,
-    )?;
-    Ok((nginx, listen))
+    )
 }
 
 /// A recording stand-in on `port`, its requests in `<dir>/<name>.jsonl`.
