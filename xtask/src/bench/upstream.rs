@@ -97,26 +97,15 @@ fn nginx(
             ))
         }
     };
-    let main = replace(
-        main,
-        "listen              80;",
-        &format!("listen 127.0.0.1:{listen};"),
-    )?;
-    let main = replace(
-        main,
-        "listen          80 default_server;",
-        &format!("listen 127.0.0.1:{listen} default_server;"),
-    )?;
-    let main = replace(
-        main,
-        "listen          443;",
-        &format!("listen 127.0.0.1:{other};"),
-    )?;
-    let main = replace(
-        main,
-        "http {",
-        &format!("pid {d}/nginx.pid;\nerror_log {d}/error.log;\nhttp {{\n    access_log {d}/access.log;\n    client_body_temp_path {d}/body;\n    proxy_temp_path {d}/proxy;\n    fastcgi_temp_path {d}/fastcgi;\n    uwsgi_temp_path {d}/uwsgi;\n    scgi_temp_path {d}/scgi;"),
-    )?;
+    let mut main = main;
+    for (from, to) in [
+        ("listen              80;", format!("listen 127.0.0.1:{listen};")),
+        ("listen          80 default_server;", format!("listen 127.0.0.1:{listen} default_server;")),
+        ("listen          443;", format!("listen 127.0.0.1:{other};")),
+        ("http {", format!("pid {d}/nginx.pid;\nerror_log {d}/error.log;\nhttp {{\n    access_log {d}/access.log;\n    client_body_temp_path {d}/body;\n    proxy_temp_path {d}/proxy;\n    fastcgi_temp_path {d}/fastcgi;\n    uwsgi_temp_path {d}/uwsgi;\n    scgi_temp_path {d}/scgi;")),
+    ] {
+        main = replace(main, from, &to)?;
+    }
     // HTTPS off, as upstream's entrypoint leaves it without HTTPS_HOST: an empty include.
     fs::write(dir.join("nginx.https.enabled.conf"), "").map_err(|e| e.to_string())?;
     fs::write(dir.join("nginx.conf"), main).map_err(|e| e.to_string())?;

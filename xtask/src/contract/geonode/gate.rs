@@ -42,6 +42,18 @@ impl Gate {
         )
         .map_err(|e| format!("starting the gate: {e}"))
     }
+
+    /// The gate started with its output in `log`, still running and saying it waits 3 s later;
+    /// otherwise an error naming `when`.
+    fn spawn_waiting(&self, log: &Path, when: &str) -> Result<Running, String> {
+        let mut process = self.spawn(log)?;
+        std::thread::sleep(Duration::from_secs(3));
+        let said = fs::read_to_string(log).unwrap_or_default();
+        if process.try_wait().is_some() || !said.contains(WAITING) {
+            return Err(format!("{when}, the gate did not wait: {said}"));
+        }
+        Ok(process)
+    }
 }
 
 /// A gate started before the init Job, seen waiting.
@@ -55,14 +67,7 @@ pub struct Waiting {
 pub fn start(inputs: &Inputs, run: &GeoNodeRun, work: &Path) -> Result<Waiting, String> {
     let gate = Gate::of(inputs, run)?;
     let log = work.join("gate-before-the-job.log");
-    let mut process = gate.spawn(&log)?;
-    std::thread::sleep(Duration::from_secs(3));
-    let said = fs::read_to_string(&log).unwrap_or_default();
-    if process.try_wait().is_some() || !said.contains(WAITING) {
-        return Err(format!(
-            "before any init Job finished, the gate did not wait for it: {said}"
-        ));
-    }
+    let process = gate.spawn_waiting(&log, "before any init Job finished")?;
     Ok(Waiting { gate, process, log })
 }
 
@@ -105,14 +110,9 @@ pub fn after_the_job(mut waiting: Waiting, work: &Path) -> Result<String, String
             &format!("{RELEASE}-init-0000000000"),
         ),
     };
-    let log = work.join("gate-of-another-configuration.log");
-    let mut process = other.spawn(&log)?;
-    std::thread::sleep(Duration::from_secs(3));
-    let said = fs::read_to_string(&log).unwrap_or_default();
-    if process.try_wait().is_some() || !said.contains(WAITING) {
-        return Err(format!(
-            "the gate of a configuration whose Job has not run did not wait: {said}"
-        ));
-    }
+    other.spawn_waiting(
+        &work.join("gate-of-another-configuration.log"),
+        "for a configuration whose Job has not run",
+    )?;
     Ok(format!("a new pod's gate passed in {new_pod:.2} s"))
 }
