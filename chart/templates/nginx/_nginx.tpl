@@ -34,8 +34,22 @@ admin surfaces are either public or open to address ranges.
 {{- end }}
 {{- end }}
 
-{{/* What every location that passes on to GeoServer does. */}}
+{{/*
+Who asked, and how, for Django and GeoServer alike. Set, never appended: GeoNode takes the first
+X-Forwarded-For entry as the client. A location with a proxy_set_header of its own inherits none
+of the server's, so the locations that set more include these again.
+*/}}
+{{- define "geonode.nginx.forwardedHeaders" -}}
+proxy_set_header Host $http_host;
+proxy_set_header X-Real-IP $remote_addr;
+proxy_set_header X-Forwarded-For $remote_addr;
+proxy_set_header X-Forwarded-Proto $forwarded_proto;
+proxy_set_header X-Forwarded-Host $host;
+{{- end }}
+
+{{/* What every location that passes on to GeoServer does: WebSocket upgrades pass through. */}}
 {{- define "geonode.nginx.geoserverProxy" -}}
+{{- include "geonode.nginx.forwardedHeaders" . }}
 proxy_pass http://geoserver;
 proxy_set_header Upgrade $http_upgrade;
 proxy_set_header Connection "upgrade";

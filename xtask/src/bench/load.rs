@@ -9,14 +9,14 @@ use std::process::Command;
 use std::time::Duration;
 
 /// wrk's summary as JSON on the last line of its output: requests, duration, bytes, errors and
-/// latency percentiles in microseconds.
+/// latency (mean and percentiles) in microseconds.
 const REPORT_LUA: &str = r#"
 done = function(summary, latency, requests)
   local e = summary.errors
-  io.write(string.format('{"requests":%d,"duration_us":%d,"bytes":%d,"errors":%d,"p50_us":%d,"p99_us":%d,"error_kinds":"connect %d, read %d, write %d, HTTP status %d, timeout %d"}\n',
+  io.write(string.format('{"requests":%d,"duration_us":%d,"bytes":%d,"errors":%d,"mean_us":%d,"p50_us":%d,"p99_us":%d,"error_kinds":"connect %d, read %d, write %d, HTTP status %d, timeout %d"}\n',
     summary.requests, summary.duration, summary.bytes,
     e.connect + e.read + e.write + e.status + e.timeout,
-    latency:percentile(50), latency:percentile(99),
+    latency.mean, latency:percentile(50), latency:percentile(99),
     e.connect, e.read, e.write, e.status, e.timeout))
 end
 "#;
@@ -27,6 +27,11 @@ pub struct Load {
     pub rps: f64,
     pub p50_ms: f64,
     pub p99_ms: f64,
+    /// How many connections had a request in service on average: requests per second times the
+    /// mean latency (Little's law). Well under the concurrency means connections waited the whole
+    /// run without an answer, which wrk counts nowhere else (its latencies are of completed
+    /// requests, its timeouts longer than a run).
+    pub served: f64,
     /// Bytes per response, headers included.
     pub bytes_per_response: f64,
     pub errors: u64,
@@ -80,15 +85,18 @@ fn parse(out: &str) -> Result<Load, String> {
             rps: 0.0,
             p50_ms: f64::NAN,
             p99_ms: f64::NAN,
+            served: 0.0,
             bytes_per_response: f64::NAN,
             errors: v["errors"].as_u64().unwrap_or(0),
             error_kinds: v["error_kinds"].as_str().unwrap_or_default().to_string(),
         });
     }
+    let rps = requests / (num("duration_us") / 1e6);
     Ok(Load {
-        rps: requests / (num("duration_us") / 1e6),
+        rps,
         p50_ms: num("p50_us") / 1e3,
         p99_ms: num("p99_us") / 1e3,
+        served: rps * num("mean_us") / 1e6,
         bytes_per_response: num("bytes") / requests,
         errors: v["errors"].as_u64().unwrap_or(0),
         error_kinds: v["error_kinds"].as_str().unwrap_or_default().to_string(),
@@ -151,12 +159,13 @@ mod tests {
 
     #[test]
     fn wrks_report_line_becomes_figures() {
-        let out = "Running 1s test\n  2 threads\n{\"requests\":500,\"duration_us\":2000000,\"bytes\":1000000,\"errors\":0,\"p50_us\":12000,\"p99_us\":80500}\n";
+        let out = "Running 1s test\n  2 threads\n{\"requests\":500,\"duration_us\":2000000,\"bytes\":1000000,\"errors\":0,\"mean_us\":15000,\"p50_us\":12000,\"p99_us\":80500}\n";
         let load = parse(out).unwrap();
         assert_eq!(load.rps, 250.0);
         assert_eq!(load.p50_ms, 12.0);
         assert_eq!(load.p99_ms, 80.5);
         assert_eq!(load.bytes_per_response, 2000.0);
+        assert_eq!(load.served, 3.75);
     }
 
     #[test]

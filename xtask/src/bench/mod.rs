@@ -274,6 +274,12 @@ fn one_stack(
             figures.record(&format!("{name} c={c}"), "req/s", variant, l.rps);
             figures.record(&format!("{name} c={c} p50"), "ms", variant, l.p50_ms);
             figures.record(&format!("{name} c={c} p99"), "ms", variant, l.p99_ms);
+            figures.record(
+                &format!("{name} c={c} connections served (req/s × mean latency)"),
+                "",
+                variant,
+                l.served,
+            );
         }
     }
     static_files(&mut problems, &base, prepared, options, variant, figures)?;

@@ -120,20 +120,21 @@ pub fn http_body(host: &str, args: &[&str]) -> Result<String, String> {
     exec(site_curl(host).args(args))
 }
 
-/// The headers a request reached Django's stand-in with, by its path.
-fn seen_by_django(dir: &Path, path: &str) -> Result<Value, String> {
-    fs::read_to_string(dir.join("django.jsonl"))
+/// The headers a request reached a stand-in (`django` or `geoserver`) with, by its path.
+fn seen_by(dir: &Path, stand_in: &str, path: &str) -> Result<Value, String> {
+    fs::read_to_string(dir.join(format!("{stand_in}.jsonl")))
         .unwrap_or_default()
         .lines()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
         .find(|r| r["path"] == path)
         .map(|r| r["headers"].clone())
-        .ok_or_else(|| format!("Django's stand-in saw no request for {path}"))
+        .ok_or_else(|| format!("the {stand_in} stand-in saw no request for {path}"))
 }
 
 /// A trusted proxy's (127.0.0.1, in nginx.trustedProxies by default) X-Forwarded-For and
-/// X-Forwarded-Proto reach Django; anyone else's (127.0.0.2) are replaced with what nginx sees,
-/// and the client's address is set, never appended.
+/// X-Forwarded-Proto reach Django and GeoServer; anyone else's (127.0.0.2) are replaced with what
+/// nginx sees, and the client's address is set, never appended. GeoServer's locations set headers
+/// of their own, which in nginx drops every inherited one unless they are set again.
 fn forwarded_headers_trusted_only(dir: &Path, base: &str) -> Result<(), String> {
     let send = |from: &str, path: &str| {
         exec(Command::new("curl").args([
@@ -153,8 +154,6 @@ fn forwarded_headers_trusted_only(dir: &Path, base: &str) -> Result<(), String> 
             &format!("{base}{path}"),
         ]))
     };
-    send("127.0.0.1", "/from-a-trusted-proxy")?;
-    send("127.0.0.2", "/from-anyone")?;
     let pick = |headers: &Value| {
         [
             "Host",
@@ -165,31 +164,31 @@ fn forwarded_headers_trusted_only(dir: &Path, base: &str) -> Result<(), String> 
         ]
         .map(|h| headers[h].as_str().unwrap_or("").to_string())
     };
-    let trusted = pick(&seen_by_django(dir, "/from-a-trusted-proxy")?);
-    let want = [
-        "geonode.example.org",
-        "203.0.113.7",
-        "203.0.113.7",
-        "https",
-        "geonode.example.org",
-    ];
-    if trusted != want {
-        return Err(format!(
-            "from a trusted proxy, Django got Host, X-Forwarded-For, X-Real-IP, X-Forwarded-Proto, X-Forwarded-Host {trusted:?}, not {want:?}"
-        ));
-    }
-    let anyone = pick(&seen_by_django(dir, "/from-anyone")?);
-    let want = [
-        "geonode.example.org",
-        "127.0.0.2",
-        "127.0.0.2",
-        "http",
-        "geonode.example.org",
-    ];
-    if anyone != want {
-        return Err(format!(
-            "from an untrusted address, Django got Host, X-Forwarded-For, X-Real-IP, X-Forwarded-Proto, X-Forwarded-Host {anyone:?}, not {want:?}: a client could claim another address or https"
-        ));
+    let host = "geonode.example.org";
+    for (who, stand_in, prefix) in [
+        ("Django", "django", ""),
+        ("GeoServer", "geoserver", "/geoserver/ows?from="),
+    ] {
+        let (from_proxy, from_anyone) = (
+            format!("{prefix}/from-a-trusted-proxy"),
+            format!("{prefix}/from-anyone"),
+        );
+        send("127.0.0.1", &from_proxy)?;
+        send("127.0.0.2", &from_anyone)?;
+        let trusted = pick(&seen_by(dir, stand_in, &from_proxy)?);
+        let want = [host, "203.0.113.7", "203.0.113.7", "https", host];
+        if trusted != want {
+            return Err(format!(
+                "from a trusted proxy, {who} got Host, X-Forwarded-For, X-Real-IP, X-Forwarded-Proto, X-Forwarded-Host {trusted:?}, not {want:?}"
+            ));
+        }
+        let anyone = pick(&seen_by(dir, stand_in, &from_anyone)?);
+        let want = [host, "127.0.0.2", "127.0.0.2", "http", host];
+        if anyone != want {
+            return Err(format!(
+                "from an untrusted address, {who} got Host, X-Forwarded-For, X-Real-IP, X-Forwarded-Proto, X-Forwarded-Host {anyone:?}, not {want:?}: a client could claim another address or https"
+            ));
+        }
     }
     Ok(())
 }
@@ -343,5 +342,5 @@ pub fn run(inputs: &Inputs, work: &Path, step: &mut Step) {
         Ok(())
     })();
     step.record(result);
-    step.detail = "chart's nginx.conf: nginx -t, statics, uploads (nosniff, sandbox, no hidden files), GeoServer's admin closed but the style editor's REST calls, 413 over the limit, forwarded headers from trusted proxies only; GeoServer and Django are recording stand-ins".into();
+    step.detail = "chart's nginx.conf: nginx -t, statics, uploads (nosniff, sandbox, no hidden files), GeoServer's admin closed but the style editor's REST calls, 413 over the limit, forwarded headers (to Django and GeoServer) from trusted proxies only; GeoServer and Django are recording stand-ins".into();
 }
