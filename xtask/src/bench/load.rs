@@ -27,10 +27,12 @@ pub struct Load {
     pub rps: f64,
     pub p50_ms: f64,
     pub p99_ms: f64,
-    /// How many connections had a request in service on average: requests per second times the
-    /// mean latency (Little's law). Well under the concurrency means connections waited the whole
-    /// run without an answer, which wrk counts nowhere else (its latencies are of completed
-    /// requests, its timeouts longer than a run).
+    /// At most how many connections had a request in service on average: requests per second
+    /// times the mean latency (Little's law). wrk corrects its latencies for coordinated omission
+    /// (it adds the requests a stalled connection would have sent), which only raises the mean,
+    /// so with uneven latencies this can exceed the concurrency. Well under it means connections
+    /// waited the whole run without an answer, which wrk counts nowhere else (its latencies are
+    /// of completed requests, its timeouts longer than a run).
     pub served: f64,
     /// Bytes per response, headers included.
     pub bytes_per_response: f64,
