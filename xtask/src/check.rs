@@ -1,6 +1,7 @@
 //! `cargo xtask check` and `cargo xtask bless`: every step over every scenario, timed.
 
 use crate::bad_values;
+use crate::chart_metadata;
 use crate::docs;
 use crate::error::Error;
 use crate::fuzz;
@@ -127,6 +128,9 @@ pub fn run(project: &Project, options: &Options) -> Result<Report, Error> {
     });
     report.step("golden", |step| compare_goldens(&inputs, &renders, step));
     report.step("docs", |step| check_docs(&inputs, step));
+    report.step("chart-metadata", |step| {
+        check_chart_metadata(&inputs, &renders, step)
+    });
     report.step("values-schema", |step| {
         crate::schema_defs::check_step(inputs.project, &inputs.tools, step)
     });
@@ -690,6 +694,79 @@ fn bless_docs(inputs: &Inputs, step: &mut Step) {
 }
 
 /// A JSON file (`.json`) or a YAML file, as JSON values.
+/// Chart.yaml's Artifact Hub annotations against the chart: its images list against the image
+/// values, every rendered image against the values of its scenario, its licence against the
+/// repository's.
+fn check_chart_metadata(inputs: &Inputs, renders: &[Render], step: &mut Step) {
+    let project = inputs.project;
+    let (chart, defaults) = match (
+        read_json_or_yaml(&project.chart.join("Chart.yaml")),
+        read_json_or_yaml(&project.chart.join("values.yaml")),
+    ) {
+        (Ok(c), Ok(d)) => (c, d),
+        (Err(e), _) | (_, Err(e)) => return step.fail(e),
+    };
+    let images = chart_metadata::image_values(&defaults);
+    step.record(
+        chart_metadata::annotated_images(&chart).and_then(|annotated| {
+            let gaps = chart_metadata::annotation_gaps(&annotated, &images);
+            if gaps.is_empty() {
+                Ok(())
+            } else {
+                Err(gaps.join("\n"))
+            }
+        }),
+    );
+    for (i, scenario) in inputs.scenarios.iter().enumerate() {
+        let Some(Ok(objects)) = golden_render(inputs, renders, i).map(|r| &r.objects) else {
+            continue; // its render failure is already reported
+        };
+        let values = match &scenario.values {
+            None => Ok(defaults.clone()),
+            Some(file) => read_json_or_yaml(file).map(|v| chart_metadata::merge(&defaults, &v)),
+        };
+        step.record(values.and_then(|values| {
+            let named: BTreeSet<String> = chart_metadata::image_values(&values).into_values().collect();
+            let strays: Vec<String> = objects
+                .iter()
+                .filter_map(|o| Some((o, o.pod_spec()?)))
+                .flat_map(|(o, spec)| {
+                    manifest::containers(spec)
+                        .filter_map(|(_, c)| c["image"].as_str())
+                        .filter(|image| !named.contains(*image))
+                        .map(move |image| format!("{o} runs {image}"))
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            if strays.is_empty() {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{}: images that no image value names (a template writes them itself, so neither operators nor Chart.yaml's {} can see them); take them from values:\n{}",
+                    scenario.name,
+                    chart_metadata::IMAGES_ANNOTATION,
+                    strays.join("\n")
+                ))
+            }
+        }));
+    }
+    let cargo = std::fs::read_to_string(project.root.join("Cargo.toml")).unwrap_or_default();
+    let license = chart["annotations"][chart_metadata::LICENSE_ANNOTATION].as_str();
+    step.record(match (chart_metadata::cargo_license(&cargo), license) {
+        (Some(cargo), Some(chart)) if cargo == chart && project.root.join("LICENSE").is_file() => Ok(()),
+        (cargo, chart) => Err(format!(
+            "the licence must be one: Cargo.toml says {cargo:?}, Chart.yaml's {} says {chart:?}, and LICENSE must hold its text",
+            chart_metadata::LICENSE_ANNOTATION
+        )),
+    });
+    step.detail = format!(
+        "{} image values listed in {}; every image of {} scenarios from an image value; licence",
+        images.len(),
+        chart_metadata::IMAGES_ANNOTATION,
+        inputs.scenarios.len()
+    );
+}
+
 pub fn read_json_or_yaml(path: &std::path::Path) -> Result<serde_json::Value, String> {
     let text =
         std::fs::read_to_string(path).map_err(|e| format!("reading {}: {e}", path.display()))?;

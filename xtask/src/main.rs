@@ -2,6 +2,7 @@
 
 mod bad_values;
 mod bench;
+mod chart_metadata;
 mod check;
 mod cluster;
 mod contract;

@@ -1,0 +1,204 @@
+//! What Chart.yaml says about the chart, held to what the chart is: the images Artifact Hub lists
+//! (`artifacthub.io/images`) are exactly those the values name, every image a render runs comes
+//! from an image value, and the licence is the repository's.
+
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+
+pub const IMAGES_ANNOTATION: &str = "artifacthub.io/images";
+pub const LICENSE_ANNOTATION: &str = "artifacthub.io/license";
+
+/// Every image value in `values` (a map with `repository` and `tag`, named by its dotted path),
+/// as the chart's `geonode.image` helper writes it: `[registry/]repository` then `@digest`, or
+/// `:tag`. An empty repository means "another image value's" and is left out.
+pub fn image_values(values: &Value) -> BTreeMap<String, String> {
+    let mut found = BTreeMap::new();
+    walk(values, "", &mut found);
+    found
+}
+
+fn walk(value: &Value, path: &str, found: &mut BTreeMap<String, String>) {
+    let Some(map) = value.as_object() else {
+        return;
+    };
+    if let Some(image) = image_of(map) {
+        found.insert(path.to_string(), image);
+        return;
+    }
+    for (key, child) in map {
+        let child_path = if path.is_empty() {
+            key.clone()
+        } else {
+            format!("{path}.{key}")
+        };
+        walk(child, &child_path, found);
+    }
+}
+
+fn image_of(map: &Map<String, Value>) -> Option<String> {
+    let text = |key: &str| match map.get(key) {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => String::new(),
+    };
+    map.get("repository")?;
+    map.get("tag")?;
+    let repository = text("repository");
+    if repository.is_empty() {
+        return None;
+    }
+    let registry = text("registry");
+    let repo = if registry.is_empty() {
+        repository
+    } else {
+        format!("{registry}/{repository}")
+    };
+    let digest = text("digest");
+    Some(if digest.is_empty() {
+        format!("{repo}:{}", text("tag"))
+    } else {
+        format!("{repo}@{digest}")
+    })
+}
+
+/// `b` laid over `a`, as Helm merges values files: maps key by key, anything else replaced.
+pub fn merge(a: &Value, b: &Value) -> Value {
+    match (a, b) {
+        (Value::Object(a), Value::Object(b)) => {
+            let mut out = a.clone();
+            for (k, v) in b {
+                let merged = match out.get(k) {
+                    Some(old) => merge(old, v),
+                    None => v.clone(),
+                };
+                out.insert(k.clone(), merged);
+            }
+            Value::Object(out)
+        }
+        (_, b) => b.clone(),
+    }
+}
+
+/// The `artifacthub.io/images` annotation of Chart.yaml as name → image.
+pub fn annotated_images(chart: &Value) -> Result<BTreeMap<String, String>, String> {
+    let text = chart["annotations"][IMAGES_ANNOTATION]
+        .as_str()
+        .ok_or_else(|| format!("Chart.yaml has no {IMAGES_ANNOTATION} annotation (a YAML list of name and image, as a string); add one entry per image value"))?;
+    let list: Vec<Value> = yaml_serde::from_str(text)
+        .map_err(|e| format!("Chart.yaml's {IMAGES_ANNOTATION} is not a YAML list: {e}"))?;
+    let mut images = BTreeMap::new();
+    for entry in list {
+        let (Some(name), Some(image)) = (entry["name"].as_str(), entry["image"].as_str()) else {
+            return Err(format!(
+                "Chart.yaml's {IMAGES_ANNOTATION} has an entry without a name or an image: {entry}"
+            ));
+        };
+        if images.insert(name.to_string(), image.to_string()).is_some() {
+            return Err(format!(
+                "Chart.yaml's {IMAGES_ANNOTATION} names {name} twice"
+            ));
+        }
+    }
+    Ok(images)
+}
+
+/// Where the annotation and the values' images differ, one line each, saying what to change.
+pub fn annotation_gaps(
+    annotated: &BTreeMap<String, String>,
+    values: &BTreeMap<String, String>,
+) -> Vec<String> {
+    let mut gaps = Vec::new();
+    for (name, image) in values {
+        match annotated.get(name) {
+            None => gaps.push(format!(
+                "values.yaml's {name} is {image}, which Chart.yaml's {IMAGES_ANNOTATION} does not list; add `- name: {name}` with `image: {image}`"
+            )),
+            Some(listed) if listed != image => gaps.push(format!(
+                "Chart.yaml's {IMAGES_ANNOTATION} gives {name} as {listed}, values.yaml as {image}; make the annotation say {image}"
+            )),
+            Some(_) => {}
+        }
+    }
+    for (name, image) in annotated {
+        if !values.contains_key(name) {
+            gaps.push(format!(
+                "Chart.yaml's {IMAGES_ANNOTATION} lists {name} ({image}), which is no image value of values.yaml; remove it"
+            ));
+        }
+    }
+    gaps
+}
+
+/// The licence's SPDX identifier from the workspace's Cargo.toml (`license = "..."`).
+pub fn cargo_license(cargo_toml: &str) -> Option<String> {
+    cargo_toml.lines().find_map(|l| {
+        let (key, value) = l.split_once('=')?;
+        (key.trim() == "license").then(|| value.trim().trim_matches('"').to_string())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn image_values_are_named_by_their_path_and_written_as_the_helper_writes_them() {
+        let values = json!({
+            "geonode": {"image": {"registry": "", "repository": "geonode/geonode", "tag": "5.1.1", "digest": ""}},
+            "nginx": {"image": {"registry": "mirror.internal", "repository": "nginx", "tag": "1.30.4-alpine", "digest": "sha256:ab"}},
+            "backup": {"postgresqlImage": {"repository": "", "tag": "", "digest": ""}},
+            "redis": {"port": 6379},
+        });
+        let found = image_values(&values);
+        assert_eq!(
+            found.into_iter().collect::<Vec<_>>(),
+            vec![
+                (
+                    "geonode.image".to_string(),
+                    "geonode/geonode:5.1.1".to_string()
+                ),
+                (
+                    "nginx.image".to_string(),
+                    "mirror.internal/nginx@sha256:ab".to_string()
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_values_file_overrides_key_by_key() {
+        let merged = merge(
+            &json!({"geonode": {"image": {"repository": "geonode/geonode", "tag": "5.1.1"}}, "x": [1]}),
+            &json!({"geonode": {"image": {"tag": "5.1.2"}}, "x": [2]}),
+        );
+        assert_eq!(merged["geonode"]["image"]["repository"], "geonode/geonode");
+        assert_eq!(merged["geonode"]["image"]["tag"], "5.1.2");
+        assert_eq!(merged["x"], json!([2]));
+    }
+
+    #[test]
+    fn the_annotation_must_list_every_image_value_and_nothing_else() {
+        let values: BTreeMap<_, _> = [
+            ("geonode.image", "geonode/geonode:5.1.1"),
+            ("redis.image", "redis:7"),
+        ]
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .into();
+        let chart = json!({"annotations": {IMAGES_ANNOTATION: "- name: geonode.image\n  image: geonode/geonode:5.1.0\n- name: old.image\n  image: old:1\n"}});
+        let gaps = annotation_gaps(&annotated_images(&chart).unwrap(), &values);
+        assert_eq!(gaps.len(), 3, "{gaps:#?}");
+        assert!(gaps[0].contains("make the annotation say geonode/geonode:5.1.1"));
+        assert!(gaps[1].contains("redis.image") && gaps[1].contains("add"));
+        assert!(gaps[2].contains("old.image") && gaps[2].contains("remove"));
+        let good = json!({"annotations": {IMAGES_ANNOTATION: "- name: geonode.image\n  image: geonode/geonode:5.1.1\n- name: redis.image\n  image: redis:7\n"}});
+        assert!(annotation_gaps(&annotated_images(&good).unwrap(), &values).is_empty());
+        assert!(annotated_images(&json!({})).is_err());
+    }
+
+    #[test]
+    fn the_license_comes_from_the_workspace() {
+        let toml = "[workspace.package]\nedition = \"2021\"\nlicense = \"Apache-2.0\"\n";
+        assert_eq!(cargo_license(toml).as_deref(), Some("Apache-2.0"));
+    }
+}
