@@ -19,6 +19,7 @@ mod network;
 mod parallel;
 mod policy;
 mod project;
+mod release;
 mod report;
 mod resources;
 mod schema;
@@ -56,6 +57,9 @@ commands:
           new-pod start, req/s and p50/p99 per page at c=8 and c=32, static files with and
           without gzip, cache headers, uwsgi memory; prints the table and writes
           target/bench/bench.{md,json}. A benchmark: it never fails on a time
+  release package and sign the chart (Helm provenance), verify it, push it to an OCI registry and
+          tag the commit geonode-<version>, after every check passed; the version must be new
+          and have its CHANGELOG.md section (docs/releasing.md)
   cluster up|down
           leave that control plane running and print its kubeconfig / stop it
 
@@ -67,6 +71,11 @@ options:
   --rounds <n>          bench: interleaved rounds (default 5)
   --seconds <n>         bench: seconds per load run (default 10)
   --smoke               bench: one round of 3-second runs (what CI runs)
+  --registry <oci://..> release: where the chart goes (<path>/geonode:<version>)
+  --key <user ID>       release: the signing key in --keyring (RSA: Helm 3 reads no other)
+  --keyring <file>      release: binary secret keyring (gpg --export-secret-keys <id> > file)
+  --passphrase-file <f> release: the key's passphrase, for a protected key
+  --plain-http          release: a registry without TLS
 
 environment:
   HELM3, HELM4   use these helm binaries instead of the pinned downloads
@@ -90,6 +99,12 @@ struct Args {
     /// `contract --parts`: empty means all.
     parts: Vec<String>,
     bench: bench::Options,
+    /// `release`: --registry, --key, --keyring, --passphrase-file, --plain-http.
+    registry: Option<String>,
+    key: Option<String>,
+    keyring: Option<PathBuf>,
+    passphrase_file: Option<PathBuf>,
+    plain_http: bool,
 }
 
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
@@ -110,6 +125,11 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
         kube_minors: tools::KUBE_MINORS.to_vec(),
         parts: Vec::new(),
         bench: bench::Options::FULL,
+        registry: None,
+        key: None,
+        keyring: None,
+        passphrase_file: None,
+        plain_http: false,
     };
     while let Some(arg) = args.next() {
         let mut value = || args.next().ok_or(format!("{arg} needs a value"));
@@ -141,6 +161,11 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
                 }
             }
             "--smoke" => parsed.bench = bench::Options::SMOKE,
+            "--registry" => parsed.registry = Some(value()?),
+            "--key" => parsed.key = Some(value()?),
+            "--keyring" => parsed.keyring = Some(PathBuf::from(value()?)),
+            "--passphrase-file" => parsed.passphrase_file = Some(PathBuf::from(value()?)),
+            "--plain-http" => parsed.plain_http = true,
             "--kube-minors" => {
                 let list = value()?;
                 let mut minors = Vec::new();
@@ -199,6 +224,7 @@ fn main() -> ExitCode {
         "bench" => project::Project::at(&args.root).and_then(|project| {
             bench::run(&project, args.bench).map(|report| report.failed() == 0)
         }),
+        "release" => release_command(&args),
         "schema-defs" => {
             project::Project::at(&args.root).and_then(|p| schema_defs::run(&p).map(|()| true))
         }
@@ -226,6 +252,27 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// `release`: the options it needs, then the release.
+fn release_command(args: &Args) -> Result<bool, error::Error> {
+    let (Some(registry), Some(key), Some(keyring)) = (&args.registry, &args.key, &args.keyring)
+    else {
+        return Err(error::Error::msg(
+            "release needs --registry oci://host/path, --key <signing key's user ID> and --keyring <binary secret keyring>; see docs/releasing.md",
+        ));
+    };
+    let options = release::Options {
+        registry: registry.clone(),
+        key: key.clone(),
+        keyring: keyring.clone(),
+        passphrase_file: args.passphrase_file.clone(),
+        plain_http: args.plain_http,
+    };
+    let project = project::Project::at(&args.root)?;
+    let tools = tools::ensure()?;
+    let helm = helm::Helm::all(&tools).pop().expect("Helm 4 is pinned");
+    release::run(&project, &helm, &options).map(|report| report.failed() == 0)
 }
 
 /// `cluster up`: a control plane left running in .cache/cluster; `cluster down` stops it.

@@ -14,6 +14,7 @@
 
 mod backup;
 mod credentials;
+mod oci;
 mod placement;
 mod server_side;
 
@@ -55,7 +56,8 @@ pub fn run(project: &Project) -> Result<Report, Error> {
     let started = Instant::now();
     let mut report = Report::default();
     let tools = tools::ensure()?;
-    let helm = Helm::all(&tools).pop().expect("Helm 4 is pinned");
+    let helms = Helm::all(&tools);
+    let helm = helms.last().cloned().expect("Helm 4 is pinned");
     let cache = crate::workspace_root().join(".cache");
     remove_stale_runs(&cache);
     let dir = cache.join(format!("e2e-{}", std::process::id()));
@@ -109,6 +111,9 @@ pub fn run(project: &Project) -> Result<Report, Error> {
                 upgrade_from_previous(&ctx, &previous, step)
             });
         }
+        report.step("release-from-oci", |step| {
+            oci::release_from_registry(&ctx, &helms, step)
+        });
         report.step("server-dry-run", |step| {
             server_side::server_dry_run(&ctx, step)
         });

@@ -1,0 +1,225 @@
+//! The chart as a release reaches users: `release::publish` packages and signs it with a
+//! throwaway RSA key, verifies and pushes it to a real OCI registry on 127.0.0.1 (the registry
+//! of go-containerregistry's `crane`, built with `go install` at a pinned version, blobs on disk),
+//! then Helm 3 and Helm 4 each install it from `oci://` with `--verify` into the control plane,
+//! and refuse it against a stranger's key.
+
+use super::{check_release, create_namespace, Ctx, WAIT};
+use crate::cluster::binaries::{go, run};
+use crate::contract::process::{free_port, wait_for_port, Running};
+use crate::error::{Context, Error};
+use crate::helm::Helm;
+use crate::project::RELEASE;
+use crate::release;
+use crate::report::Step;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+const CRANE_VERSION: &str = "v0.22.1";
+
+/// crane in the tool cache, built once (about 15 s with a warm module cache).
+fn crane() -> Result<PathBuf, Error> {
+    let (cache, _lock) = crate::tools::lock_cache()?;
+    let dir = cache.join(format!("crane-{CRANE_VERSION}"));
+    let binary = dir.join("crane");
+    let stamp = dir.join(".built");
+    if binary.is_file() && fs::read_to_string(&stamp).is_ok_and(|s| s.trim() == CRANE_VERSION) {
+        return Ok(binary);
+    }
+    fs::create_dir_all(&dir).context(format!("creating {}", dir.display()))?;
+    let mut install = go();
+    install
+        .env("GOBIN", &dir)
+        .env("CGO_ENABLED", "0")
+        .args(["install", "-ldflags=-s -w"])
+        .arg(format!(
+            "github.com/google/go-containerregistry/cmd/crane@{CRANE_VERSION}"
+        ));
+    run(install, "go install crane").context(
+        "the e2e OCI registry is built with Go from the module proxy; install Go 1.26 or newer",
+    )?;
+    fs::write(&stamp, CRANE_VERSION).context(format!("writing {}", stamp.display()))?;
+    Ok(binary)
+}
+
+/// A registry on 127.0.0.1 with its blobs under `dir`.
+fn registry(dir: &Path) -> Result<(Running, u16), String> {
+    let binary = crane().map_err(|e| e.to_string())?;
+    let blobs = dir.join("blobs");
+    fs::create_dir_all(&blobs).map_err(|e| format!("creating {}: {e}", blobs.display()))?;
+    let port = free_port()?;
+    let process = Running::spawn(
+        Command::new(binary)
+            .args([
+                "registry",
+                "serve",
+                "--address",
+                &format!("127.0.0.1:{port}"),
+            ])
+            .arg("--disk")
+            .arg(&blobs)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    )
+    .map_err(|e| format!("starting crane's registry: {e}"))?;
+    wait_for_port(port)?;
+    Ok((process, port))
+}
+
+/// Throwaway OpenPGP keys in a GNUPGHOME of their own: `name`'s secret and public keyrings,
+/// binary, as Helm reads them.
+struct Keys {
+    home: PathBuf,
+}
+
+impl Keys {
+    fn new(dir: &Path) -> Result<Keys, String> {
+        let home = dir.join("gnupg");
+        fs::create_dir_all(&home).map_err(|e| format!("creating {}: {e}", home.display()))?;
+        crate::contract::process::chmod(&home, 0o700).map_err(|e| e.to_string())?;
+        Ok(Keys { home })
+    }
+
+    fn gpg(&self) -> Command {
+        let mut cmd = Command::new("gpg");
+        cmd.env("GNUPGHOME", &self.home).arg("--batch");
+        cmd
+    }
+
+    /// An RSA signing key without passphrase for `email`; (secret keyring, public keyring).
+    fn make(&self, email: &str) -> Result<(PathBuf, PathBuf), String> {
+        let mut generate = self.gpg();
+        generate
+            .args(["--passphrase", "", "--quick-gen-key"])
+            .arg(format!("geonode-k8s e2e <{email}>"))
+            .args(["rsa3072", "sign", "never"]);
+        run(generate, "gpg --quick-gen-key").map_err(|e| e.to_string())?;
+        let mut files = Vec::new();
+        for (what, export) in [("secret", "--export-secret-keys"), ("public", "--export")] {
+            let mut cmd = self.gpg();
+            cmd.arg(export).arg(email);
+            let out = cmd.output().map_err(|e| format!("gpg {export}: {e}"))?;
+            if !out.status.success() || out.stdout.is_empty() {
+                return Err(format!(
+                    "gpg {export} {email} gave no key: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                ));
+            }
+            let file = self.home.join(format!("{email}.{what}.gpg"));
+            fs::write(&file, out.stdout).map_err(|e| format!("writing {}: {e}", file.display()))?;
+            files.push(file);
+        }
+        Ok((files[0].clone(), files[1].clone()))
+    }
+}
+
+impl Drop for Keys {
+    fn drop(&mut self) {
+        let _ = Command::new("gpgconf")
+            .env("GNUPGHOME", &self.home)
+            .args(["--kill", "gpg-agent"])
+            .status();
+    }
+}
+
+/// The step: publish, then install from the registry with each Helm.
+pub fn release_from_registry(ctx: &Ctx, helms: &[Helm], step: &mut Step) {
+    let dir = match tempfile::tempdir() {
+        Ok(d) => d,
+        Err(e) => return step.fail(format!("creating a folder for the registry: {e}")),
+    };
+    let result = (|| {
+        let (_registry, port) = registry(dir.path())?;
+        let keys = Keys::new(dir.path())?;
+        let (secret, public) = keys.make("signer@example.invalid")?;
+        let (_, stranger) = keys.make("stranger@example.invalid")?;
+        let options = release::Options {
+            registry: format!("oci://127.0.0.1:{port}/charts"),
+            key: "signer@example.invalid".into(),
+            keyring: secret,
+            passphrase_file: None,
+            plain_http: true,
+        };
+        let newest = helms.last().ok_or("no Helm")?;
+        let published = release::publish(ctx.project, newest, &options, &dir.path().join("out"))?;
+        let mut installed = Vec::new();
+        for helm in helms {
+            let ns = format!("geonode-e2e-oci-{}", helm.label());
+            create_namespace(ctx, &ns)?;
+            let verify = [
+                "--version",
+                &published.version,
+                "--plain-http",
+                "--verify",
+                "--keyring",
+            ];
+            let pull = [
+                &["pull", &published.chart][..],
+                &verify,
+                &[path(&stranger), "-d", path(dir.path())],
+            ]
+            .concat();
+            match helm_in(ctx, helm, &pull) {
+                Ok(_) => {
+                    return Err(format!(
+                        "{} pulled the chart with --verify against a stranger's key",
+                        helm.label()
+                    ))
+                }
+                Err(e) if e.contains("unknown entity") => {}
+                Err(e) => {
+                    return Err(format!(
+                        "{} refused the stranger's key, but not for its signature: {e}",
+                        helm.label()
+                    ))
+                }
+            }
+            let install = [
+                &["install", RELEASE, &published.chart][..],
+                &verify,
+                &[path(&public), "-n", &ns, "--wait", "--wait-for-jobs", WAIT],
+            ]
+            .concat();
+            helm_in(ctx, helm, &install).map_err(|e| {
+                format!(
+                    "{} install {} --version {} --verify: {e}",
+                    helm.label(),
+                    published.chart,
+                    published.version
+                )
+            })?;
+            installed.push((ns, helm));
+        }
+        for (ns, _) in &installed {
+            check_release(ctx, ns, step);
+        }
+        for (ns, helm) in &installed {
+            helm_in(ctx, helm, &["uninstall", RELEASE, "-n", ns, "--wait", WAIT])?;
+        }
+        Ok::<_, String>(published)
+    })();
+    match result {
+        Ok(p) => {
+            step.passed += 1;
+            step.detail = format!(
+                "geonode {} ({}) signed with a throwaway RSA key and pushed to crane {CRANE_VERSION}'s registry on 127.0.0.1; installed from oci:// with --verify by {}; a stranger's key refused",
+                p.version,
+                p.digest,
+                helms.iter().map(Helm::label).collect::<Vec<_>>().join(" and ")
+            );
+        }
+        Err(e) => step.fail(e),
+    }
+}
+
+/// `helm` against the control plane.
+fn helm_in(ctx: &Ctx, helm: &Helm, args: &[&str]) -> Result<String, String> {
+    let mut cmd = helm.command(Some(&ctx.plane.kubeconfig));
+    cmd.args(args);
+    crate::cluster::run(cmd)
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().unwrap_or_default()
+}
