@@ -47,11 +47,16 @@ fn xtask(root: &Path, command: &str) -> (bool, String) {
 fn broken_copy(file: &str, from: &str, to: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     copy_dir(&fixture(), dir.path());
-    let path = dir.path().join(file);
+    replace_in(dir.path(), file, from, to);
+    dir
+}
+
+/// Replaces the first `from` in `root/file` with `to`.
+fn replace_in(root: &Path, file: &str, from: &str, to: &str) {
+    let path = root.join(file);
     let text = fs::read_to_string(&path).unwrap();
     assert!(text.contains(from), "{file} does not contain {from:?}");
     fs::write(&path, text.replacen(from, to, 1)).unwrap();
-    dir
 }
 
 /// The names of the steps that failed.
@@ -66,7 +71,16 @@ fn failed_steps(stdout: &str) -> Vec<&str> {
 /// Breaks the fixture's chart (and re-blesses its golden, so only the break itself can fail),
 /// then checks that exactly one step fails with one failure that says all of `expected`.
 fn assert_rejected_for(file: &str, from: &str, to: &str, step: &str, expected: &[&str]) {
+    assert_rejected_after(&[(file, from, to)], step, expected);
+}
+
+/// [`assert_rejected_for`] after several replacements (file, from, to), in order.
+fn assert_rejected_after(changes: &[(&str, &str, &str)], step: &str, expected: &[&str]) {
+    let (file, from, to) = changes[0];
     let dir = broken_copy(file, from, to);
+    for (file, from, to) in &changes[1..] {
+        replace_in(dir.path(), file, from, to);
+    }
     let (blessed, out) = xtask(dir.path(), "bless");
     assert!(blessed, "bless failed:\n{out}");
     let (ok, out) = xtask(dir.path(), "check");
@@ -203,10 +217,20 @@ fn a_secret_in_a_configmap_is_rejected_by_policy() {
 
 #[test]
 fn an_unpinned_image_is_rejected_by_policy() {
-    assert_rejected_for(
-        "chart/templates/deployment.yaml",
-        "image: nginx:1.27.3",
-        "image: nginx:latest",
+    // Chart.yaml lists the image as it is, so only the policy speaks.
+    assert_rejected_after(
+        &[
+            (
+                "chart/templates/deployment.yaml",
+                "image: nginx:1.27.3",
+                "image: nginx:latest",
+            ),
+            (
+                "chart/Chart.yaml",
+                "image: nginx:1.27.3",
+                "image: nginx:latest",
+            ),
+        ],
         "policy",
         &[
             "Deployment web",
@@ -507,4 +531,23 @@ fn exceptions_allow_one_object_and_rule_and_must_stay_in_use() {
     let (ok, out) = xtask(dir.path(), "check");
     assert!(!ok);
     assert!(out.contains("the exception resources for Deployment/gone matches no finding in any scenario; remove it"), "{out}");
+}
+
+#[test]
+fn an_image_chart_yaml_does_not_list_is_rejected_by_chart_metadata() {
+    let dir = broken_copy(
+        "chart/templates/deployment.yaml",
+        "image: nginx:1.27.3",
+        "image: nginx:1.27.4",
+    );
+    assert!(xtask(dir.path(), "bless").0);
+    let (ok, out) = xtask(dir.path(), "check");
+    assert!(!ok, "{out}");
+    assert_eq!(failed_steps(&out), vec!["chart-metadata"], "{out}");
+    for text in [
+        "images Chart.yaml's artifacthub.io/images does not list; add them:\n       Deployment web (from fixture/templates/deployment.yaml) runs nginx:1.27.4",
+        "lists web (nginx:1.27.3), which is no image value of values.yaml and no render runs; remove it",
+    ] {
+        assert!(out.contains(text), "the failure does not say {text:?}:\n{out}");
+    }
 }

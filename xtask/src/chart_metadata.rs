@@ -1,9 +1,10 @@
 //! What Chart.yaml says about the chart, held to what the chart is: the images Artifact Hub lists
-//! (`artifacthub.io/images`) are exactly those the values name, every image a render runs comes
-//! from an image value, and the licence is the repository's.
+//! (`artifacthub.io/images`) are the defaults of the image values and the images renders run,
+//! nothing else; the licence is the repository's.
 
+use crate::manifest::{self, Object};
 use serde_json::{Map, Value};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 pub const IMAGES_ANNOTATION: &str = "artifacthub.io/images";
 pub const LICENSE_ANNOTATION: &str = "artifacthub.io/license";
@@ -102,10 +103,31 @@ pub fn annotated_images(chart: &Value) -> Result<BTreeMap<String, String>, Strin
     Ok(images)
 }
 
-/// Where the annotation and the values' images differ, one line each, saying what to change.
+/// Every container image of `objects`, with the first object that runs it.
+pub fn rendered_images(objects: &[Object]) -> BTreeMap<String, String> {
+    let mut found = BTreeMap::new();
+    for object in objects {
+        let Some(spec) = object.pod_spec() else {
+            continue;
+        };
+        for (_, c) in manifest::containers(spec) {
+            if let Some(image) = c["image"].as_str() {
+                found
+                    .entry(image.to_string())
+                    .or_insert_with(|| object.to_string());
+            }
+        }
+    }
+    found
+}
+
+/// Where the annotation differs from the image values' defaults (by name) or lists an image
+/// that is neither one of them nor run by a render (`rendered`: every image the renders run,
+/// `None` when a render is missing): one line each, saying what to change.
 pub fn annotation_gaps(
     annotated: &BTreeMap<String, String>,
     values: &BTreeMap<String, String>,
+    rendered: Option<&BTreeSet<String>>,
 ) -> Vec<String> {
     let mut gaps = Vec::new();
     for (name, image) in values {
@@ -119,14 +141,42 @@ pub fn annotation_gaps(
             Some(_) => {}
         }
     }
+    let Some(rendered) = rendered else {
+        return gaps;
+    };
     for (name, image) in annotated {
-        if !values.contains_key(name) {
+        if !values.contains_key(name) && !rendered.contains(image) {
             gaps.push(format!(
-                "Chart.yaml's {IMAGES_ANNOTATION} lists {name} ({image}), which is no image value of values.yaml; remove it"
+                "Chart.yaml's {IMAGES_ANNOTATION} lists {name} ({image}), which is no image value of values.yaml and no render runs; remove it"
             ));
         }
     }
     gaps
+}
+
+/// Chart.yaml's licence annotation is there, LICENSE holds the text, and a workspace Cargo.toml,
+/// where there is one, says the same.
+pub fn license_agrees(
+    annotation: Option<&str>,
+    cargo_toml: Option<&str>,
+    license_file: bool,
+) -> Result<(), String> {
+    let Some(chart) = annotation else {
+        return Err(format!(
+            "Chart.yaml has no {LICENSE_ANNOTATION} annotation; add the SPDX identifier of LICENSE"
+        ));
+    };
+    if !license_file {
+        return Err(format!(
+            "Chart.yaml's {LICENSE_ANNOTATION} says {chart}, but there is no LICENSE file with its text"
+        ));
+    }
+    match cargo_toml.map(cargo_license) {
+        Some(Some(cargo)) if cargo != chart => Err(format!(
+            "Chart.yaml's {LICENSE_ANNOTATION} says {chart}, Cargo.toml says {cargo}; make them one"
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// The licence's SPDX identifier from the workspace's Cargo.toml (`license = "..."`).
@@ -186,19 +236,39 @@ mod tests {
         .map(|(a, b)| (a.to_string(), b.to_string()))
         .into();
         let chart = json!({"annotations": {IMAGES_ANNOTATION: "- name: geonode.image\n  image: geonode/geonode:5.1.0\n- name: old.image\n  image: old:1\n"}});
-        let gaps = annotation_gaps(&annotated_images(&chart).unwrap(), &values);
+        let none = BTreeSet::new();
+        let gaps = annotation_gaps(&annotated_images(&chart).unwrap(), &values, Some(&none));
         assert_eq!(gaps.len(), 3, "{gaps:#?}");
         assert!(gaps[0].contains("make the annotation say geonode/geonode:5.1.1"));
         assert!(gaps[1].contains("redis.image") && gaps[1].contains("add"));
         assert!(gaps[2].contains("old.image") && gaps[2].contains("remove"));
+        // An image a template writes itself belongs in the list too.
+        let rendered = BTreeSet::from(["old:1".to_string()]);
+        let gaps = annotation_gaps(&annotated_images(&chart).unwrap(), &values, Some(&rendered));
+        assert_eq!(gaps.len(), 2, "{gaps:#?}");
+        // Without every render, no entry is called stale.
+        let gaps = annotation_gaps(&annotated_images(&chart).unwrap(), &values, None);
+        assert_eq!(gaps.len(), 2, "{gaps:#?}");
+        assert!(!gaps.iter().any(|g| g.contains("remove")));
         let good = json!({"annotations": {IMAGES_ANNOTATION: "- name: geonode.image\n  image: geonode/geonode:5.1.1\n- name: redis.image\n  image: redis:7\n"}});
-        assert!(annotation_gaps(&annotated_images(&good).unwrap(), &values).is_empty());
+        assert!(
+            annotation_gaps(&annotated_images(&good).unwrap(), &values, Some(&none)).is_empty()
+        );
         assert!(annotated_images(&json!({})).is_err());
     }
 
     #[test]
-    fn the_license_comes_from_the_workspace() {
+    fn the_license_is_one() {
         let toml = "[workspace.package]\nedition = \"2021\"\nlicense = \"Apache-2.0\"\n";
         assert_eq!(cargo_license(toml).as_deref(), Some("Apache-2.0"));
+        assert!(license_agrees(Some("Apache-2.0"), Some(toml), true).is_ok());
+        assert!(license_agrees(Some("Apache-2.0"), None, true).is_ok());
+        assert!(license_agrees(Some("MIT"), Some(toml), true)
+            .unwrap_err()
+            .contains("make them one"));
+        assert!(license_agrees(Some("Apache-2.0"), Some(toml), false)
+            .unwrap_err()
+            .contains("no LICENSE"));
+        assert!(license_agrees(None, Some(toml), true).is_err());
     }
 }
