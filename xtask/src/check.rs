@@ -131,6 +131,19 @@ pub fn run(project: &Project, options: &Options) -> Result<Report, Error> {
     report.step("chart-metadata", |step| {
         check_chart_metadata(&inputs, &renders, step)
     });
+    report.step(
+        "version-policy",
+        |step| match crate::release::policy::check(&project.root) {
+            Ok((problems, compared)) => {
+                step.passed += usize::from(problems.is_empty());
+                for problem in problems {
+                    step.fail(problem);
+                }
+                step.detail = compared;
+            }
+            Err(e) => step.fail(e),
+        },
+    );
     report.step("values-schema", |step| {
         crate::schema_defs::check_step(inputs.project, &inputs.tools, step)
     });

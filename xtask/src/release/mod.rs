@@ -3,6 +3,7 @@
 //! packaged and signed (Helm provenance, with the releaser's OpenPGP key), the signature is
 //! verified, the package and its `.prov` are pushed to an OCI registry, and the release is tagged.
 
+pub mod policy;
 mod version;
 
 use crate::error::Error;

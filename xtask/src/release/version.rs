@@ -23,7 +23,7 @@ pub fn chart_version(root: &Path) -> Result<String, String> {
         .ok_or_else(|| format!("{} has no version", path.display()))
 }
 
-fn git(root: &Path, args: &[&str]) -> Result<String, String> {
+pub fn git(root: &Path, args: &[&str]) -> Result<String, String> {
     let out = Command::new("git")
         .arg("-C")
         .arg(root)
