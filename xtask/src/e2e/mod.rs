@@ -295,21 +295,27 @@ fn gitops_reapply(
 /// resource-policy): an upgrade from it must keep every one of them.
 const RENDERED_CREDENTIALS_CHART: &str = "fc2ef880a88e13fc85f2174ec8082f64e74238d6";
 
-/// The charts upgrades start from, by label: the previous release tag (or commit), and the
-/// last chart that rendered generated credentials, when this clone has it.
+/// The charts upgrades start from, by label: every release (tag `geonode-<version>`), the
+/// previous commit, and the last chart that rendered generated credentials, when this clone has it.
 fn previous_charts(project: &Project) -> Vec<(String, String)> {
     let git = |args: &[&str]| -> Result<String, String> {
         let mut cmd = Command::new("git");
         cmd.current_dir(&project.root).args(args);
         crate::cluster::run(cmd).map(|s| s.trim().to_string())
     };
-    let mut charts = Vec::new();
-    let previous = git(&["describe", "--tags", "--abbrev=0"])
-        .or_else(|_| git(&["rev-parse", "--verify", "HEAD~1"]));
-    if let Ok(previous) =
-        previous.and_then(|p| git(&["rev-parse", "--verify", &format!("{p}^{{commit}}")]))
-    {
-        charts.push(("previous".to_string(), previous));
+    // Every released version (tags geonode-<version>), then the previous commit.
+    let mut charts: Vec<(String, String)> = crate::release::policy::releases(&project.root)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|tag| {
+            let commit = git(&["rev-parse", "--verify", &format!("{tag}^{{commit}}")]).ok()?;
+            Some((tag, commit))
+        })
+        .collect();
+    if let Ok(previous) = git(&["rev-parse", "--verify", "HEAD~1^{commit}"]) {
+        if !charts.iter().any(|(_, c)| *c == previous) {
+            charts.push(("previous-commit".to_string(), previous));
+        }
     }
     let commit = format!("{RENDERED_CREDENTIALS_CHART}^{{commit}}");
     if git(&["rev-parse", "--verify", "--quiet", &commit]).is_ok()
@@ -323,8 +329,7 @@ fn previous_charts(project: &Project) -> Vec<(String, String)> {
     charts
 }
 
-/// Installs the chart as it was at the previous release tag (or the previous commit), then
-/// upgrades to this one: renames, immutable fields and selector changes show up here.
+/// Installs the chart as it was at a release or the previous commit, then upgrades to this one: renames, immutable fields and selector changes show up here.
 fn upgrade_from_previous(ctx: &Ctx, previous: &str, step: &mut Step) {
     let root = &ctx.project.root;
     let old = match tempfile::tempdir() {

@@ -142,6 +142,7 @@ pub fn release_from_registry(ctx: &Ctx, helms: &[Helm], step: &mut Step) {
             plain_http: true,
         };
         let newest = helms.last().ok_or("no Helm")?;
+        let cache = dir.path().join("helm-cache");
         let published = release::publish(ctx.project, newest, &options, &dir.path().join("out"))?;
         let mut installed = Vec::new();
         for helm in helms {
@@ -160,7 +161,7 @@ pub fn release_from_registry(ctx: &Ctx, helms: &[Helm], step: &mut Step) {
                 &[path(&stranger), "-d", path(dir.path())],
             ]
             .concat();
-            match helm_in(ctx, helm, &pull) {
+            match helm_in(ctx, helm, &cache, &pull) {
                 Ok(_) => {
                     return Err(format!(
                         "{} pulled the chart with --verify against a stranger's key",
@@ -181,7 +182,7 @@ pub fn release_from_registry(ctx: &Ctx, helms: &[Helm], step: &mut Step) {
                 &[path(&public), "-n", &ns, "--wait", "--wait-for-jobs", WAIT],
             ]
             .concat();
-            helm_in(ctx, helm, &install).map_err(|e| {
+            helm_in(ctx, helm, &cache, &install).map_err(|e| {
                 format!(
                     "{} install {} --version {} --verify: {e}",
                     helm.label(),
@@ -195,7 +196,12 @@ pub fn release_from_registry(ctx: &Ctx, helms: &[Helm], step: &mut Step) {
             check_release(ctx, ns, step);
         }
         for (ns, helm) in &installed {
-            helm_in(ctx, helm, &["uninstall", RELEASE, "-n", ns, "--wait", WAIT])?;
+            helm_in(
+                ctx,
+                helm,
+                &cache,
+                &["uninstall", RELEASE, "-n", ns, "--wait", WAIT],
+            )?;
         }
         Ok::<_, String>(published)
     })();
@@ -213,10 +219,14 @@ pub fn release_from_registry(ctx: &Ctx, helms: &[Helm], step: &mut Step) {
     }
 }
 
-/// `helm` against the control plane.
-fn helm_in(ctx: &Ctx, helm: &Helm, args: &[&str]) -> Result<String, String> {
+/// `helm` against the control plane, with a cache of this run's own: Helm 4 keeps pulled charts
+/// and their provenance by digest, and Helm packages reproducibly, so an earlier run's `.prov`
+/// (another throwaway key) would stand in for this one's.
+fn helm_in(ctx: &Ctx, helm: &Helm, cache: &Path, args: &[&str]) -> Result<String, String> {
     let mut cmd = helm.command(Some(&ctx.plane.kubeconfig));
-    cmd.args(args);
+    cmd.env("HELM_CACHE_HOME", cache)
+        .env("HELM_CONTENT_CACHE", cache.join("content"))
+        .args(args);
     crate::cluster::run(cmd)
 }
 

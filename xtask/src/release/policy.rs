@@ -3,7 +3,7 @@
 //! (a key gone, or a default of another type) raises the major version (the minor one while it is
 //! 0.x) and has its upgrade note in docs/releasing.md.
 
-use super::version::{chart_version, git, tag};
+use super::version::{chart_version, git};
 use serde_json::Value;
 use std::cmp::Ordering;
 use std::path::Path;
@@ -62,16 +62,29 @@ impl Ord for Version {
     }
 }
 
-/// The newest release tag's version, if there is one.
-pub fn last_release(root: &Path) -> Result<Option<Version>, String> {
+/// Every release tag (`geonode-<SemVer>`), oldest version first.
+pub fn releases(root: &Path) -> Result<Vec<String>, String> {
     let tags = git(root, &["tag", "--list", "geonode-*"])?;
-    let mut versions: Vec<Version> = tags
+    let mut versions: Vec<(Version, String)> = tags
         .lines()
-        .filter_map(|t| t.strip_prefix("geonode-"))
-        .filter_map(|v| Version::parse(v).ok())
+        .filter_map(|t| {
+            Some((
+                Version::parse(t.strip_prefix("geonode-")?).ok()?,
+                t.to_string(),
+            ))
+        })
         .collect();
     versions.sort();
-    Ok(versions.pop())
+    Ok(versions.into_iter().map(|(_, t)| t).collect())
+}
+
+/// The newest release: its version and tag.
+pub fn last_release(root: &Path) -> Result<Option<(Version, String)>, String> {
+    let Some(tag) = releases(root)?.pop() else {
+        return Ok(None);
+    };
+    let version = Version::parse(tag.trim_start_matches("geonode-"))?;
+    Ok(Some((version, tag)))
 }
 
 /// Dotted paths of `old`'s values that `new` drops, or whose default changes type (a map
@@ -128,21 +141,12 @@ pub fn check(root: &Path) -> Result<(Vec<String>, String), String> {
             "not a git checkout: no release to compare".into(),
         ));
     }
-    let Some(last) = last_release(root)? else {
+    let Some((last, last_tag)) = last_release(root)? else {
         return Ok((
             Vec::new(),
             "no release tag geonode-* yet: nothing to compare".into(),
         ));
     };
-    let last_text = format!(
-        "{}{}",
-        last.numbers.map(|n| n.to_string()).join("."),
-        last.pre
-            .as_ref()
-            .map(|p| format!("-{p}"))
-            .unwrap_or_default()
-    );
-    let last_tag = tag(&last_text);
     let current_text = chart_version(root)?;
     let current = Version::parse(&current_text)?;
     let changed = !git(root, &["diff", "--name-only", &last_tag, "--", "chart"])?
