@@ -197,6 +197,36 @@ pub(crate) fn go() -> Command {
     cmd
 }
 
+/// A Go program (`package@version`, checked against Go's checksum database) built once into the
+/// tool cache's `<name>-<version>/` folder; `why` says what needs it, for the error without Go.
+pub(crate) fn go_installed(
+    name: &str,
+    version: &str,
+    package: &str,
+    why: &str,
+) -> Result<PathBuf, Error> {
+    let (cache, _lock) = crate::tools::lock_cache()?;
+    let dir = cache.join(format!("{name}-{version}"));
+    let binary = dir.join(name);
+    let stamp = dir.join(".built");
+    if binary.is_file() && fs::read_to_string(&stamp).is_ok_and(|s| s.trim() == version) {
+        return Ok(binary);
+    }
+    fs::create_dir_all(&dir).context(format!("creating {}", dir.display()))?;
+    eprintln!("building {name} {version} with go install (once)");
+    let mut install = go();
+    install
+        .env("GOBIN", &dir)
+        .env("CGO_ENABLED", "0")
+        .args(["install", "-ldflags=-s -w"])
+        .arg(format!("{package}@{version}"));
+    run(install, &format!("go install {package}@{version}")).context(format!(
+        "{why} is built with Go from the module proxy; install Go 1.26 or newer"
+    ))?;
+    fs::write(&stamp, version).context(format!("writing {}", stamp.display()))?;
+    Ok(binary)
+}
+
 pub(crate) fn run(mut cmd: Command, what: &str) -> Result<(), Error> {
     let out = cmd
         .output()

@@ -6,38 +6,22 @@
 //! here, versitygw under 3.
 
 use super::process::{free_port, wait_for_port, Running};
-use crate::cluster::binaries::{go, run};
-use crate::error::{Context, Error};
+use crate::cluster::binaries::go_installed;
+use crate::error::Error;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 const VERSION: &str = "v1.8.0";
 
-/// The gateway's binary in the tool cache, built once.
+/// The gateway's binary in the tool cache, built once (about 3 minutes the first time).
 fn ensure() -> Result<PathBuf, Error> {
-    let (cache, _lock) = crate::tools::lock_cache()?;
-    let dir = cache.join(format!("versitygw-{VERSION}"));
-    let binary = dir.join("versitygw");
-    let stamp = dir.join(".built");
-    if binary.is_file() && fs::read_to_string(&stamp).is_ok_and(|s| s.trim() == VERSION) {
-        return Ok(binary);
-    }
-    fs::create_dir_all(&dir).context(format!("creating {}", dir.display()))?;
-    eprintln!("building the Versity S3 Gateway {VERSION} with go install (about 3 minutes the first time)");
-    let mut install = go();
-    install
-        .env("GOBIN", &dir)
-        .env("CGO_ENABLED", "0")
-        .args(["install", "-ldflags=-s -w"])
-        .arg(format!(
-            "github.com/versity/versitygw/cmd/versitygw@{VERSION}"
-        ));
-    run(install, "go install versitygw").context(
-        "the S3 server of the contract's backup round is built with Go from the module proxy; install Go 1.26 or newer",
-    )?;
-    fs::write(&stamp, VERSION).context(format!("writing {}", stamp.display()))?;
-    Ok(binary)
+    go_installed(
+        "versitygw",
+        VERSION,
+        "github.com/versity/versitygw/cmd/versitygw",
+        "the S3 server of the contract's backup round",
+    )
 }
 
 /// A running gateway with one bucket.

@@ -5,9 +5,9 @@
 //! and refuse it against a stranger's key.
 
 use super::{check_release, create_namespace, Ctx, WAIT};
-use crate::cluster::binaries::{go, run};
+use crate::cluster::binaries::{go_installed, run};
 use crate::contract::process::{free_port, wait_for_port, Running};
-use crate::error::{Context, Error};
+use crate::error::Error;
 use crate::helm::Helm;
 use crate::project::RELEASE;
 use crate::release;
@@ -20,27 +20,12 @@ const CRANE_VERSION: &str = "v0.22.1";
 
 /// crane in the tool cache, built once (about 15 s with a warm module cache).
 fn crane() -> Result<PathBuf, Error> {
-    let (cache, _lock) = crate::tools::lock_cache()?;
-    let dir = cache.join(format!("crane-{CRANE_VERSION}"));
-    let binary = dir.join("crane");
-    let stamp = dir.join(".built");
-    if binary.is_file() && fs::read_to_string(&stamp).is_ok_and(|s| s.trim() == CRANE_VERSION) {
-        return Ok(binary);
-    }
-    fs::create_dir_all(&dir).context(format!("creating {}", dir.display()))?;
-    let mut install = go();
-    install
-        .env("GOBIN", &dir)
-        .env("CGO_ENABLED", "0")
-        .args(["install", "-ldflags=-s -w"])
-        .arg(format!(
-            "github.com/google/go-containerregistry/cmd/crane@{CRANE_VERSION}"
-        ));
-    run(install, "go install crane").context(
-        "the e2e OCI registry is built with Go from the module proxy; install Go 1.26 or newer",
-    )?;
-    fs::write(&stamp, CRANE_VERSION).context(format!("writing {}", stamp.display()))?;
-    Ok(binary)
+    go_installed(
+        "crane",
+        CRANE_VERSION,
+        "github.com/google/go-containerregistry/cmd/crane",
+        "the e2e OCI registry",
+    )
 }
 
 /// A registry on 127.0.0.1 with its blobs under `dir`.

@@ -6,6 +6,7 @@
 pub mod policy;
 mod version;
 
+use crate::contract::process::exec;
 use crate::error::Error;
 use crate::helm::Helm;
 use crate::project::Project;
@@ -188,15 +189,5 @@ fn registry_command(helm: &Helm) -> Command {
 
 /// Helm's output (stdout and stderr together: `push` reports on stderr), or its error.
 fn helm_run(mut cmd: Command, what: &str) -> Result<String, String> {
-    let out = cmd.output().map_err(|e| format!("{what}: {e}"))?;
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    if out.status.success() {
-        Ok(text)
-    } else {
-        Err(format!("{what} failed:\n{}", text.trim()))
-    }
+    exec(&mut cmd).map_err(|e| format!("{what}: {e}"))
 }
