@@ -2,7 +2,10 @@
 //! (`artifacthub.io/images`) are the defaults of the image values and the images renders run,
 //! nothing else; the licence is the repository's.
 
+use crate::check::read_json_or_yaml;
 use crate::manifest::{self, Object};
+use crate::project::{Project, Scenario};
+use crate::report::Step;
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -185,6 +188,96 @@ pub fn cargo_license(cargo_toml: &str) -> Option<String> {
         let (key, value) = l.split_once('=')?;
         (key.trim() == "license").then(|| value.trim().trim_matches('"').to_string())
     })
+}
+
+/// The check step: Chart.yaml's images list names every image value's default and every image a
+/// render runs (but those a scenario's own values set), and nothing else; its licence is the
+/// repository's. `rendered` is each scenario with its objects (None: its render failed, which
+/// the render step reports).
+pub fn check_step(project: &Project, rendered: &[(&Scenario, Option<&[Object]>)], step: &mut Step) {
+    let (chart, defaults) = match (
+        read_json_or_yaml(&project.chart.join("Chart.yaml")),
+        read_json_or_yaml(&project.chart.join("values.yaml")),
+    ) {
+        (Ok(c), Ok(d)) => (c, d),
+        (Err(e), _) | (_, Err(e)) => return step.fail(e),
+    };
+    let annotated = match annotated_images(&chart) {
+        Ok(a) => a,
+        Err(e) => return step.fail(e),
+    };
+    let images = image_values(&defaults);
+    let mut run = BTreeSet::new();
+    for (scenario, objects) in rendered {
+        let Some(objects) = objects else { continue };
+        let (images_run, listed) =
+            scenario_images(scenario, objects, &defaults, &images, &annotated);
+        run.extend(images_run);
+        step.record(listed);
+    }
+    // With a render missing, an entry may be stale only in appearance: judge staleness on all.
+    let all = rendered.iter().all(|(_, objects)| objects.is_some());
+    let gaps = annotation_gaps(&annotated, &images, all.then_some(&run));
+    step.record(if gaps.is_empty() {
+        Ok(())
+    } else {
+        Err(gaps.join("\n"))
+    });
+    let cargo = std::fs::read_to_string(project.root.join("Cargo.toml")).ok();
+    step.record(license_agrees(
+        chart["annotations"][LICENSE_ANNOTATION].as_str(),
+        cargo.as_deref(),
+        project.root.join("LICENSE").is_file(),
+    ));
+    step.detail = format!(
+        "{} images listed in {IMAGES_ANNOTATION} ({} image values), every image of {} scenarios among them; licence",
+        annotated.len(),
+        images.len(),
+        rendered.len()
+    );
+}
+
+/// The images one scenario's render runs but for those its own values set, and whether the
+/// annotation lists them all (else which it does not).
+fn scenario_images(
+    scenario: &Scenario,
+    objects: &[Object],
+    defaults: &Value,
+    images: &BTreeMap<String, String>,
+    annotated: &BTreeMap<String, String>,
+) -> (BTreeSet<String>, Result<(), String>) {
+    let values = match &scenario.values {
+        None => Ok(defaults.clone()),
+        Some(file) => read_json_or_yaml(file).map(|v| merge(defaults, &v)),
+    };
+    let values = match values {
+        Ok(v) => v,
+        Err(e) => return (BTreeSet::new(), Err(e)),
+    };
+    let own: BTreeSet<String> = image_values(&values)
+        .into_values()
+        .filter(|image| !images.values().any(|d| d == image))
+        .collect();
+    let runs = rendered_images(objects);
+    let unlisted: Vec<String> = runs
+        .iter()
+        .filter(|(image, _)| !own.contains(*image) && !annotated.values().any(|a| a == *image))
+        .map(|(image, object)| format!("{object} runs {image}"))
+        .collect();
+    let listed = if unlisted.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{}: images Chart.yaml's {IMAGES_ANNOTATION} does not list; add them:\n{}",
+            scenario.name,
+            unlisted.join("\n")
+        ))
+    };
+    let run = runs
+        .into_keys()
+        .filter(|image| !own.contains(image))
+        .collect();
+    (run, listed)
 }
 
 #[cfg(test)]

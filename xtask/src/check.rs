@@ -129,7 +129,14 @@ pub fn run(project: &Project, options: &Options) -> Result<Report, Error> {
     report.step("golden", |step| compare_goldens(&inputs, &renders, step));
     report.step("docs", |step| check_docs(&inputs, step));
     report.step("chart-metadata", |step| {
-        check_chart_metadata(&inputs, &renders, step)
+        let rendered: Vec<_> = (0..inputs.scenarios.len())
+            .map(|i| {
+                let objects =
+                    golden_render(&inputs, &renders, i).and_then(|r| r.objects.as_ref().ok());
+                (&inputs.scenarios[i], objects.map(Vec::as_slice))
+            })
+            .collect();
+        chart_metadata::check_step(project, &rendered, step)
     });
     report.step(
         "version-policy",
@@ -707,87 +714,6 @@ fn bless_docs(inputs: &Inputs, step: &mut Step) {
 }
 
 /// A JSON file (`.json`) or a YAML file, as JSON values.
-/// Chart.yaml's Artifact Hub annotations against the chart: its images list names every image
-/// value's default and every image a render runs (but those a scenario's own values set), and
-/// nothing else; its licence is the repository's.
-fn check_chart_metadata(inputs: &Inputs, renders: &[Render], step: &mut Step) {
-    let project = inputs.project;
-    let (chart, defaults) = match (
-        read_json_or_yaml(&project.chart.join("Chart.yaml")),
-        read_json_or_yaml(&project.chart.join("values.yaml")),
-    ) {
-        (Ok(c), Ok(d)) => (c, d),
-        (Err(e), _) | (_, Err(e)) => return step.fail(e),
-    };
-    let annotated = match chart_metadata::annotated_images(&chart) {
-        Ok(a) => a,
-        Err(e) => return step.fail(e),
-    };
-    let images = chart_metadata::image_values(&defaults);
-    let mut rendered = BTreeSet::new();
-    for (i, scenario) in inputs.scenarios.iter().enumerate() {
-        let Some(Ok(objects)) = golden_render(inputs, renders, i).map(|r| &r.objects) else {
-            continue; // its render failure is already reported
-        };
-        let values = match &scenario.values {
-            None => Ok(defaults.clone()),
-            Some(file) => read_json_or_yaml(file).map(|v| chart_metadata::merge(&defaults, &v)),
-        };
-        step.record(values.and_then(|values| {
-            let own: BTreeSet<String> = chart_metadata::image_values(&values)
-                .into_values()
-                .filter(|image| !images.values().any(|d| d == image))
-                .collect();
-            let runs = chart_metadata::rendered_images(objects);
-            let unlisted: Vec<String> = runs
-                .iter()
-                .filter(|(image, _)| {
-                    !own.contains(*image) && !annotated.values().any(|a| a == *image)
-                })
-                .map(|(image, object)| format!("{object} runs {image}"))
-                .collect();
-            rendered.extend(runs.into_keys().filter(|image| !own.contains(image)));
-            if unlisted.is_empty() {
-                Ok(())
-            } else {
-                Err(format!(
-                    "{}: images Chart.yaml's {} does not list; add them:\n{}",
-                    scenario.name,
-                    chart_metadata::IMAGES_ANNOTATION,
-                    unlisted.join("\n")
-                ))
-            }
-        }));
-    }
-    // With a render missing, an entry may be stale only in appearance: judge staleness on all.
-    let all_rendered = (0..inputs.scenarios.len()).all(|i| {
-        matches!(
-            golden_render(inputs, renders, i).map(|r| &r.objects),
-            Some(Ok(_))
-        )
-    });
-    let gaps =
-        chart_metadata::annotation_gaps(&annotated, &images, all_rendered.then_some(&rendered));
-    step.record(if gaps.is_empty() {
-        Ok(())
-    } else {
-        Err(gaps.join("\n"))
-    });
-    let cargo = std::fs::read_to_string(project.root.join("Cargo.toml")).ok();
-    step.record(chart_metadata::license_agrees(
-        chart["annotations"][chart_metadata::LICENSE_ANNOTATION].as_str(),
-        cargo.as_deref(),
-        project.root.join("LICENSE").is_file(),
-    ));
-    step.detail = format!(
-        "{} images listed in {} ({} image values), every image of {} scenarios among them; licence",
-        annotated.len(),
-        chart_metadata::IMAGES_ANNOTATION,
-        images.len(),
-        inputs.scenarios.len()
-    );
-}
-
 pub fn read_json_or_yaml(path: &std::path::Path) -> Result<serde_json::Value, String> {
     let text =
         std::fs::read_to_string(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
