@@ -4,9 +4,9 @@
 //! then Helm 3 and Helm 4 each install it from `oci://` with `--verify` into the control plane,
 //! and refuse it against a stranger's key.
 
-use super::{check_release, create_namespace, Ctx, WAIT};
+use super::{check_release, create_namespace, path, Ctx, WAIT};
 use crate::cluster::binaries::{go_installed, run};
-use crate::contract::process::{free_port, wait_for_port, Running};
+use crate::contract::process::{free_port, start_server, Running};
 use crate::error::Error;
 use crate::helm::Helm;
 use crate::project::RELEASE;
@@ -14,7 +14,7 @@ use crate::release;
 use crate::report::Step;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 const CRANE_VERSION: &str = "v0.22.1";
 
@@ -34,7 +34,7 @@ fn registry(dir: &Path) -> Result<(Running, u16), String> {
     let blobs = dir.join("blobs");
     fs::create_dir_all(&blobs).map_err(|e| format!("creating {}: {e}", blobs.display()))?;
     let port = free_port()?;
-    let process = Running::spawn(
+    let process = start_server(
         Command::new(binary)
             .args([
                 "registry",
@@ -43,12 +43,10 @@ fn registry(dir: &Path) -> Result<(Running, u16), String> {
                 &format!("127.0.0.1:{port}"),
             ])
             .arg("--disk")
-            .arg(&blobs)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null()),
-    )
-    .map_err(|e| format!("starting crane's registry: {e}"))?;
-    wait_for_port(port)?;
+            .arg(&blobs),
+        "crane's registry",
+        port,
+    )?;
     Ok((process, port))
 }
 
@@ -213,8 +211,4 @@ fn helm_in(ctx: &Ctx, helm: &Helm, cache: &Path, args: &[&str]) -> Result<String
         .env("HELM_CONTENT_CACHE", cache.join("content"))
         .args(args);
     crate::cluster::run(cmd)
-}
-
-fn path(p: &Path) -> &str {
-    p.to_str().unwrap_or_default()
 }
