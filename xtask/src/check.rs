@@ -460,7 +460,7 @@ fn network_matrix(inputs: &Inputs, renders: &[Render], step: &mut Step) {
     if chosen.is_empty() {
         return;
     }
-    let cyclonus = match network::cyclonus::ensure() {
+    let cyclonus = match crate::cluster::binaries::go_installed(&network::cyclonus::CYCLONUS) {
         Ok(binary) => binary,
         Err(e) => return step.fail(e.to_string()),
     };
@@ -490,7 +490,7 @@ fn network_matrix(inputs: &Inputs, renders: &[Render], step: &mut Step) {
     step.detail = format!(
         "{} scenarios, {connections} connections decided by cyclonus {}: {allowed} allowed, the rest denied, as designed",
         chosen.len(),
-        network::cyclonus::VERSION
+        network::cyclonus::CYCLONUS.version
     );
 }
 

@@ -46,6 +46,10 @@ commands:
           security contexts, volumes, ...) from the oldest supported minor's schemas into
           chart/values.schema.json, and point those values at them
   setup   install the pinned tools (Helm 3 and 4, Kubernetes schemas) into .cache/tools
+  go-tools
+          build the Go programs the harness runs (the S3 gateway, cyclonus, the control plane
+          and kwok, crane) into .cache/tools; the steps build them on first use anyway, CI
+          starts this early in the background so the builds overlap the other steps
   e2e     install, upgrade, roll back and uninstall the chart on a real control plane (built
           from pinned sources, kwok nodes) in a Pod Security restricted namespace
   contract
@@ -208,6 +212,7 @@ fn main() -> ExitCode {
             println!("schemas: {}", t.schema_root.display());
             true
         }),
+        "go-tools" => go_tools_command(),
         "cluster" => cluster_command(args.subcommand.as_deref() == Some("up")),
         "fuzz" => project::Project::at(&args.root).and_then(|project| {
             let newest = *args
@@ -273,6 +278,21 @@ fn release_command(args: &Args) -> Result<bool, error::Error> {
     let tools = tools::ensure()?;
     let helm = helm::Helm::all(&tools).pop().expect("Helm 4 is pinned");
     release::run(&project, &helm, &options).map(|report| report.failed() == 0)
+}
+
+/// `go-tools`: every Go program, in the order CI's steps first need them (contract, check, e2e).
+fn go_tools_command() -> Result<bool, error::Error> {
+    use cluster::binaries::go_installed;
+    let started = std::time::Instant::now();
+    go_installed(&contract::s3::GATEWAY)?;
+    go_installed(&network::cyclonus::CYCLONUS)?;
+    cluster::binaries::ensure()?;
+    go_installed(&e2e::oci::CRANE)?;
+    println!(
+        "Go programs ready in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(true)
 }
 
 /// `cluster up`: a control plane left running in .cache/cluster; `cluster down` stops it.

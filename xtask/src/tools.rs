@@ -133,6 +133,32 @@ pub fn lock_cache() -> Result<(PathBuf, File), Error> {
     Ok((cache, lock))
 }
 
+/// The tool cache with a lock of one entry's own (`<cache>/<entry>.lock`), for programs built
+/// there: a build in the background (CI starts `cargo xtask go-tools` early) never holds up a
+/// step that needs another program, and a step needing this one waits for it, says so, and
+/// then finds its stamp. The lock holds until the returned file is dropped.
+pub fn lock_entry(entry: &str) -> Result<(PathBuf, File), Error> {
+    let cache = cache_dir();
+    fs::create_dir_all(&cache).context(format!("creating the tool cache {}", cache.display()))?;
+    let lock_path = cache.join(format!("{entry}.lock"));
+    let lock = File::create(&lock_path).context(format!("creating {}", lock_path.display()))?;
+    match lock.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            eprintln!(
+                "waiting for another process building {entry} (its lock: {})",
+                lock_path.display()
+            );
+            lock.lock()
+                .context(format!("locking {}", lock_path.display()))?;
+        }
+        Err(std::fs::TryLockError::Error(e)) => {
+            return Err(Error::msg(format!("locking {}: {e}", lock_path.display())))
+        }
+    }
+    Ok((cache, lock))
+}
+
 /// Installs whatever is missing and returns where everything is.
 pub fn ensure() -> Result<Tools, Error> {
     let (cache, _lock) = lock_cache()?;

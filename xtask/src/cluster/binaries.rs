@@ -8,6 +8,7 @@ use crate::error::{Context, Error};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Instant;
 
 /// Kubernetes of the control plane (the newest supported minor) and etcd are pinned in
 /// `xtask/cluster-binaries/go.mod` alone; these must agree with it (a unit test checks).
@@ -45,7 +46,8 @@ fn stamp_text() -> String {
 
 /// Builds whatever is missing and returns where the programs are.
 pub fn ensure() -> Result<Binaries, Error> {
-    let dir = crate::tools::cache_dir().join(format!("control-plane-{KUBERNETES_VERSION}"));
+    let (cache, _lock) = crate::tools::lock_entry(&format!("control-plane-{KUBERNETES_VERSION}"))?;
+    let dir = cache.join(format!("control-plane-{KUBERNETES_VERSION}"));
     let stamp = dir.join(".built");
     let binaries = Binaries { dir: dir.clone() };
     if fs::read_to_string(&stamp).is_ok_and(|s| s.trim() == stamp_text()) {
@@ -59,6 +61,7 @@ pub fn ensure() -> Result<Binaries, Error> {
         "building the control plane ({}) from source; the first build takes minutes",
         stamp_text()
     );
+    let started = Instant::now();
     let how_to = "the control plane is built with Go from the module proxy; install Go 1.26 or newer (and keep GOPROXY \
                   reaching the module proxy), or put kube-apiserver, kube-controller-manager, kube-scheduler, etcd and \
                   kwok built from the pinned versions into that folder and write its .built stamp";
@@ -89,11 +92,16 @@ pub fn ensure() -> Result<Binaries, Error> {
     require_file(&dir.join("kwok"))?;
     write_kwok_stages(&dir.join("kwok-stages.yaml")).context(how_to)?;
     fs::write(&stamp, stamp_text()).context(format!("writing {}", stamp.display()))?;
+    eprintln!(
+        "built the control plane in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
     Ok(binaries)
 }
 
 /// What Kubernetes' own build stamps into its binaries: without it the API server reports
-/// v0.0.0, and Helm refuses charts that require a Kubernetes version.
+/// v0.0.0, and Helm refuses charts that require a Kubernetes version. `-s -w` leave out the
+/// symbol table and DWARF (stack traces keep their names): less for the linker to write.
 fn version_ldflags() -> String {
     let minor = KUBERNETES_VERSION.split('.').nth(1).unwrap_or("0");
     [
@@ -109,6 +117,7 @@ fn version_ldflags() -> String {
             format!("-X {package}.gitTreeState=clean"),
         ]
     })
+    .chain(["-s".to_string(), "-w".to_string()])
     .collect::<Vec<_>>()
     .join(" ")
 }
@@ -197,33 +206,52 @@ pub(crate) fn go() -> Command {
     cmd
 }
 
-/// A Go program (`package@version`, checked against Go's checksum database) built once into the
-/// tool cache's `<name>-<version>/` folder; `why` says what needs it, for the error without Go.
-pub(crate) fn go_installed(
-    name: &str,
-    version: &str,
-    package: &str,
-    why: &str,
-) -> Result<PathBuf, Error> {
-    let (cache, _lock) = crate::tools::lock_cache()?;
-    let dir = cache.join(format!("{name}-{version}"));
-    let binary = dir.join(name);
+/// A Go program the harness builds with `go install package@version` (checked against Go's
+/// checksum database) into the tool cache's `<name>-<version>/` folder; `why` says what needs
+/// it, for the error without Go.
+pub struct GoTool {
+    pub name: &'static str,
+    pub version: &'static str,
+    pub package: &'static str,
+    pub why: &'static str,
+}
+
+/// `tool`, built once (under its own lock, so a background build is waited for) and returned.
+pub(crate) fn go_installed(tool: &GoTool) -> Result<PathBuf, Error> {
+    let (cache, _lock) = crate::tools::lock_entry(&format!("{}-{}", tool.name, tool.version))?;
+    let dir = cache.join(format!("{}-{}", tool.name, tool.version));
+    let binary = dir.join(tool.name);
     let stamp = dir.join(".built");
-    if binary.is_file() && fs::read_to_string(&stamp).is_ok_and(|s| s.trim() == version) {
+    if binary.is_file() && fs::read_to_string(&stamp).is_ok_and(|s| s.trim() == tool.version) {
         return Ok(binary);
     }
     fs::create_dir_all(&dir).context(format!("creating {}", dir.display()))?;
-    eprintln!("building {name} {version} with go install (once)");
+    eprintln!(
+        "building {} {} with go install (once)",
+        tool.name, tool.version
+    );
+    let started = Instant::now();
     let mut install = go();
     install
         .env("GOBIN", &dir)
         .env("CGO_ENABLED", "0")
         .args(["install", "-ldflags=-s -w"])
-        .arg(format!("{package}@{version}"));
-    run(install, &format!("go install {package}@{version}")).context(format!(
-        "{why} is built with Go from the module proxy; install Go 1.26 or newer"
+        .arg(format!("{}@{}", tool.package, tool.version));
+    run(
+        install,
+        &format!("go install {}@{}", tool.package, tool.version),
+    )
+    .context(format!(
+        "{} is built with Go from the module proxy; install Go 1.26 or newer",
+        tool.why
     ))?;
-    fs::write(&stamp, version).context(format!("writing {}", stamp.display()))?;
+    require_file(&binary)?;
+    fs::write(&stamp, tool.version).context(format!("writing {}", stamp.display()))?;
+    eprintln!(
+        "built {} in {:.0} s",
+        tool.name,
+        started.elapsed().as_secs_f64()
+    );
     Ok(binary)
 }
 

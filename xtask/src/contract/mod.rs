@@ -16,7 +16,7 @@ pub(crate) mod nginx;
 pub(crate) mod postgresql;
 pub(crate) mod process;
 pub(crate) mod redis;
-mod s3;
+pub mod s3;
 pub(crate) mod software;
 
 use crate::error::{Context, Error};

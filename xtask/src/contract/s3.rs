@@ -6,23 +6,18 @@
 //! here, versitygw under 3.
 
 use super::process::{free_port, wait_for_port, Running};
-use crate::cluster::binaries::go_installed;
-use crate::error::Error;
+use crate::cluster::binaries::{go_installed, GoTool};
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
-const VERSION: &str = "v1.8.0";
-
-/// The gateway's binary in the tool cache, built once (about 3 minutes the first time).
-fn ensure() -> Result<PathBuf, Error> {
-    go_installed(
-        "versitygw",
-        VERSION,
-        "github.com/versity/versitygw/cmd/versitygw",
-        "the S3 server of the contract's backup round",
-    )
-}
+/// The gateway, built once (about 3 minutes the first time).
+pub const GATEWAY: GoTool = GoTool {
+    name: "versitygw",
+    version: "v1.8.0",
+    package: "github.com/versity/versitygw/cmd/versitygw",
+    why: "the S3 server of the contract's backup round",
+};
 
 /// A running gateway with one bucket.
 pub struct Server {
@@ -34,7 +29,7 @@ impl Server {
     /// Starts the gateway on a free port with `keys` (access key ID, secret) as its root user,
     /// its buckets under `dir`, and `bucket` made.
     pub fn start(dir: &Path, keys: &(String, String), bucket: &str) -> Result<Server, String> {
-        let binary = ensure().map_err(|e| e.to_string())?;
+        let binary = go_installed(&GATEWAY).map_err(|e| e.to_string())?;
         let root = dir.join("buckets");
         fs::create_dir_all(root.join(bucket))
             .map_err(|e| format!("creating {}: {e}", root.display()))?;

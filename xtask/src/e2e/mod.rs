@@ -14,7 +14,7 @@
 
 mod backup;
 mod credentials;
-mod oci;
+pub mod oci;
 mod placement;
 mod server_side;
 

@@ -5,9 +5,8 @@
 //! and refuse it against a stranger's key.
 
 use super::{check_release, create_namespace, path, Ctx, WAIT};
-use crate::cluster::binaries::{go_installed, run};
+use crate::cluster::binaries::{go_installed, run, GoTool};
 use crate::contract::process::{free_port, start_server, Running};
-use crate::error::Error;
 use crate::helm::Helm;
 use crate::project::RELEASE;
 use crate::release;
@@ -16,21 +15,17 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const CRANE_VERSION: &str = "v0.22.1";
-
-/// crane in the tool cache, built once (about 15 s with a warm module cache).
-fn crane() -> Result<PathBuf, Error> {
-    go_installed(
-        "crane",
-        CRANE_VERSION,
-        "github.com/google/go-containerregistry/cmd/crane",
-        "the e2e OCI registry",
-    )
-}
+/// crane, built once (about 15 s with a warm module cache).
+pub const CRANE: GoTool = GoTool {
+    name: "crane",
+    version: "v0.22.1",
+    package: "github.com/google/go-containerregistry/cmd/crane",
+    why: "the e2e OCI registry",
+};
 
 /// A registry on 127.0.0.1 with its blobs under `dir`.
 fn registry(dir: &Path) -> Result<(Running, u16), String> {
-    let binary = crane().map_err(|e| e.to_string())?;
+    let binary = go_installed(&CRANE).map_err(|e| e.to_string())?;
     let blobs = dir.join("blobs");
     fs::create_dir_all(&blobs).map_err(|e| format!("creating {}: {e}", blobs.display()))?;
     let port = free_port()?;
@@ -107,7 +102,7 @@ impl Drop for Keys {
 }
 
 /// The step: publish, then install from the registry with each Helm.
-pub fn release_from_registry(ctx: &Ctx, helms: &[Helm], step: &mut Step) {
+pub(super) fn release_from_registry(ctx: &Ctx, helms: &[Helm], step: &mut Step) {
     let dir = match tempfile::tempdir() {
         Ok(d) => d,
         Err(e) => return step.fail(format!("creating a folder for the registry: {e}")),
@@ -192,9 +187,10 @@ pub fn release_from_registry(ctx: &Ctx, helms: &[Helm], step: &mut Step) {
         Ok(p) => {
             step.passed += 1;
             step.detail = format!(
-                "geonode {} ({}) signed with a throwaway RSA key and pushed to crane {CRANE_VERSION}'s registry on 127.0.0.1; installed from oci:// with --verify by {}; a stranger's key refused",
+                "geonode {} ({}) signed with a throwaway RSA key and pushed to crane {}'s registry on 127.0.0.1; installed from oci:// with --verify by {}; a stranger's key refused",
                 p.version,
                 p.digest,
+                CRANE.version,
                 helms.iter().map(Helm::label).collect::<Vec<_>>().join(" and ")
             );
         }

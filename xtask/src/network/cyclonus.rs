@@ -3,43 +3,20 @@
 //! allow it, by the API's semantics. Built once with `go install` at a fixed version (checked
 //! against the Go checksum database) into the tool cache.
 
-use crate::error::{Context, Error};
+use crate::cluster::binaries::GoTool;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
-pub const VERSION: &str = "v0.5.6";
-
-/// The analyzer, built if missing.
-pub fn ensure() -> Result<PathBuf, Error> {
-    let (cache, _lock) = crate::tools::lock_cache()?;
-    let dir = cache.join(format!("cyclonus-{VERSION}"));
-    let binary = dir.join("cyclonus");
-    if binary.is_file() {
-        return Ok(binary);
-    }
-    eprintln!("building cyclonus {VERSION} with Go (about two minutes the first time)");
-    let out = Command::new(std::env::var("GO").unwrap_or_else(|_| "go".into()))
-        .env("GOBIN", &dir)
-        .env("GOFLAGS", "-trimpath")
-        .arg("install")
-        .arg(format!(
-            "github.com/mattfenwick/cyclonus/cmd/cyclonus@{VERSION}"
-        ))
-        .output()
-        .context(
-            "running go install (the network step needs Go 1.26 or newer and the Go module proxy)",
-        )?;
-    if !out.status.success() || !binary.is_file() {
-        return Err(Error::msg(format!(
-            "go install github.com/mattfenwick/cyclonus/cmd/cyclonus@{VERSION} failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        )));
-    }
-    Ok(binary)
-}
+/// The analyzer, built once (about two minutes the first time).
+pub const CYCLONUS: GoTool = GoTool {
+    name: "cyclonus",
+    version: "v0.5.6",
+    package: "github.com/mattfenwick/cyclonus/cmd/cyclonus",
+    why: "the network step's policy analyzer",
+};
 
 /// One end of a connection, as cyclonus takes it: a pod (its labels and its namespace's) with
 /// an IP, or only an IP outside the cluster.
