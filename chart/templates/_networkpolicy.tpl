@@ -61,13 +61,21 @@ port or its scheme's. (dict "url" ... "networkCidrs" (list ...)); a YAML list of
 {{- end }}
 
 {{/*
-Egress to an embedded service (its pods) or its external counterpart (its address ranges), as a
-YAML list of rules. (dict "context" $ "service" "postgresql"|"redis" "port" <embedded port>)
+Egress to an embedded service (its pods) or its external counterpart: its pods by their labels
+when it runs in the cluster (external.podSelector; pod addresses are not reliably matched by
+address ranges), else its address ranges; as a YAML list of rules.
+(dict "context" $ "service" "postgresql"|"redis" "port" <embedded port>)
 */}}
 {{- define "geonode.networkPolicy.serviceEgress" -}}
 {{- $values := index .context.Values .service }}
 {{- if $values.enabled }}
 {{- toYaml (list (include "geonode.networkPolicy.podsRule" (dict "context" .context "components" (list .service) "port" .port "direction" "to") | fromYaml)) }}
+{{- else if $values.external.podSelector }}
+{{- $peer := dict "podSelector" (dict "matchLabels" $values.external.podSelector) }}
+{{- with $values.external.namespaceSelector }}
+{{- $_ := set $peer "namespaceSelector" (dict "matchLabels" .) }}
+{{- end }}
+{{- toYaml (list (dict "to" (list $peer) "ports" (list (dict "port" (int $values.external.port) "protocol" "TCP")))) }}
 {{- else }}
 {{- include "geonode.networkPolicy.addressEgress" (dict "server" $values.external "port" $values.external.port) }}
 {{- end }}
@@ -79,7 +87,7 @@ YAML list of rules. (dict "context" $ "service" "postgresql"|"redis" "port" <emb
 {{- range $service := list "postgresql" "redis" }}
 {{- $values := index $.Values $service }}
 {{- if and (not $values.enabled) (not (include "geonode.networkPolicy.serviceEgress" (dict "context" $ "service" $service "port" 0) | fromYamlArray)) }}
-{{- fail (printf "%s.external.host %q is a name, and network policies allow addresses: set %s.external.networkCidrs to the address ranges it resolves to (e.g. [10.0.3.0/24]), or networkPolicy.enabled: false" $service (toString $values.external.host) $service) }}
+{{- fail (printf "%s.external.host %q is a name, and network policies allow addresses: set %s.external.networkCidrs to the address ranges it resolves to (e.g. [10.0.3.0/24]), %s.external.podSelector to its pods' labels when it runs in the cluster, or networkPolicy.enabled: false" $service (toString $values.external.host) $service $service) }}
 {{- end }}
 {{- end }}
 {{- $email := .Values.geonode.email }}

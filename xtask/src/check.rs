@@ -106,6 +106,16 @@ pub fn run(project: &Project, options: &Options) -> Result<Report, Error> {
     if options.bless {
         report.step("bless", |step| bless(&inputs, step));
         report.step("bless-docs", |step| bless_docs(&inputs, step));
+        report.step("bless-chart-metadata", |step| {
+            match chart_metadata::bless(project) {
+                Ok(Some(path)) => {
+                    step.passed += 1;
+                    step.notes.push(format!("rewrote {}", project.rel(&path)));
+                }
+                Ok(None) => step.passed += 1,
+                Err(e) => step.fail(e),
+            }
+        });
         report.finish(started.elapsed());
         return Ok(report);
     }
@@ -127,7 +137,8 @@ pub fn run(project: &Project, options: &Options) -> Result<Report, Error> {
         fuzz::check_step(project, newest_helm, inputs.newest_minor(), step)
     });
     report.step("golden", |step| compare_goldens(&inputs, &renders, step));
-    report.step("docs", |step| check_docs(&inputs, step));
+    report.step("docs", |step| check_docs(&inputs, &renders, step));
+    report.step("docs-site", |step| docs::site::check_step(project, step));
     report.step("chart-metadata", |step| {
         let rendered: Vec<_> = (0..inputs.scenarios.len())
             .map(|i| {
@@ -664,7 +675,7 @@ fn bless(inputs: &Inputs, step: &mut Step) {
 
 /// values.yaml and values.schema.json describe the same keys; chart/README.md's values table is
 /// what they say now.
-fn check_docs(inputs: &Inputs, step: &mut Step) {
+fn check_docs(inputs: &Inputs, renders: &[Render], step: &mut Step) {
     let chart = &inputs.project.chart;
     let read = |name: &str| read_json_or_yaml(&chart.join(name));
     match (read("values.schema.json"), read("values.yaml")) {
@@ -678,37 +689,78 @@ fn check_docs(inputs: &Inputs, step: &mut Step) {
         }
         (Err(e), _) | (_, Err(e)) => step.fail(e),
     }
-    step.record(match docs::expected_readme(chart) {
-        Err(e) => Err(e.to_string()),
-        Ok((path, current, expected)) => match golden::diff(
-            &inputs.project.rel(&path),
-            &current,
-            "generated from values.schema.json",
-            &expected,
-        ) {
-            None => Ok(()),
-            Some(d) => Err(format!(
-                "{} is stale; run `cargo xtask bless` and commit it:\n{d}",
-                inputs.project.rel(&path)
-            )),
-        },
-    });
-    step.detail = "values.yaml ⇄ values.schema.json, chart/README.md values table".into();
+    let newest_helm = inputs.helms.len() - 1;
+    let defaults = renders
+        .iter()
+        .find(|r| {
+            r.scenario == 0
+                && !r.pinned
+                && r.helm == newest_helm
+                && r.minor == inputs.newest_minor()
+        })
+        .and_then(|r| r.objects.as_ref().ok());
+    let pages = docs::expected_readme(chart)
+        .map(|page| vec![page])
+        .and_then(|mut pages| {
+            if let Some(defaults) = defaults {
+                pages.extend(docs::architecture::expected_pages(
+                    inputs.project,
+                    defaults,
+                )?);
+            }
+            Ok(pages)
+        });
+    match pages {
+        Err(e) => step.fail(e.to_string()),
+        Ok(pages) => {
+            for (path, current, expected) in pages {
+                let rel = inputs.project.rel(&path);
+                step.record(match golden::diff(&rel, &current, "generated", &expected) {
+                    None => Ok(()),
+                    Some(d) => Err(format!(
+                        "{rel} is stale; run `cargo xtask bless` and commit it:\n{d}"
+                    )),
+                });
+            }
+        }
+    }
+    step.detail = "values.yaml ⇄ values.schema.json, chart/README.md's values table, the architecture picture from the defaults' render".into();
 }
 
+/// The generated parts of the pages: the values table, and the architecture picture from a
+/// render of the defaults without pins (as an installation renders them).
 fn bless_docs(inputs: &Inputs, step: &mut Step) {
-    let written = docs::expected_readme(&inputs.project.chart)
-        .map_err(|e| e.to_string())
-        .and_then(|(path, current, expected)| {
-            if current == expected {
-                return Ok(None);
+    let newest_helm = &inputs.helms[inputs.helms.len() - 1];
+    let defaults = newest_helm
+        .template(
+            inputs.project,
+            &inputs.values(&inputs.scenarios[0], false),
+            inputs.newest_minor(),
+        )
+        .and_then(|text| crate::manifest::parse(&text));
+    let pages = defaults.and_then(|defaults| {
+        let mut pages =
+            vec![docs::expected_readme(&inputs.project.chart).map_err(|e| e.to_string())?];
+        pages.extend(
+            docs::architecture::expected_pages(inputs.project, &defaults)
+                .map_err(|e| e.to_string())?,
+        );
+        Ok(pages)
+    });
+    let written = pages.and_then(|pages| {
+        let mut rewritten = Vec::new();
+        for (path, current, expected) in pages {
+            if current != expected {
+                std::fs::write(&path, expected)
+                    .map_err(|e| format!("writing {}: {e}", path.display()))?;
+                rewritten.push(inputs.project.rel(&path));
             }
-            std::fs::write(&path, expected)
-                .map_err(|e| format!("writing {}: {e}", path.display()))?;
-            Ok(Some(inputs.project.rel(&path)))
-        });
-    if let Ok(Some(rel)) = &written {
-        step.notes.push(format!("rewrote {rel}"));
+        }
+        Ok(rewritten)
+    });
+    if let Ok(rewritten) = &written {
+        step.notes
+            .extend(rewritten.iter().map(|rel| format!("rewrote {rel}")));
     }
     step.record(written.map(|_| ()));
 }

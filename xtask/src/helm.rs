@@ -33,19 +33,31 @@ impl Helm {
     /// and no cluster, unless `kubeconfig` names one.
     pub fn command(&self, kubeconfig: Option<&std::path::Path>) -> Command {
         let mut cmd = Command::new(&self.path);
-        for (var, sub) in [
-            ("HELM_CACHE_HOME", "cache"),
-            ("HELM_CONFIG_HOME", "config"),
-            ("HELM_DATA_HOME", "data"),
-        ] {
-            cmd.env(var, self.home.join(sub));
-        }
+        cmd.envs(self.homes());
         match kubeconfig {
             Some(path) => cmd.env("KUBECONFIG", path),
             None => cmd.env_remove("KUBECONFIG"),
         };
         cmd.env("NO_COLOR", "1");
         cmd
+    }
+
+    /// Helm's cache, configuration and data homes: ours, so a user's repositories and plugins
+    /// never change what we run.
+    pub fn homes(&self) -> Vec<(&'static str, PathBuf)> {
+        [
+            ("HELM_CACHE_HOME", "cache"),
+            ("HELM_CONFIG_HOME", "config"),
+            ("HELM_DATA_HOME", "data"),
+        ]
+        .into_iter()
+        .map(|(var, sub)| (var, self.home.join(sub)))
+        .collect()
+    }
+
+    /// The helm program.
+    pub fn binary(&self) -> &std::path::Path {
+        &self.path
     }
 
     /// `helm template` with the fixed release name and namespace; stdout on success, Helm's

@@ -45,6 +45,8 @@ commands:
           copy the Kubernetes definitions of the values the chart passes through (affinity,
           security contexts, volumes, ...) from the oldest supported minor's schemas into
           chart/values.schema.json, and point those values at them
+  docs    build the docs site (docs/ with chart/README.md as its chart page) into target/docs-site
+          with the pinned generator in strict mode
   setup   install the pinned tools (Helm 3 and 4, Kubernetes schemas) into .cache/tools
   go-tools
           build the Go programs the harness runs (the S3 gateway, cyclonus, the control plane
@@ -213,6 +215,12 @@ fn main() -> ExitCode {
             true
         }),
         "go-tools" => go_tools_command(),
+        "docs" => project::Project::at(&args.root).and_then(|project| {
+            let out = project.root.join("target").join("docs-site");
+            docs::site::build(&project, &out)?;
+            println!("built the docs site into {}", out.display());
+            Ok(true)
+        }),
         "cluster" => cluster_command(args.subcommand.as_deref() == Some("up")),
         "fuzz" => project::Project::at(&args.root).and_then(|project| {
             let newest = *args

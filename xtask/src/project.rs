@@ -24,8 +24,8 @@ pub struct Project {
     pub golden_dir: PathBuf,
     pub bad_values_dir: PathBuf,
     /// Values layered over every scenario so generated secrets are pinned in renders and goldens;
-    /// `tests/render-pins/<scenario>.yaml` replaces it for one scenario (one that brings its
-    /// own Secrets, say, where pinned passwords would contradict its values).
+    /// `tests/render-pins/<scenario>.yaml` is layered over it for one scenario (one that brings
+    /// its own Secrets, say, nulls the pins its values would contradict).
     pub render_pins: PathBuf,
     pub render_pins_dir: PathBuf,
     /// Allowed policy exceptions, one per object and rule, each with a reason.
@@ -89,12 +89,14 @@ impl Project {
             .to_string()
     }
 
-    /// The pins layered over a scenario, if any.
-    pub fn render_pins_for(&self, scenario: &Scenario) -> Option<PathBuf> {
+    /// The pins layered over a scenario, in order: the shared pins, then the scenario's own
+    /// (which may set a shared pin to null, for a credential its values take from a Secret).
+    pub fn render_pins_for(&self, scenario: &Scenario) -> Vec<PathBuf> {
         let own = self.render_pins_dir.join(format!("{}.yaml", scenario.name));
-        [own, self.render_pins.clone()]
+        [self.render_pins.clone(), own]
             .into_iter()
-            .find(|p| p.is_file())
+            .filter(|p| p.is_file())
+            .collect()
     }
 
     pub fn golden_path(&self, scenario: &Scenario) -> PathBuf {

@@ -396,7 +396,7 @@ fn run_python_extract(args: &[&str]) -> Result<(), Error> {
     Ok(())
 }
 
-fn python() -> String {
+pub fn python() -> String {
     std::env::var("PYTHON").unwrap_or_else(|_| "python3".into())
 }
 
@@ -426,6 +426,10 @@ pub fn sha256_file(path: &Path) -> Result<String, Error> {
     let mut hasher = Sha256::new();
     std::io::copy(&mut file, &mut hasher).context(format!("reading {}", path.display()))?;
     Ok(hex(&hasher.finalize()))
+}
+
+pub fn sha256_bytes(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
 }
 
 fn hex(bytes: &[u8]) -> String {

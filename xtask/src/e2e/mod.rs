@@ -14,6 +14,7 @@
 
 mod backup;
 mod credentials;
+mod docs_blocks;
 pub mod oci;
 mod placement;
 mod server_side;
@@ -114,6 +115,7 @@ pub fn run(project: &Project) -> Result<Report, Error> {
         report.step("release-from-oci", |step| {
             oci::release_from_registry(&ctx, &helms, step)
         });
+        report.step("docs-shell-blocks", |step| docs_blocks::run(&ctx, step));
         report.step("server-dry-run", |step| {
             server_side::server_dry_run(&ctx, step)
         });

@@ -62,7 +62,8 @@ impl Plan {
             name: "default".into(),
             values: None,
         };
-        let pins = project.render_pins_for(&default);
+        // The default scenario has no pins of its own: the shared file alone.
+        let pins = project.render_pins_for(&default).into_iter().next();
         let pin_values = pins.clone().map(read).transpose()?;
         Ok(Plan {
             base: crate::network::merged_values(&values, pin_values.as_ref()),

@@ -175,6 +175,25 @@ fn external_address(external: &Value) -> Option<String> {
     ))
 }
 
+/// An external database or Redis: a pod with its `podSelector` labels (in the release's
+/// namespace, or one with its `namespaceSelector` labels) when it runs in the cluster, else the
+/// first address of its ranges; `pod_ip` is the pod's address.
+fn external_peer(service: &str, external: &Value, pod_ip: &str) -> Result<Peer, String> {
+    let selected = |key: &str| external[key].as_object().filter(|m| !m.is_empty());
+    if let Some(pods) = selected("podSelector") {
+        let mut peer = serde_json::json!({"podSelector": {"matchLabels": pods}});
+        let mut namespace = NAMESPACE;
+        if let Some(namespaces) = selected("namespaceSelector") {
+            peer["namespaceSelector"] = serde_json::json!({"matchLabels": namespaces});
+            namespace = "database-elsewhere";
+        }
+        return pod_of_peer(&peer, namespace, pod_ip);
+    }
+    external_address(external)
+        .map(|ip| outside(&ip))
+        .ok_or_else(|| format!("{service}.external has no address to connect to"))
+}
+
 /// The port of an http(s) URL: its own, or its scheme's.
 fn url_port(url: &str) -> u16 {
     let (scheme, rest) = url.split_once("://").unwrap_or(("https", url));
@@ -275,15 +294,13 @@ fn surroundings(values: &Value) -> Result<Vec<Endpoint>, String> {
             around.push(synthetic(name, outside(&ip), tcp(port)));
         }
     }
-    for service in ["postgresql", "redis"] {
+    for (service, ip) in [("postgresql", "10.244.9.5"), ("redis", "10.244.9.6")] {
         if values[service]["enabled"] == false {
             let external = &values[service]["external"];
-            let ip = external_address(external)
-                .ok_or_else(|| format!("{service}.external has no address to connect to"))?;
             let port = external["port"].as_u64().unwrap_or(0) as u16;
             around.push(synthetic(
                 &format!("external-{service}"),
-                outside(&ip),
+                external_peer(service, external, ip)?,
                 tcp(port),
             ));
         }
@@ -436,6 +453,32 @@ mod tests {
             external_address(&json!({"host": "10.1.2.3"})).as_deref(),
             Some("10.1.2.3")
         );
+    }
+
+    #[test]
+    fn an_external_server_in_the_cluster_is_a_pod_with_its_labels() {
+        let same = external_peer(
+            "postgresql",
+            &json!({"host": "db", "podSelector": {"application": "spilo"}, "namespaceSelector": {}}),
+            "10.244.9.5",
+        )
+        .unwrap();
+        let internal = same.internal.expect("a pod");
+        assert_eq!(internal.namespace, NAMESPACE);
+        assert_eq!(internal.pod_labels["application"], "spilo");
+        let other = external_peer(
+            "postgresql",
+            &json!({"podSelector": {"app": "pg"}, "namespaceSelector": {"team": "db"}}),
+            "10.244.9.5",
+        )
+        .unwrap();
+        let internal = other.internal.expect("a pod");
+        assert_ne!(internal.namespace, NAMESPACE);
+        assert_eq!(internal.namespace_labels["team"], "db");
+        let by_range =
+            external_peer("redis", &json!({"networkCidrs": ["10.0.4.0/24"]}), "x").unwrap();
+        assert!(by_range.internal.is_none());
+        assert_eq!(by_range.ip, "10.0.4.1");
     }
 
     #[test]

@@ -119,26 +119,7 @@ fn cell(text: &str) -> String {
 
 /// The README with its generated part replaced by `table`.
 pub fn splice(readme: &str, table: &str, path: &Path) -> Result<String, Error> {
-    let start = readme.find(START).ok_or_else(|| {
-        Error::msg(format!(
-            "{} lacks the line {START}; put it (and {END}) where the values table goes",
-            path.display()
-        ))
-    })?;
-    let end = readme[start..]
-        .find(END)
-        .map(|i| start + i)
-        .ok_or_else(|| {
-            Error::msg(format!(
-                "{} lacks the line {END} after {START}",
-                path.display()
-            ))
-        })?;
-    Ok(format!(
-        "{}{START}\n{table}{}",
-        &readme[..start],
-        &readme[end..]
-    ))
+    super::splice_between(readme, table, path, (START, END), "the values table")
 }
 
 /// The README as the schema and defaults say it should be.

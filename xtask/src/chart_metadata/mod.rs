@@ -1,6 +1,8 @@
 //! What Chart.yaml says about the chart, held to what the chart is: the images Artifact Hub lists
 //! (`artifacthub.io/images`) are the defaults of the image values and the images renders run,
-//! nothing else; the licence is the repository's.
+//! nothing else; the licence is the repository's; the changes are CHANGELOG.md's (`changes`).
+
+pub mod changes;
 
 use crate::check::read_json_or_yaml;
 use crate::manifest::{self, Object};
@@ -229,12 +231,49 @@ pub fn check_step(project: &Project, rendered: &[(&Scenario, Option<&[Object]>)]
         cargo.as_deref(),
         project.root.join("LICENSE").is_file(),
     ));
+    step.record(changes_agree(project, &chart));
     step.detail = format!(
-        "{} images listed in {IMAGES_ANNOTATION} ({} image values), every image of {} scenarios among them; licence",
+        "{} images listed in {IMAGES_ANNOTATION} ({} image values), every image of {} scenarios among them; licence; changes from CHANGELOG.md",
         annotated.len(),
         images.len(),
         rendered.len()
     );
+}
+
+/// Chart.yaml's changes annotation is CHANGELOG.md's section for the chart's version (a project
+/// without a CHANGELOG.md, such as the harness's fixtures, has nothing to hold it to).
+fn changes_agree(project: &Project, chart: &Value) -> Result<(), String> {
+    let Ok(changelog) = std::fs::read_to_string(project.root.join("CHANGELOG.md")) else {
+        return Ok(());
+    };
+    let version = chart["version"].as_str().unwrap_or_default();
+    let expected = changes::from_changelog(&changelog, version)?;
+    if changes::annotated(chart)? == expected {
+        Ok(())
+    } else {
+        Err(format!(
+            "Chart.yaml's {} is not what CHANGELOG.md's section for {version} lists; run `cargo xtask bless` and commit Chart.yaml",
+            changes::CHANGES_ANNOTATION
+        ))
+    }
+}
+
+/// `bless`: writes the changes annotation from CHANGELOG.md; the file's path when it changed.
+pub fn bless(project: &Project) -> Result<Option<std::path::PathBuf>, String> {
+    let Ok(changelog) = std::fs::read_to_string(project.root.join("CHANGELOG.md")) else {
+        return Ok(None);
+    };
+    let path = project.chart.join("Chart.yaml");
+    let text =
+        std::fs::read_to_string(&path).map_err(|e| format!("reading {}: {e}", path.display()))?;
+    let chart = read_json_or_yaml(&path)?;
+    let version = chart["version"].as_str().unwrap_or_default();
+    let written = changes::write_into(&text, &changes::from_changelog(&changelog, version)?)?;
+    if written == text {
+        return Ok(None);
+    }
+    std::fs::write(&path, written).map_err(|e| format!("writing {}: {e}", path.display()))?;
+    Ok(Some(path))
 }
 
 /// The images one scenario's render runs but for those its own values set, and whether the
