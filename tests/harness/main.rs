@@ -534,6 +534,42 @@ fn exceptions_allow_one_object_and_rule_and_must_stay_in_use() {
 }
 
 #[test]
+fn a_changelog_entry_missing_from_chart_yaml_is_rejected_by_chart_metadata() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&fixture(), dir.path());
+    let changelog = dir.path().join("CHANGELOG.md");
+    fs::write(
+        &changelog,
+        "# Changelog\n\n## 0.1.0\n\n### Added\n\n- The web server.\n",
+    )
+    .unwrap();
+    let (blessed, out) = xtask(dir.path(), "bless");
+    assert!(blessed, "{out}");
+    let chart = fs::read_to_string(dir.path().join("chart/Chart.yaml")).unwrap();
+    assert!(
+        chart.contains(
+            "artifacthub.io/changes: |\n    - kind: added\n      description: \"The web server.\""
+        ),
+        "bless did not write the changes:\n{chart}"
+    );
+    let (ok, out) = xtask(dir.path(), "check");
+    assert!(ok, "{out}");
+    replace_in(
+        dir.path(),
+        "CHANGELOG.md",
+        "### Added\n",
+        "### Fixed\n\n- A header.\n\n### Added\n",
+    );
+    let (ok, out) = xtask(dir.path(), "check");
+    assert!(!ok, "{out}");
+    assert_eq!(failed_steps(&out), vec!["chart-metadata"], "{out}");
+    assert!(
+        out.contains("Chart.yaml's artifacthub.io/changes is not what CHANGELOG.md's section for 0.1.0 lists; run `cargo xtask bless`"),
+        "{out}"
+    );
+}
+
+#[test]
 fn an_image_chart_yaml_does_not_list_is_rejected_by_chart_metadata() {
     let dir = broken_copy(
         "chart/templates/deployment.yaml",

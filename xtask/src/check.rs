@@ -699,17 +699,7 @@ fn check_docs(inputs: &Inputs, renders: &[Render], step: &mut Step) {
                 && r.minor == inputs.newest_minor()
         })
         .and_then(|r| r.objects.as_ref().ok());
-    let pages = docs::expected_readme(chart)
-        .map(|page| vec![page])
-        .and_then(|mut pages| {
-            if let Some(defaults) = defaults {
-                pages.extend(docs::architecture::expected_pages(
-                    inputs.project,
-                    defaults,
-                )?);
-            }
-            Ok(pages)
-        });
+    let pages = docs::generated_pages(inputs.project, defaults.map(Vec::as_slice));
     match pages {
         Err(e) => step.fail(e.to_string()),
         Ok(pages) => {
@@ -738,15 +728,9 @@ fn bless_docs(inputs: &Inputs, step: &mut Step) {
             inputs.newest_minor(),
         )
         .and_then(|text| crate::manifest::parse(&text));
-    let pages = defaults.and_then(|defaults| {
-        let mut pages =
-            vec![docs::expected_readme(&inputs.project.chart).map_err(|e| e.to_string())?];
-        pages.extend(
-            docs::architecture::expected_pages(inputs.project, &defaults)
-                .map_err(|e| e.to_string())?,
-        );
-        Ok(pages)
-    });
+    // Where the defaults do not render (the bless step says why), the picture is left as it is.
+    let pages =
+        docs::generated_pages(inputs.project, defaults.ok().as_deref()).map_err(|e| e.to_string());
     let written = pages.and_then(|pages| {
         let mut rewritten = Vec::new();
         for (path, current, expected) in pages {

@@ -26,6 +26,15 @@ impl Step {
         }
     }
 
+    /// A step made by timing `work`.
+    pub fn timed(name: impl Into<String>, work: impl FnOnce(&mut Step)) -> Step {
+        let started = Instant::now();
+        let mut step = Step::new(name);
+        work(&mut step);
+        step.elapsed = started.elapsed();
+        step
+    }
+
     pub fn record(&mut self, result: Result<(), String>) {
         match result {
             Ok(()) => self.passed += 1,
@@ -57,10 +66,12 @@ pub struct Report {
 impl Report {
     /// Times `work` and files its step.
     pub fn step(&mut self, name: impl Into<String>, work: impl FnOnce(&mut Step)) {
-        let started = Instant::now();
-        let mut step = Step::new(name);
-        work(&mut step);
-        step.elapsed = started.elapsed();
+        let step = Step::timed(name, work);
+        self.add(step);
+    }
+
+    /// Files a step that ran elsewhere (on another thread, beside the others).
+    pub fn add(&mut self, step: Step) {
         self.print_step(&step);
         self.steps.push(step);
     }

@@ -9,10 +9,34 @@ pub mod blocks;
 pub mod site;
 mod values_table;
 
-use crate::error::Error;
-use std::path::Path;
+use crate::error::{Context, Error};
+use crate::manifest::Object;
+use crate::project::Project;
+use std::path::{Path, PathBuf};
 
-pub use values_table::{coverage_gaps, expected_readme};
+pub use values_table::coverage_gaps;
+
+/// Every page with generated parts, as (path, what it holds, what it should hold):
+/// `chart/README.md` (its values table; and, in a project with a docs site, the architecture
+/// picture) and `docs/architecture.md`. `defaults` is the render of the defaults without pins,
+/// as an installation makes it; without it (its render failed) the pictures are left out.
+pub fn generated_pages(
+    project: &Project,
+    defaults: Option<&[Object]>,
+) -> Result<Vec<(PathBuf, String, String)>, Error> {
+    let (readme_path, readme, mut readme_expected) = values_table::expected_readme(&project.chart)?;
+    let mut pages = Vec::new();
+    if let (Some(defaults), true) = (defaults, project.root.join("mkdocs.yml").is_file()) {
+        let picture = architecture::flowchart(defaults);
+        readme_expected = architecture::splice(&readme_expected, &picture, &readme_path)?;
+        let page = project.root.join("docs").join("architecture.md");
+        let text = std::fs::read_to_string(&page).context(format!("reading {}", page.display()))?;
+        let expected = architecture::splice(&text, &picture, &page)?;
+        pages.push((page, text, expected));
+    }
+    pages.insert(0, (readme_path, readme, readme_expected));
+    Ok(pages)
+}
 
 /// `text` with the part between the `markers` lines replaced by `generated`; an error names the
 /// file and where the markers must go (`what` is what goes between them).

@@ -4,7 +4,8 @@
 //! cluster. A page may need a release it does not install itself (troubleshooting looks at the
 //! quickstart's): a line `<!-- e2e setup: <command> -->` on the page, invisible on the site, runs
 //! first. kwok plays the credentials Job's pod, so after each block the harness plays the Job's
-//! script as e2e's install does. After a page, the namespaces it made are deleted.
+//! script as e2e's install does. After a page, the namespaces its commands name are deleted
+//! (only those: the step runs beside e2e's others, which make namespaces of their own).
 //!
 //! Blocks marked `# not runnable here: <reason>` are skipped and counted (docs::blocks).
 
@@ -30,7 +31,6 @@ pub fn run(ctx: &Ctx, step: &mut Step) {
     };
     let mut pages: Vec<&str> = found.iter().map(|b| b.page.as_str()).collect();
     pages.dedup();
-    let mut slowest = (String::new(), 0.0);
     for page in pages {
         let started = Instant::now();
         let runnable: Vec<&Block> = found
@@ -40,8 +40,14 @@ pub fn run(ctx: &Ctx, step: &mut Step) {
         if runnable.is_empty() {
             continue;
         }
-        let before = namespaces(ctx);
-        let result = setup_lines(ctx, page).and_then(|setup| {
+        let setup = setup_lines(ctx, page);
+        let named: BTreeSet<String> = runnable
+            .iter()
+            .map(|b| b.script.as_str())
+            .chain(setup.iter().flatten().map(String::as_str))
+            .flat_map(namespaces_named)
+            .collect();
+        let result = setup.and_then(|setup| {
             for command in setup {
                 shell(ctx, work.path(), &command).map_err(|e| {
                     format!("{page}: the page's `{SETUP} {command} -->` failed: {e}")
@@ -51,7 +57,7 @@ pub fn run(ctx: &Ctx, step: &mut Step) {
                 shell(ctx, work.path(), &block.script).map_err(|e| {
                     format!("{}: the block failed: {e}\n{}", block.at(), block.script)
                 })?;
-                settle_credentials(ctx, &before);
+                settle_credentials(ctx, &named);
             }
             Ok(())
         });
@@ -59,18 +65,14 @@ pub fn run(ctx: &Ctx, step: &mut Step) {
             Ok(()) => step.passed += runnable.len(),
             Err(e) => step.fail(e),
         }
-        step.record(remove_new_namespaces(ctx, &before).map_err(|e| format!("{page}: {e}")));
-        let seconds = started.elapsed().as_secs_f64();
-        if seconds > slowest.1 {
-            slowest = (page.to_string(), seconds);
-        }
+        step.record(remove_namespaces(ctx, &named).map_err(|e| format!("{page}: {e}")));
+        step.notes.push(format!(
+            "{page}: {} blocks in {:.0} s",
+            runnable.len(),
+            started.elapsed().as_secs_f64()
+        ));
     }
-    step.detail = format!(
-        "{}; slowest page {} ({:.0} s)",
-        crate::docs::site::block_counts(&found),
-        slowest.0,
-        slowest.1
-    );
+    step.detail = crate::docs::site::block_counts(&found);
 }
 
 /// A folder with `chart`, `values` and `tests/docs` (the pages' setup scripts) linked from the
@@ -135,28 +137,61 @@ fn shell(ctx: &Ctx, work: &Path, script: &str) -> Result<(), String> {
     ))
 }
 
-/// kwok does not run the credentials Job's pod: play its script in the namespaces the page made.
-fn settle_credentials(ctx: &Ctx, before: &BTreeSet<String>) {
-    for namespace in namespaces(ctx).difference(before) {
+/// kwok does not run the credentials Job's pod: play its script in the page's namespaces.
+fn settle_credentials(ctx: &Ctx, named: &BTreeSet<String>) {
+    for namespace in named {
         let _ = credentials::play_job(ctx, namespace);
     }
 }
 
-fn namespaces(ctx: &Ctx) -> BTreeSet<String> {
-    super::items(ctx, "namespaces", "")
-        .iter()
-        .filter_map(|n| n["metadata"]["name"].as_str().map(str::to_string))
-        .collect()
+/// The namespaces a script names: `-n X`, `--namespace X`, `--namespace=X`, `namespace X`
+/// (`kubectl create namespace X`).
+fn namespaces_named(script: &str) -> BTreeSet<String> {
+    let words: Vec<&str> = script.split_whitespace().collect();
+    let mut found = BTreeSet::new();
+    for (i, word) in words.iter().enumerate() {
+        if let Some(name) = word.strip_prefix("--namespace=") {
+            found.insert(name.to_string());
+        } else if matches!(*word, "-n" | "--namespace" | "namespace") {
+            if let Some(next) = words.get(i + 1) {
+                let name = next.trim_end_matches(';');
+                if name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                    && !name.is_empty()
+                {
+                    found.insert(name.to_string());
+                }
+            }
+        }
+    }
+    found
 }
 
-/// Deletes the namespaces a page made and waits until they are gone, so the next page can make
-/// them again.
-fn remove_new_namespaces(ctx: &Ctx, before: &BTreeSet<String>) -> Result<(), String> {
-    let made: Vec<String> = namespaces(ctx).difference(before).cloned().collect();
+/// Deletes those namespaces where they exist and waits until they are gone, so the next page
+/// can make them again.
+fn remove_namespaces(ctx: &Ctx, named: &BTreeSet<String>) -> Result<(), String> {
+    let existing: BTreeSet<String> = super::items(ctx, "namespaces", "")
+        .iter()
+        .filter_map(|n| n["metadata"]["name"].as_str().map(str::to_string))
+        .collect();
+    let made: Vec<&String> = named.intersection(&existing).collect();
     if made.is_empty() {
         return Ok(());
     }
     let mut args = vec!["delete", "namespace", "--wait=true", "--timeout=3m"];
-    args.extend(made.iter().map(String::as_str));
+    args.extend(made.iter().map(|n| n.as_str()));
     ctx.plane.kubectl(&args).map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_namespaces_a_script_names() {
+        let script = "kubectl create namespace geonode\nhelm install geonode ./chart -n geonode\nkubectl --namespace=maps get pods; kubectl get ns --namespace other\n";
+        let found: Vec<String> = namespaces_named(script).into_iter().collect();
+        assert_eq!(found, ["geonode", "maps", "other"]);
+    }
 }
