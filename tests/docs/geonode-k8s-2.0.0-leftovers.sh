@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
 # What a community-chart release (GeoNodeUserGroup-DE/geonode-k8s 2.0.0) named `geonode` has in
-# the namespace given as $1: see README.md beside this file for where each name comes from.
+# the namespace given as `-n <namespace>`: see README.md beside this file for where each name
+# comes from.
 set -euo pipefail
-ns=$1
+if [ "$#" -ne 2 ] || [ "$1" != -n ]; then
+  echo "usage: $0 -n <namespace>" >&2
+  exit 2
+fi
+ns=$2
 release=geonode
 kubectl create namespace "$ns"
 random() { openssl rand -hex 16; }

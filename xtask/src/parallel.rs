@@ -1,12 +1,21 @@
-//! A small work pool: runs a closure over items on all cores, results in input order.
+//! A small work pool: runs a closure over items on all cores (or as many threads as asked),
+//! results in input order.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 pub fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let workers = std::thread::available_parallelism()
-        .map_or(2, |n| n.get())
-        .min(items.len().max(1));
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    map_with(cores, items, f)
+}
+
+/// `map` with `workers` threads: for work that mostly waits (on a server), more than the cores.
+pub fn map_with<T: Sync, R: Send>(
+    workers: usize,
+    items: &[T],
+    f: impl Fn(&T) -> R + Sync,
+) -> Vec<R> {
+    let workers = workers.max(1).min(items.len().max(1));
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<R>>> = Mutex::new(items.iter().map(|_| None).collect());
     std::thread::scope(|scope| {

@@ -4,20 +4,24 @@
 //! cluster. A page may need a release it does not install itself (troubleshooting looks at the
 //! quickstart's): a line `<!-- e2e setup: <command> -->` on the page, invisible on the site, runs
 //! first. kwok plays the credentials Job's pod, so after each block the harness plays the Job's
-//! script as e2e's install does. After a page, the namespaces its commands name are deleted
-//! (only those: the step runs beside e2e's others, which make namespaces of their own).
+//! script as e2e's install does. Pages run at once, three at a time, beside e2e's other steps:
+//! the one thing changed in what a reader types is the namespace — each one a page names
+//! (`-n geonode`) becomes the page's own (`docs<n>-geonode`) — and those are deleted after it.
 //!
 //! Blocks marked `# not runnable here: <reason>` are skipped and counted (docs::blocks).
 
 use super::{credentials, Ctx};
 use crate::docs::blocks::{self, Block};
 use crate::report::Step;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
 const SETUP: &str = "<!-- e2e setup:";
+
+/// Pages run at once: each mostly waits on the control plane (Helm's waits, kwok's stages).
+const PAGES_AT_ONCE: usize = 3;
 
 /// The step `docs-shell-blocks`.
 pub fn run(ctx: &Ctx, step: &mut Step) {
@@ -25,54 +29,79 @@ pub fn run(ctx: &Ctx, step: &mut Step) {
         Ok(found) => found,
         Err(e) => return step.fail(e.to_string()),
     };
-    let work = match workspace(ctx) {
-        Ok(work) => work,
-        Err(e) => return step.fail(e),
-    };
-    let mut pages: Vec<&str> = found.iter().map(|b| b.page.as_str()).collect();
+    let mut pages: Vec<&str> = found
+        .iter()
+        .filter(|b| b.not_runnable.is_none())
+        .map(|b| b.page.as_str())
+        .collect();
     pages.dedup();
-    for page in pages {
-        let started = Instant::now();
-        let runnable: Vec<&Block> = found
-            .iter()
-            .filter(|b| b.page == page && b.not_runnable.is_none())
-            .collect();
-        if runnable.is_empty() {
-            continue;
-        }
-        let setup = setup_lines(ctx, page);
-        let named: BTreeSet<String> = runnable
-            .iter()
-            .map(|b| b.script.as_str())
-            .chain(setup.iter().flatten().map(String::as_str))
-            .flat_map(namespaces_named)
-            .collect();
-        let result = setup.and_then(|setup| {
-            for command in setup {
-                shell(ctx, work.path(), &command).map_err(|e| {
-                    format!("{page}: the page's `{SETUP} {command} -->` failed: {e}")
-                })?;
-            }
-            for block in &runnable {
-                shell(ctx, work.path(), &block.script).map_err(|e| {
-                    format!("{}: the block failed: {e}\n{}", block.at(), block.script)
-                })?;
-                settle_credentials(ctx, &named);
-            }
-            Ok(())
-        });
-        match result {
-            Ok(()) => step.passed += runnable.len(),
-            Err(e) => step.fail(e),
-        }
-        step.record(remove_namespaces(ctx, &named).map_err(|e| format!("{page}: {e}")));
-        step.notes.push(format!(
-            "{page}: {} blocks in {:.0} s",
-            runnable.len(),
-            started.elapsed().as_secs_f64()
-        ));
+    let numbered: Vec<(usize, &str)> = pages.into_iter().enumerate().collect();
+    let runs = crate::parallel::map_with(PAGES_AT_ONCE, &numbered, |&(number, page)| {
+        run_page(ctx, &found, number, page)
+    });
+    for run in runs {
+        step.passed += run.passed;
+        step.failures.extend(run.failures);
+        step.notes.push(run.note);
     }
     step.detail = crate::docs::site::block_counts(&found);
+}
+
+/// What one page's run gives the step.
+struct PageRun {
+    passed: usize,
+    failures: Vec<String>,
+    note: String,
+}
+
+/// One page: its setup lines, then its runnable blocks in order, each namespace its commands
+/// name made the page's own (`docs<number>-<name>`: pages run at once, and a page's namespace
+/// need not be gone before the next one makes it), then those namespaces deleted.
+fn run_page(ctx: &Ctx, found: &[Block], number: usize, page: &str) -> PageRun {
+    let started = Instant::now();
+    let runnable: Vec<&Block> = found
+        .iter()
+        .filter(|b| b.page == page && b.not_runnable.is_none())
+        .collect();
+    let mut run = PageRun {
+        passed: 0,
+        failures: Vec::new(),
+        note: String::new(),
+    };
+    let setup = setup_lines(ctx, page);
+    let own: BTreeMap<String, String> = runnable
+        .iter()
+        .map(|b| b.script.as_str())
+        .chain(setup.iter().flatten().map(String::as_str))
+        .flat_map(namespaces_named)
+        .map(|name| (name.clone(), format!("docs{number}-{name}")))
+        .collect();
+    let namespaces: BTreeSet<String> = own.values().cloned().collect();
+    let result = workspace(ctx).and_then(|work| {
+        for command in setup? {
+            shell(ctx, work.path(), &in_namespaces(&command, &own))
+                .map_err(|e| format!("{page}: the page's `{SETUP} {command} -->` failed: {e}"))?;
+        }
+        for block in &runnable {
+            shell(ctx, work.path(), &in_namespaces(&block.script, &own))
+                .map_err(|e| format!("{}: the block failed: {e}\n{}", block.at(), block.script))?;
+            settle_credentials(ctx, &namespaces);
+            run.passed += 1;
+        }
+        Ok(())
+    });
+    if let Err(e) = result {
+        run.failures.push(e);
+    }
+    if let Err(e) = remove_namespaces(ctx, &namespaces) {
+        run.failures.push(format!("{page}: {e}"));
+    }
+    run.note = format!(
+        "{page}: {} blocks in {:.0} s",
+        runnable.len(),
+        started.elapsed().as_secs_f64()
+    );
+    run
 }
 
 /// A folder with `chart`, `values` and `tests/docs` (the pages' setup scripts) linked from the
@@ -138,8 +167,8 @@ fn shell(ctx: &Ctx, work: &Path, script: &str) -> Result<(), String> {
 }
 
 /// kwok does not run the credentials Job's pod: play its script in the page's namespaces.
-fn settle_credentials(ctx: &Ctx, named: &BTreeSet<String>) {
-    for namespace in named {
+fn settle_credentials(ctx: &Ctx, namespaces: &BTreeSet<String>) {
+    for namespace in namespaces {
         let _ = credentials::play_job(ctx, namespace);
     }
 }
@@ -155,10 +184,12 @@ fn namespaces_named(script: &str) -> BTreeSet<String> {
         } else if matches!(*word, "-n" | "--namespace" | "namespace") {
             if let Some(next) = words.get(i + 1) {
                 let name = next.trim_end_matches(';');
-                if name
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-                    && !name.is_empty()
+                // A name as the pages write them (`tail -n 20` names no namespace).
+                let lowercase = |c: char| c.is_ascii_lowercase();
+                if name.starts_with(lowercase)
+                    && name
+                        .chars()
+                        .all(|c| lowercase(c) || c.is_ascii_digit() || c == '-')
                 {
                     found.insert(name.to_string());
                 }
@@ -168,18 +199,43 @@ fn namespaces_named(script: &str) -> BTreeSet<String> {
     found
 }
 
-/// Deletes those namespaces where they exist and waits until they are gone, so the next page
-/// can make them again.
-fn remove_namespaces(ctx: &Ctx, named: &BTreeSet<String>) -> Result<(), String> {
+/// `script` with each namespace it names (as `namespaces_named` finds them) renamed by `own`.
+fn in_namespaces(script: &str, own: &BTreeMap<String, String>) -> String {
+    let mut out = String::with_capacity(script.len());
+    let mut previous = "";
+    let mut rest = script;
+    while let Some(start) = rest.find(|c: char| !c.is_whitespace()) {
+        out.push_str(&rest[..start]);
+        rest = &rest[start..];
+        let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+        let word = &rest[..end];
+        let (name, tail) = word.split_at(word.trim_end_matches(';').len());
+        let renamed = match word.strip_prefix("--namespace=") {
+            Some(name) => own.get(name).map(|to| format!("--namespace={to}")),
+            None if matches!(previous, "-n" | "--namespace" | "namespace") => {
+                own.get(name).map(|to| format!("{to}{tail}"))
+            }
+            None => None,
+        };
+        out.push_str(renamed.as_deref().unwrap_or(word));
+        previous = word;
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Deletes those namespaces where they exist (without waiting: their names are the page's own).
+fn remove_namespaces(ctx: &Ctx, namespaces: &BTreeSet<String>) -> Result<(), String> {
     let existing: BTreeSet<String> = super::items(ctx, "namespaces", "")
         .iter()
         .filter_map(|n| n["metadata"]["name"].as_str().map(str::to_string))
         .collect();
-    let made: Vec<&String> = named.intersection(&existing).collect();
+    let made: Vec<&String> = namespaces.intersection(&existing).collect();
     if made.is_empty() {
         return Ok(());
     }
-    let mut args = vec!["delete", "namespace", "--wait=true", "--timeout=3m"];
+    let mut args = vec!["delete", "namespace", "--wait=false"];
     args.extend(made.iter().map(|n| n.as_str()));
     ctx.plane.kubectl(&args).map(|_| ())
 }
@@ -190,8 +246,16 @@ mod tests {
 
     #[test]
     fn the_namespaces_a_script_names() {
-        let script = "kubectl create namespace geonode\nhelm install geonode ./chart -n geonode\nkubectl --namespace=maps get pods; kubectl get ns --namespace other\n";
+        let script = "kubectl create namespace geonode\nhelm install geonode ./chart -n geonode\nkubectl --namespace=maps get pods; kubectl get ns --namespace other | tail -n 20\n";
         let found: Vec<String> = namespaces_named(script).into_iter().collect();
         assert_eq!(found, ["geonode", "maps", "other"]);
+        let own = BTreeMap::from([
+            ("geonode".to_string(), "docs1-geonode".to_string()),
+            ("maps".to_string(), "docs1-maps".to_string()),
+        ]);
+        assert_eq!(
+            in_namespaces(script, &own),
+            "kubectl create namespace docs1-geonode\nhelm install geonode ./chart -n docs1-geonode\nkubectl --namespace=docs1-maps get pods; kubectl get ns --namespace other | tail -n 20\n"
+        );
     }
 }
