@@ -9,6 +9,7 @@
 //! with the reason it is not (see `blocks`).
 
 use super::blocks::{self, Block};
+use crate::contract::process::exec;
 use crate::error::{Context, Error};
 use crate::project::Project;
 use crate::report::Step;
@@ -63,7 +64,7 @@ pub fn build(project: &Project, out: &Path) -> Result<(), Error> {
         .output()
         .context("running mkdocs")?;
     if output.status.success() {
-        return Ok(());
+        return scripts_present(&project.root.join("mkdocs.yml"), out);
     }
     Err(Error::msg(format!(
         "the docs site does not build in strict mode; fix each warning below (a link to a missing page or anchor, a page missing from mkdocs.yml's nav, a link out of docs/ that should be a repository URL or `code`):\n{}",
@@ -98,7 +99,81 @@ fn stage(project: &Project) -> Result<tempfile::TempDir, Error> {
         staged.path().join("docs").join("requirements.txt"),
     )
     .context(format!("copying {}", requirements.display()))?;
+    let scripts = staged.path().join("docs").join("js");
+    fs::create_dir_all(&scripts).context(format!("creating {}", scripts.display()))?;
+    for entry in fs::read_dir(docs.join("js"))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        fs::copy(entry.path(), scripts.join(entry.file_name()))
+            .context(format!("copying {}", entry.path().display()))?;
+    }
+    fs::copy(ensure_mermaid()?, scripts.join("mermaid.min.js")).context("copying Mermaid")?;
     Ok(staged)
+}
+
+/// Mermaid, which draws the architecture picture in the reader's browser: the npm package at a
+/// pinned version (its tarball checked by sha256), served by the site itself.
+const MERMAID_VERSION: &str = "12.3.0";
+const MERMAID_TARBALL_SHA256: &str =
+    "be0684e8d20bfc874df12c0f04927a5c482f57f2200eec54cca52a4583fd4040";
+
+fn ensure_mermaid() -> Result<PathBuf, Error> {
+    let entry = format!("mermaid-{MERMAID_VERSION}");
+    let (cache, _lock) = crate::tools::lock_entry(&entry)?;
+    let file = cache.join(&entry).join("mermaid.min.js");
+    if file.is_file() {
+        return Ok(file);
+    }
+    let work = tempfile::tempdir().context("making a folder for the Mermaid download")?;
+    exec(
+        Command::new("npm")
+            .args(["pack", "--silent", "--pack-destination"])
+            .arg(work.path())
+            .arg(format!("mermaid@{MERMAID_VERSION}")),
+    )
+    .map_err(Error::msg)
+    .context("Mermaid comes from the npm registry with npm (Node.js); install npm")?;
+    let tarball = work.path().join(format!("mermaid-{MERMAID_VERSION}.tgz"));
+    crate::tools::verify_sha256(&tarball, MERMAID_TARBALL_SHA256)?;
+    exec(
+        Command::new("tar")
+            .arg("-xzf")
+            .arg(&tarball)
+            .arg("-C")
+            .arg(work.path())
+            .arg("package/dist/mermaid.min.js"),
+    )
+    .map_err(Error::msg)
+    .context(format!("unpacking {}", tarball.display()))?;
+    fs::create_dir_all(file.parent().expect("a folder")).context("creating Mermaid's folder")?;
+    // Moved in last: a file in its place is a whole, checked one.
+    fs::rename(work.path().join("package/dist/mermaid.min.js"), &file)
+        .context(format!("moving Mermaid into {}", file.display()))?;
+    Ok(file)
+}
+
+/// Every script mkdocs.yml's `extra_javascript` names is in the built site (mkdocs does not
+/// check them, and a missing one is a page that silently lacks what the script does).
+fn scripts_present(config: &Path, site: &Path) -> Result<(), Error> {
+    let text = fs::read_to_string(config).context(format!("reading {}", config.display()))?;
+    let config: serde_json::Value = yaml_serde::from_str(&text)
+        .map_err(|e| Error::msg(format!("parsing {}: {e}", config.display())))?;
+    let missing: Vec<&str> = config["extra_javascript"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(serde_json::Value::as_str)
+        .filter(|script| !site.join(script).is_file())
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(Error::msg(format!(
+        "the built site lacks {} that mkdocs.yml's extra_javascript names; put them in docs/ (or let the staging provide them)",
+        missing.join(", ")
+    )))
 }
 
 /// Where `chart/README.md` goes in the site.
@@ -133,30 +208,19 @@ fn ensure(requirements: &Path) -> Result<PathBuf, Error> {
         fs::remove_dir_all(&target)
             .context(format!("removing the incomplete {}", target.display()))?;
     }
-    let out = Command::new(crate::tools::python())
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "--require-hashes",
-            "--no-deps",
-            "--only-binary=:all:",
-            "--target",
-        ])
-        .arg(&target)
-        .arg("-r")
-        .arg(requirements)
-        .output()
-        .context("running pip (is python3 with pip installed?)")?;
-    if !out.status.success() {
-        return Err(Error::msg(format!(
-            "pip install -r {} failed (a package without a hash for this Python or platform needs its line there):\n{}",
-            requirements.display(),
-            String::from_utf8_lossy(&out.stderr).trim()
-        )));
-    }
+    exec(
+        Command::new(crate::tools::python())
+            .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
+            .args(["--require-hashes", "--no-deps", "--only-binary=:all:", "--target"])
+            .arg(&target)
+            .arg("-r")
+            .arg(requirements),
+    )
+    .map_err(Error::msg)
+    .context(format!(
+        "installing the docs generator from {} (a package without a hash for this Python or platform needs its line there)",
+        requirements.display()
+    ))?;
     fs::write(&stamp, &digest).context(format!("writing {}", stamp.display()))?;
     Ok(target)
 }
