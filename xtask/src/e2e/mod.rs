@@ -18,8 +18,10 @@ mod docs_blocks;
 pub mod oci;
 mod placement;
 mod server_side;
+mod stand_ins;
+mod upgrades;
 
-use crate::cluster::binaries::{MIGRATED_LABEL, MIGRATIONS_GATE};
+use crate::cluster::binaries::MIGRATIONS_GATE;
 use crate::cluster::ControlPlane;
 use crate::error::Error;
 use crate::helm::Helm;
@@ -29,7 +31,6 @@ use crate::tools;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -89,8 +90,8 @@ pub fn run(project: &Project) -> Result<Report, Error> {
         // What the cluster lacks: a storage provisioner, and containers that run (the gate).
         scope.spawn(|| {
             while !stop.load(Ordering::Relaxed) {
-                provision_volumes(&ctx);
-                open_migrations_gates(&ctx);
+                stand_ins::provision_volumes(&ctx);
+                stand_ins::open_migrations_gates(&ctx);
                 std::thread::sleep(Duration::from_secs(1));
             }
         });
@@ -111,9 +112,9 @@ pub fn run(project: &Project) -> Result<Report, Error> {
             };
             lifecycle(&ctx, &release, &mut report);
         }
-        for (label, previous) in previous_charts(project) {
+        for (label, previous) in upgrades::previous_charts(project) {
             report.step(format!("upgrade-from-{label}"), |step| {
-                upgrade_from_previous(&ctx, &previous, step)
+                upgrades::upgrade_from_previous(&ctx, &previous, step)
             });
         }
         report.step("release-from-oci", |step| {
@@ -302,103 +303,6 @@ fn gitops_reapply(
     check_release(ctx, ns, step);
 }
 
-/// The last chart whose generated credentials Helm rendered (with `lookup`, kept by
-/// resource-policy): an upgrade from it must keep every one of them.
-const RENDERED_CREDENTIALS_CHART: &str = "fc2ef880a88e13fc85f2174ec8082f64e74238d6";
-
-/// The charts upgrades start from, by label: every release (tag `geonode-<version>`), the
-/// previous commit, and the last chart that rendered generated credentials, when this clone has it.
-fn previous_charts(project: &Project) -> Vec<(String, String)> {
-    let git = |args: &[&str]| -> Result<String, String> {
-        let mut cmd = Command::new("git");
-        cmd.current_dir(&project.root).args(args);
-        crate::cluster::run(cmd).map(|s| s.trim().to_string())
-    };
-    // Every released version (tags geonode-<version>), then the previous commit.
-    let mut charts: Vec<(String, String)> = crate::release::policy::releases(&project.root)
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|tag| {
-            let commit = git(&["rev-parse", "--verify", &format!("{tag}^{{commit}}")]).ok()?;
-            Some((tag, commit))
-        })
-        .collect();
-    if let Ok(previous) = git(&["rev-parse", "--verify", "HEAD~1^{commit}"]) {
-        if !charts.iter().any(|(_, c)| *c == previous) {
-            charts.push(("previous-commit".to_string(), previous));
-        }
-    }
-    let commit = format!("{RENDERED_CREDENTIALS_CHART}^{{commit}}");
-    if git(&["rev-parse", "--verify", "--quiet", &commit]).is_ok()
-        && !charts.iter().any(|(_, c)| c == RENDERED_CREDENTIALS_CHART)
-    {
-        charts.push((
-            "rendered-credentials".to_string(),
-            RENDERED_CREDENTIALS_CHART.to_string(),
-        ));
-    }
-    charts
-}
-
-/// Installs the chart as it was at a release or the previous commit, then upgrades to this one: renames, immutable fields and selector changes show up here.
-fn upgrade_from_previous(ctx: &Ctx, previous: &str, step: &mut Step) {
-    let root = &ctx.project.root;
-    let old = match tempfile::tempdir() {
-        Ok(d) => d,
-        Err(e) => return step.fail(format!("creating a folder for the previous chart: {e}")),
-    };
-    let mut archive = Command::new("sh");
-    archive.current_dir(root).arg("-c").arg(format!(
-        "git archive {previous} chart | tar -x -C '{}'",
-        old.path().display()
-    ));
-    if let Err(e) = crate::cluster::run(archive) {
-        step.notes.push(format!(
-            "the chart at {previous} could not be extracted ({e}); skipped"
-        ));
-        return;
-    }
-    let old_chart = old.path().join("chart");
-    if !old_chart.join("Chart.yaml").is_file() {
-        step.notes.push(format!("{previous} has no chart; skipped"));
-        return;
-    }
-    let ns = &format!("geonode-e2e-from-{}", &previous[..previous.len().min(12)]);
-    step.record(create_namespace(ctx, ns));
-    step.record(
-        helm_install(ctx, &old_chart, ns, &[])
-            .map_err(|e| format!("installing the chart of {previous}: {e}")),
-    );
-    // The previous chart may have made the generated credentials itself, or by its Job.
-    step.record(credentials::play_job(ctx, ns).map(|_| ()));
-    let secrets_before = secret_data(ctx, ns);
-    step.record(
-        ctx.helm(&["upgrade", RELEASE, path(&ctx.project.chart), "-n", ns, "--wait", "--wait-for-jobs", WAIT])
-            .map(|_| ())
-            .map_err(|e| format!("upgrading from the chart of {previous} failed (a rename or an immutable field?): {e}")),
-    );
-    credentials::settle(ctx, ns, step);
-    let secrets_after = secret_data(ctx, ns);
-    let changed: Vec<&String> = secrets_before
-        .iter()
-        .filter(|(name, data)| secrets_after.get(*name).is_some_and(|d| d != *data))
-        .map(|(name, _)| name)
-        .collect();
-    step.record(if changed.is_empty() {
-        Ok(())
-    } else {
-        Err(format!(
-            "upgrading from {previous} changed the data of Secrets {changed:?}"
-        ))
-    });
-    check_release(ctx, ns, step);
-    step.record(
-        ctx.helm(&["uninstall", RELEASE, "-n", ns, "--wait", WAIT])
-            .map(|_| ()),
-    );
-    step.detail = format!("from {}", &previous[..previous.len().min(12)]);
-}
-
 fn path(p: &Path) -> &str {
     p.to_str().unwrap_or_default()
 }
@@ -585,64 +489,6 @@ fn secret_data(ctx: &Ctx, namespace: &str) -> BTreeMap<String, String> {
             )
         })
         .collect()
-}
-
-/// Binds each pending claim of any namespace to a new hostPath volume of its class, size and
-/// access modes.
-fn provision_volumes(ctx: &Ctx) {
-    for claim in items(ctx, "pvc", "") {
-        if claim["status"]["phase"] != "Pending" || !claim["spec"]["volumeName"].is_null() {
-            continue;
-        }
-        let uid = claim["metadata"]["uid"].as_str().unwrap_or("x");
-        let name = claim["metadata"]["name"].as_str().unwrap_or("?");
-        let namespace = claim["metadata"]["namespace"].as_str().unwrap_or("?");
-        let class = claim["spec"]["storageClassName"].as_str().unwrap_or("");
-        let size = claim["spec"]["resources"]["requests"]["storage"]
-            .as_str()
-            .unwrap_or("1Gi");
-        let modes = claim["spec"]["accessModes"].to_string();
-        let pv = format!(
-            "apiVersion: v1\nkind: PersistentVolume\nmetadata:\n  name: e2e-{uid}\nspec:\n  capacity: {{storage: {size}}}\n  accessModes: {modes}\n  persistentVolumeReclaimPolicy: Retain\n  storageClassName: \"{class}\"\n  hostPath: {{path: /tmp/e2e-{uid}}}\n  claimRef: {{namespace: {namespace}, name: {name}}}\n"
-        );
-        let _ = ctx.plane.kubectl_stdin(&["apply", "-f", "-"], &pv);
-    }
-}
-
-/// Plays the chart's migrations gate: a pod with that init container may turn Ready once every
-/// init Job of its namespace has completed (see cluster::binaries::MIGRATIONS_GATE).
-fn open_migrations_gates(ctx: &Ctx) {
-    let jobs = items(ctx, "jobs", "");
-    let migrated = |namespace: &str| {
-        let init: Vec<&Value> = jobs
-            .iter()
-            .filter(|j| {
-                j["metadata"]["namespace"] == namespace
-                    && j["metadata"]["labels"]["app.kubernetes.io/component"] == "init"
-            })
-            .collect();
-        !init.is_empty()
-            && init
-                .iter()
-                .all(|j| j["status"]["succeeded"].as_i64().unwrap_or(0) >= 1)
-    };
-    for pod in items(ctx, "pods", "") {
-        let gated = pod["spec"]["initContainers"]
-            .as_array()
-            .is_some_and(|c| c.iter().any(|c| c["name"] == MIGRATIONS_GATE));
-        let namespace = pod["metadata"]["namespace"].as_str().unwrap_or("");
-        if gated && pod["metadata"]["labels"][MIGRATED_LABEL].is_null() && migrated(namespace) {
-            let name = pod["metadata"]["name"].as_str().unwrap_or("?");
-            let _ = ctx.plane.kubectl(&[
-                "label",
-                "pod",
-                name,
-                "-n",
-                namespace,
-                &format!("{MIGRATED_LABEL}=true"),
-            ]);
-        }
-    }
 }
 
 /// Django and Celery pods turn Ready only after the init Job completed.

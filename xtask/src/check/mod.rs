@@ -1,0 +1,323 @@
+//! `cargo xtask check` and `cargo xtask bless`: every step over every scenario, timed.
+
+use crate::chart_metadata;
+use crate::docs;
+use crate::error::Error;
+use crate::fuzz;
+use crate::golden;
+use crate::helm::Helm;
+use crate::manifest::{self, Object};
+use crate::parallel;
+use crate::project::{Project, Scenario};
+use crate::report::{Report, Step};
+use crate::tools::{self, Tools};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::time::Instant;
+
+mod generated;
+mod validation;
+
+use generated::{bless, bless_docs, check_docs, compare_goldens, golden_render};
+use validation::{
+    bad_values_step, credential_leaks_step, network_matrix, police, validate_schemas,
+};
+
+pub struct Options {
+    /// Kubernetes minors to render and validate for (default: all of [`tools::KUBE_MINORS`]).
+    pub kube_minors: Vec<u32>,
+    /// Rewrite the goldens instead of comparing them.
+    pub bless: bool,
+}
+
+/// One `helm template` run and what came of it.
+struct Render {
+    scenario: usize,
+    helm: usize,
+    minor: u32,
+    /// With `tests/render-pins.yaml` layered on (repeatable), or the raw defaults (generated secrets).
+    pinned: bool,
+    text: Result<String, String>,
+    objects: Result<Vec<Object>, String>,
+}
+
+struct Inputs<'a> {
+    project: &'a Project,
+    tools: Tools,
+    helms: Vec<Helm>,
+    scenarios: Vec<Scenario>,
+    minors: Vec<u32>,
+}
+
+impl Inputs<'_> {
+    /// The values files of a scenario, pins last so they win.
+    fn values(&self, scenario: &Scenario, pinned: bool) -> Vec<PathBuf> {
+        let mut files: Vec<PathBuf> = scenario.values.iter().cloned().collect();
+        if pinned {
+            files.extend(self.project.render_pins_for(scenario));
+        }
+        files
+    }
+
+    fn newest_minor(&self) -> u32 {
+        *self.minors.last().expect("at least one Kubernetes minor")
+    }
+
+    fn render_name(&self, r: &Render) -> String {
+        let pins = if r.pinned { "" } else { ", generated secrets" };
+        format!(
+            "{} ({}, Kubernetes 1.{}{pins})",
+            self.scenarios[r.scenario].name,
+            self.helms[r.helm].label(),
+            r.minor
+        )
+    }
+}
+
+pub fn run(project: &Project, options: &Options) -> Result<Report, Error> {
+    let started = Instant::now();
+    let mut report = Report::default();
+    let mut tools = None;
+    report.step("tools", |step| match tools::ensure() {
+        Ok(t) => {
+            step.passed += 1;
+            step.detail = format!(
+                "helm {} · schemas for Kubernetes 1.{}–1.{}",
+                t.helms
+                    .iter()
+                    .map(|h| h.major.to_string())
+                    .collect::<Vec<_>>()
+                    .join(" and "),
+                tools::KUBE_MINORS[0],
+                tools::KUBE_MINORS[tools::KUBE_MINORS.len() - 1]
+            );
+            tools = Some(t);
+        }
+        Err(e) => step.fail(e.to_string()),
+    });
+    let Some(tools) = tools else {
+        report.finish(started.elapsed());
+        return Ok(report);
+    };
+    let inputs = Inputs {
+        project,
+        helms: Helm::all(&tools),
+        tools,
+        scenarios: project.scenarios()?,
+        minors: options.kube_minors.clone(),
+    };
+
+    if options.bless {
+        report.step("bless", |step| bless(&inputs, step));
+        report.step("bless-docs", |step| bless_docs(&inputs, step));
+        report.step("bless-chart-metadata", |step| {
+            match chart_metadata::bless(project) {
+                Ok(Some(path)) => {
+                    step.passed += 1;
+                    step.notes.push(format!("rewrote {}", project.rel(&path)));
+                }
+                Ok(None) => step.passed += 1,
+                Err(e) => step.fail(e),
+            }
+        });
+        report.finish(started.elapsed());
+        return Ok(report);
+    }
+    report.step("lint", |step| lint(&inputs, step));
+    let mut renders = Vec::new();
+    report.step("render", |step| renders = render(&inputs, step));
+    report.step("helm3-equals-helm4", |step| {
+        compare_helms(&inputs, &renders, step)
+    });
+    report.step("schema", |step| validate_schemas(&inputs, &renders, step));
+    report.step("policy", |step| police(&inputs, &renders, step));
+    report.step("network", |step| network_matrix(&inputs, &renders, step));
+    report.step("credential-leaks", |step| {
+        credential_leaks_step(&inputs, step)
+    });
+    report.step("bad-values", |step| bad_values_step(&inputs, step));
+    report.step("fuzz", |step| {
+        let newest_helm = &inputs.helms[inputs.helms.len() - 1];
+        fuzz::check_step(project, newest_helm, inputs.newest_minor(), step)
+    });
+    report.step("golden", |step| compare_goldens(&inputs, &renders, step));
+    report.step("docs", |step| check_docs(&inputs, &renders, step));
+    report.step("docs-site", |step| docs::site::check_step(project, step));
+    report.step("chart-metadata", |step| {
+        let rendered: Vec<_> = (0..inputs.scenarios.len())
+            .map(|i| {
+                let objects =
+                    golden_render(&inputs, &renders, i).and_then(|r| r.objects.as_ref().ok());
+                (&inputs.scenarios[i], objects.map(Vec::as_slice))
+            })
+            .collect();
+        chart_metadata::check_step(project, &rendered, step)
+    });
+    report.step(
+        "version-policy",
+        |step| match crate::release::policy::check(&project.root) {
+            Ok((problems, compared)) => {
+                step.passed += usize::from(problems.is_empty());
+                for problem in problems {
+                    step.fail(problem);
+                }
+                step.detail = compared;
+            }
+            Err(e) => step.fail(e),
+        },
+    );
+    report.step("values-schema", |step| {
+        crate::schema_defs::check_step(inputs.project, &inputs.tools, step)
+    });
+    report.finish(started.elapsed());
+    Ok(report)
+}
+
+fn lint(inputs: &Inputs, step: &mut Step) {
+    let jobs: Vec<(usize, usize)> = (0..inputs.scenarios.len())
+        .flat_map(|s| (0..inputs.helms.len()).map(move |h| (s, h)))
+        .collect();
+    let results = parallel::map(&jobs, |&(s, h)| {
+        inputs.helms[h].lint(inputs.project, &inputs.values(&inputs.scenarios[s], true))
+    });
+    for (&(s, h), result) in jobs.iter().zip(results) {
+        step.record(result.map(|_| ()).map_err(|out| {
+            format!(
+                "helm lint --strict of {} under {} failed:\n{out}",
+                inputs.scenarios[s].name,
+                inputs.helms[h].label()
+            )
+        }));
+    }
+    step.detail = format!(
+        "{} scenarios × {} Helms",
+        inputs.scenarios.len(),
+        inputs.helms.len()
+    );
+}
+
+fn render(inputs: &Inputs, step: &mut Step) -> Vec<Render> {
+    let newest = inputs.newest_minor();
+    let mut jobs = Vec::new();
+    for scenario in 0..inputs.scenarios.len() {
+        for helm in 0..inputs.helms.len() {
+            for &minor in &inputs.minors {
+                jobs.push((scenario, helm, minor, true));
+            }
+        }
+    }
+    // The defaults once more without pins: the generated-secret path must render and pass too.
+    for helm in 0..inputs.helms.len() {
+        jobs.push((0, helm, newest, false));
+    }
+    let renders = parallel::map(&jobs, |&(scenario, helm, minor, pinned)| {
+        let values = inputs.values(&inputs.scenarios[scenario], pinned);
+        let text = inputs.helms[helm].template(inputs.project, &values, minor);
+        let objects = match &text {
+            Ok(t) => manifest::parse(t),
+            Err(e) => Err(e.clone()),
+        };
+        Render {
+            scenario,
+            helm,
+            minor,
+            pinned,
+            text,
+            objects,
+        }
+    });
+    let mut objects = 0;
+    let mut problems: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for r in &renders {
+        let problem = match (&r.text, &r.objects) {
+            (Err(e), _) => format!("helm template failed:\n{e}"),
+            (Ok(_), Err(e)) => format!("the render is not valid Kubernetes YAML: {e}"),
+            (Ok(_), Ok(o)) => {
+                objects += o.len();
+                step.passed += 1;
+                continue;
+            }
+        };
+        problems
+            .entry(problem)
+            .or_default()
+            .insert(inputs.render_name(r));
+    }
+    step.fail_grouped(problems);
+    for (i, scenario) in inputs.scenarios.iter().enumerate() {
+        if let Some(Ok(objects)) = golden_render(inputs, &renders, i).map(|r| &r.objects) {
+            let requested = crate::resources::requested(objects);
+            step.notes.push(format!(
+                "{}: {} objects, requests {}",
+                scenario.name,
+                objects.len(),
+                requested.describe()
+            ));
+            if scenario.values.is_none() {
+                step.record(crate::resources::fits_default_budget(&requested));
+            }
+        }
+    }
+    step.detail = format!(
+        "{} scenarios × {} Helms × Kubernetes {} + unpinned defaults; {objects} objects",
+        inputs.scenarios.len(),
+        inputs.helms.len(),
+        minors_label(&inputs.minors)
+    );
+    renders
+}
+
+fn minors_label(minors: &[u32]) -> String {
+    match minors {
+        [one] => format!("1.{one}"),
+        [first, .., last] => format!("1.{first}–1.{last}"),
+        [] => "none".into(),
+    }
+}
+
+fn compare_helms(inputs: &Inputs, renders: &[Render], step: &mut Step) {
+    let mut by_input: BTreeMap<(usize, u32, bool), Vec<&Render>> = BTreeMap::new();
+    for r in renders {
+        by_input
+            .entry((r.scenario, r.minor, r.pinned))
+            .or_default()
+            .push(r);
+    }
+    for ((scenario, minor, pinned), group) in by_input {
+        let [a, b] = group.as_slice() else { continue };
+        let (Ok(ta), Ok(tb)) = (&a.text, &b.text) else {
+            continue;
+        };
+        // Without pins too: generated credentials are made in the cluster, never rendered, so
+        // two renders without a cluster (two Helms here) must be the same, or a GitOps tool
+        // would change the release at every sync.
+        let pins = if pinned { "" } else { " without pins" };
+        let name = format!(
+            "{}{pins} at Kubernetes 1.{minor}",
+            inputs.scenarios[scenario].name
+        );
+        let (la, lb) = (inputs.helms[a.helm].label(), inputs.helms[b.helm].label());
+        let (na, nb) = (manifest::normalize(ta), manifest::normalize(tb));
+        step.record(match golden::diff(&la, &na, &lb, &nb) {
+            None => Ok(()),
+            Some(d) => Err(format!(
+                "{la} and {lb} render {name} differently; make the template independent of the Helm version \
+                 (a secret the chart generates that tests/render-pins.yaml does not pin differs too):\n{d}"
+            )),
+        });
+    }
+    step.detail =
+        "renders compared document by document, with pins and without (nothing generated is rendered)"
+            .into();
+}
+
+/// A JSON file (`.json`) or a YAML file, as JSON values.
+pub fn read_json_or_yaml(path: &std::path::Path) -> Result<serde_json::Value, String> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
+    if path.extension().is_some_and(|e| e == "json") {
+        serde_json::from_str(&text).map_err(|e| format!("parsing {}: {e}", path.display()))
+    } else {
+        yaml_serde::from_str(&text).map_err(|e| format!("parsing {}: {e}", path.display()))
+    }
+}

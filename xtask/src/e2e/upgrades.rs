@@ -1,0 +1,106 @@
+//! Upgrades into this chart: from every release (tags `geonode-<version>`), from the previous
+//! commit, and from the last chart that rendered generated credentials itself.
+
+use super::{
+    check_release, create_namespace, credentials, helm_install, path, secret_data, Ctx, WAIT,
+};
+use crate::project::{Project, RELEASE};
+use crate::report::Step;
+use std::process::Command;
+
+/// The last chart whose generated credentials Helm rendered (with `lookup`, kept by
+/// resource-policy): an upgrade from it must keep every one of them.
+const RENDERED_CREDENTIALS_CHART: &str = "fc2ef880a88e13fc85f2174ec8082f64e74238d6";
+
+/// The charts upgrades start from, by label: every release (tag `geonode-<version>`), the
+/// previous commit, and the last chart that rendered generated credentials, when this clone has it.
+pub(super) fn previous_charts(project: &Project) -> Vec<(String, String)> {
+    let git = |args: &[&str]| -> Result<String, String> {
+        let mut cmd = Command::new("git");
+        cmd.current_dir(&project.root).args(args);
+        crate::cluster::run(cmd).map(|s| s.trim().to_string())
+    };
+    // Every released version (tags geonode-<version>), then the previous commit.
+    let mut charts: Vec<(String, String)> = crate::release::policy::releases(&project.root)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|tag| {
+            let commit = git(&["rev-parse", "--verify", &format!("{tag}^{{commit}}")]).ok()?;
+            Some((tag, commit))
+        })
+        .collect();
+    if let Ok(previous) = git(&["rev-parse", "--verify", "HEAD~1^{commit}"]) {
+        if !charts.iter().any(|(_, c)| *c == previous) {
+            charts.push(("previous-commit".to_string(), previous));
+        }
+    }
+    let commit = format!("{RENDERED_CREDENTIALS_CHART}^{{commit}}");
+    if git(&["rev-parse", "--verify", "--quiet", &commit]).is_ok()
+        && !charts.iter().any(|(_, c)| c == RENDERED_CREDENTIALS_CHART)
+    {
+        charts.push((
+            "rendered-credentials".to_string(),
+            RENDERED_CREDENTIALS_CHART.to_string(),
+        ));
+    }
+    charts
+}
+
+/// Installs the chart as it was at a release or the previous commit, then upgrades to this one: renames, immutable fields and selector changes show up here.
+pub(super) fn upgrade_from_previous(ctx: &Ctx, previous: &str, step: &mut Step) {
+    let root = &ctx.project.root;
+    let old = match tempfile::tempdir() {
+        Ok(d) => d,
+        Err(e) => return step.fail(format!("creating a folder for the previous chart: {e}")),
+    };
+    let mut archive = Command::new("sh");
+    archive.current_dir(root).arg("-c").arg(format!(
+        "git archive {previous} chart | tar -x -C '{}'",
+        old.path().display()
+    ));
+    if let Err(e) = crate::cluster::run(archive) {
+        step.notes.push(format!(
+            "the chart at {previous} could not be extracted ({e}); skipped"
+        ));
+        return;
+    }
+    let old_chart = old.path().join("chart");
+    if !old_chart.join("Chart.yaml").is_file() {
+        step.notes.push(format!("{previous} has no chart; skipped"));
+        return;
+    }
+    let ns = &format!("geonode-e2e-from-{}", &previous[..previous.len().min(12)]);
+    step.record(create_namespace(ctx, ns));
+    step.record(
+        helm_install(ctx, &old_chart, ns, &[])
+            .map_err(|e| format!("installing the chart of {previous}: {e}")),
+    );
+    // The previous chart may have made the generated credentials itself, or by its Job.
+    step.record(credentials::play_job(ctx, ns).map(|_| ()));
+    let secrets_before = secret_data(ctx, ns);
+    step.record(
+        ctx.helm(&["upgrade", RELEASE, path(&ctx.project.chart), "-n", ns, "--wait", "--wait-for-jobs", WAIT])
+            .map(|_| ())
+            .map_err(|e| format!("upgrading from the chart of {previous} failed (a rename or an immutable field?): {e}")),
+    );
+    credentials::settle(ctx, ns, step);
+    let secrets_after = secret_data(ctx, ns);
+    let changed: Vec<&String> = secrets_before
+        .iter()
+        .filter(|(name, data)| secrets_after.get(*name).is_some_and(|d| d != *data))
+        .map(|(name, _)| name)
+        .collect();
+    step.record(if changed.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "upgrading from {previous} changed the data of Secrets {changed:?}"
+        ))
+    });
+    check_release(ctx, ns, step);
+    step.record(
+        ctx.helm(&["uninstall", RELEASE, "-n", ns, "--wait", WAIT])
+            .map(|_| ()),
+    );
+    step.detail = format!("from {}", &previous[..previous.len().min(12)]);
+}
