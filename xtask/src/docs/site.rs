@@ -28,6 +28,7 @@ pub fn check_step(project: &Project, step: &mut Step) {
     let site = tempfile::tempdir().map_err(|e| format!("making a folder for the site: {e}"));
     step.record(site.and_then(|site| build(project, site.path()).map_err(|e| e.to_string())));
     step.record(values_files_documented(project));
+    step.record(chart_page_linked_as_in_the_repository(project));
     match blocks::all(&project.root) {
         Ok(found) => {
             step.passed += 1;
@@ -223,6 +224,29 @@ fn ensure(requirements: &Path) -> Result<PathBuf, Error> {
     ))?;
     fs::write(&stamp, &digest).context(format!("writing {}", stamp.display()))?;
     Ok(target)
+}
+
+/// Pages link the chart's page as the repository has it (`../chart/README.md`, which the staging
+/// turns into the site's `chart.md`), so the links work on the repository's pages too.
+fn chart_page_linked_as_in_the_repository(project: &Project) -> Result<(), String> {
+    let docs = project.root.join("docs");
+    let mut wrong = Vec::new();
+    for page in blocks::pages(&project.root).map_err(|e| e.to_string())? {
+        let Ok(rel) = page.strip_prefix(&docs) else {
+            continue;
+        };
+        let text = fs::read_to_string(&page).unwrap_or_default();
+        if text.contains(&format!("]({CHART_PAGE}")) || text.contains(&format!("/{CHART_PAGE}")) {
+            wrong.push(format!("docs/{}", rel.display()));
+        }
+    }
+    if wrong.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "{} link {CHART_PAGE}, which only the built site has; link ../chart/README.md (with its #anchor) instead",
+        wrong.join(", ")
+    ))
 }
 
 /// Every file of `values/` is named (`values/<file>`) on some page of `docs/`.
