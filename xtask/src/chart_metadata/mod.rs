@@ -67,24 +67,6 @@ fn image_of(map: &Map<String, Value>) -> Option<String> {
     })
 }
 
-/// `b` laid over `a`, as Helm merges values files: maps key by key, anything else replaced.
-pub fn merge(a: &Value, b: &Value) -> Value {
-    match (a, b) {
-        (Value::Object(a), Value::Object(b)) => {
-            let mut out = a.clone();
-            for (k, v) in b {
-                let merged = match out.get(k) {
-                    Some(old) => merge(old, v),
-                    None => v.clone(),
-                };
-                out.insert(k.clone(), merged);
-            }
-            Value::Object(out)
-        }
-        (_, b) => b.clone(),
-    }
-}
-
 /// The `artifacthub.io/images` annotation of Chart.yaml as name → image.
 pub fn annotated_images(chart: &Value) -> Result<BTreeMap<String, String>, String> {
     let text = chart["annotations"][IMAGES_ANNOTATION]
@@ -287,7 +269,9 @@ fn scenario_images(
 ) -> (BTreeSet<String>, Result<(), String>) {
     let values = match &scenario.values {
         None => Ok(defaults.clone()),
-        Some(file) => read_json_or_yaml(file).map(|v| merge(defaults, &v)),
+        Some(file) => {
+            read_json_or_yaml(file).map(|v| crate::network::merged_values(defaults, Some(&v)))
+        }
     };
     let values = match values {
         Ok(v) => v,
@@ -350,9 +334,9 @@ mod tests {
 
     #[test]
     fn a_values_file_overrides_key_by_key() {
-        let merged = merge(
+        let merged = crate::network::merged_values(
             &json!({"geonode": {"image": {"repository": "geonode/geonode", "tag": "5.1.1"}}, "x": [1]}),
-            &json!({"geonode": {"image": {"tag": "5.1.2"}}, "x": [2]}),
+            Some(&json!({"geonode": {"image": {"tag": "5.1.2"}}, "x": [2]})),
         );
         assert_eq!(merged["geonode"]["image"]["repository"], "geonode/geonode");
         assert_eq!(merged["geonode"]["image"]["tag"], "5.1.2");

@@ -16,12 +16,22 @@ pub(super) fn golden_render<'r>(
     renders: &'r [Render],
     scenario: usize,
 ) -> Option<&'r Render> {
+    newest_render(inputs, renders, scenario, true)
+}
+
+/// A scenario's render by the newest Helm at the newest minor, with or without the pins.
+fn newest_render<'r>(
+    inputs: &Inputs,
+    renders: &'r [Render],
+    scenario: usize,
+    pinned: bool,
+) -> Option<&'r Render> {
     let newest_helm = inputs.helms.len() - 1;
     renders.iter().find(|r| {
         r.scenario == scenario
             && r.helm == newest_helm
             && r.minor == inputs.newest_minor()
-            && r.pinned
+            && r.pinned == pinned
     })
 }
 
@@ -122,16 +132,7 @@ pub(super) fn check_docs(inputs: &Inputs, renders: &[Render], step: &mut Step) {
         }
         (Err(e), _) | (_, Err(e)) => step.fail(e),
     }
-    let newest_helm = inputs.helms.len() - 1;
-    let defaults = renders
-        .iter()
-        .find(|r| {
-            r.scenario == 0
-                && !r.pinned
-                && r.helm == newest_helm
-                && r.minor == inputs.newest_minor()
-        })
-        .and_then(|r| r.objects.as_ref().ok());
+    let defaults = newest_render(inputs, renders, 0, false).and_then(|r| r.objects.as_ref().ok());
     let pages = docs::generated_pages(inputs.project, defaults.map(Vec::as_slice));
     match pages {
         Err(e) => step.fail(e.to_string()),

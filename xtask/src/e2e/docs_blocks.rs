@@ -227,16 +227,11 @@ fn in_namespaces(script: &str, own: &BTreeMap<String, String>) -> String {
 
 /// Deletes those namespaces where they exist (without waiting: their names are the page's own).
 fn remove_namespaces(ctx: &Ctx, namespaces: &BTreeSet<String>) -> Result<(), String> {
-    let existing: BTreeSet<String> = super::items(ctx, "namespaces", "")
-        .iter()
-        .filter_map(|n| n["metadata"]["name"].as_str().map(str::to_string))
-        .collect();
-    let made: Vec<&String> = namespaces.intersection(&existing).collect();
-    if made.is_empty() {
+    if namespaces.is_empty() {
         return Ok(());
     }
-    let mut args = vec!["delete", "namespace", "--wait=false"];
-    args.extend(made.iter().map(|n| n.as_str()));
+    let mut args = vec!["delete", "namespace", "--ignore-not-found", "--wait=false"];
+    args.extend(namespaces.iter().map(String::as_str));
     ctx.plane.kubectl(&args).map(|_| ())
 }
 

@@ -95,8 +95,8 @@ pub fn run(project: &Project) -> Result<Report, Error> {
                 std::thread::sleep(Duration::from_secs(1));
             }
         });
-        // The docs' blocks use namespaces of their own (`geonode`), so they run beside the
-        // other steps, which mostly wait on the control plane.
+        // The docs' blocks use namespaces of their own (`docs<n>-geonode`), so they run beside
+        // the other steps, which mostly wait on the control plane.
         let docs =
             scope.spawn(|| Step::timed("docs-shell-blocks", |step| docs_blocks::run(&ctx, step)));
         for scenario in ["default", "production-ha"] {

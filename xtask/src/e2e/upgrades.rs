@@ -15,10 +15,8 @@ const RENDERED_CREDENTIALS_CHART: &str = "fc2ef880a88e13fc85f2174ec8082f64e74238
 /// The charts upgrades start from, by label: every release (tag `geonode-<version>`), the
 /// previous commit, and the last chart that rendered generated credentials, when this clone has it.
 pub(super) fn previous_charts(project: &Project) -> Vec<(String, String)> {
-    let git = |args: &[&str]| -> Result<String, String> {
-        let mut cmd = Command::new("git");
-        cmd.current_dir(&project.root).args(args);
-        crate::cluster::run(cmd).map(|s| s.trim().to_string())
+    let git = |args: &[&str]| {
+        crate::release::version::git(&project.root, args).map(|s| s.trim().to_string())
     };
     // Every released version (tags geonode-<version>), then the previous commit.
     let mut charts: Vec<(String, String)> = crate::release::policy::releases(&project.root)

@@ -4,7 +4,7 @@
 //! verified, the package and its `.prov` are pushed to an OCI registry, and the release is tagged.
 
 pub mod policy;
-mod version;
+pub mod version;
 
 use crate::contract::process::exec;
 use crate::error::Error;
