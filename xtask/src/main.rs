@@ -16,6 +16,8 @@ mod helm;
 mod k8s_yaml;
 mod manifest;
 mod network;
+mod node;
+mod node_e2e;
 mod parallel;
 mod policy;
 mod project;
@@ -98,7 +100,7 @@ pub fn workspace_root() -> PathBuf {
 #[derive(Debug)]
 struct Args {
     command: String,
-    /// `up` or `down` for `cluster`.
+    /// `up` or `down` for `cluster`; the node's folder for `node-cleanup`.
     subcommand: Option<String>,
     root: PathBuf,
     kube_minors: Vec<u32>,
@@ -121,6 +123,8 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
                 .filter(|s| s == "up" || s == "down")
                 .ok_or("cluster takes up or down")?,
         )
+    } else if command == "node-cleanup" {
+        args.next()
     } else {
         None
     };
@@ -231,6 +235,18 @@ fn main() -> ExitCode {
         }),
         "e2e" => project::Project::at(&args.root)
             .and_then(|project| e2e::run(&project).map(|report| report.failed() == 0)),
+        "node-e2e" => project::Project::at(&args.root)
+            .and_then(|project| node_e2e::run(&project).map(|report| report.failed() == 0)),
+        "node-cleanup" => {
+            let dir = args
+                .subcommand
+                .clone()
+                .map(PathBuf::from)
+                .unwrap_or_else(|| workspace_root().join(".cache").join("node-e2e"));
+            node::host::cleanup(&dir);
+            println!("cleaned up the node of {}", dir.display());
+            Ok(true)
+        }
         "contract" => project::Project::at(&args.root).and_then(|project| {
             contract::run(&project, &args.parts).map(|report| report.failed() == 0)
         }),
@@ -296,6 +312,7 @@ fn go_tools_command() -> Result<bool, error::Error> {
     go_installed(&network::cyclonus::CYCLONUS)?;
     cluster::binaries::ensure()?;
     go_installed(&e2e::oci::CRANE)?;
+    node::programs::ensure()?;
     println!(
         "Go programs ready in {:.0} s",
         started.elapsed().as_secs_f64()

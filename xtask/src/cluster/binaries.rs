@@ -102,7 +102,7 @@ pub fn ensure() -> Result<Binaries, Error> {
 /// What Kubernetes' own build stamps into its binaries: without it the API server reports
 /// v0.0.0, and Helm refuses charts that require a Kubernetes version. `-s -w` leave out the
 /// symbol table and DWARF (stack traces keep their names): less for the linker to write.
-fn version_ldflags() -> String {
+pub(crate) fn version_ldflags() -> String {
     let minor = KUBERNETES_VERSION.split('.').nth(1).unwrap_or("0");
     [
         "k8s.io/component-base/version",
@@ -206,23 +206,37 @@ pub(crate) fn go() -> Command {
     cmd
 }
 
-/// A Go program the harness builds with `go install package@version` (checked against Go's
-/// checksum database) into the tool cache's `<name>-<version>/` folder; `why` says what needs
-/// it, for the error without Go.
+/// Go programs the harness builds with `go install package@version` (checked against Go's
+/// checksum database) into the tool cache's `<name>-<version>/` folder: `packages` are main
+/// packages of one module at `version`, each built under its last path element (`name` is the
+/// first). `cgo_tags` builds with cgo and these build tags (runc's seccomp needs libseccomp);
+/// `why` says what needs it, for the error without Go.
 pub struct GoTool {
     pub name: &'static str,
     pub version: &'static str,
-    pub package: &'static str,
+    pub packages: &'static [&'static str],
+    pub cgo_tags: Option<&'static str>,
     pub why: &'static str,
 }
 
-/// `tool`, built once (under its own lock, so a background build is waited for) and returned.
+impl GoTool {
+    /// The programs' names, as `go install` names the binaries.
+    pub fn programs(&self) -> impl Iterator<Item = &'static str> {
+        self.packages
+            .iter()
+            .map(|p| p.rsplit('/').next().unwrap_or(p))
+    }
+}
+
+/// `tool`, built once (under its own lock, so a background build is waited for): the path of
+/// its program `name` (the others are beside it).
 pub(crate) fn go_installed(tool: &GoTool) -> Result<PathBuf, Error> {
     let (cache, _lock) = crate::tools::lock_entry(&format!("{}-{}", tool.name, tool.version))?;
     let dir = cache.join(format!("{}-{}", tool.name, tool.version));
     let binary = dir.join(tool.name);
     let stamp = dir.join(".built");
-    if binary.is_file() && fs::read_to_string(&stamp).is_ok_and(|s| s.trim() == tool.version) {
+    let built = || tool.programs().all(|p| dir.join(p).is_file());
+    if built() && fs::read_to_string(&stamp).is_ok_and(|s| s.trim() == tool.version) {
         return Ok(binary);
     }
     fs::create_dir_all(&dir).context(format!("creating {}", dir.display()))?;
@@ -234,18 +248,31 @@ pub(crate) fn go_installed(tool: &GoTool) -> Result<PathBuf, Error> {
     let mut install = go();
     install
         .env("GOBIN", &dir)
-        .env("CGO_ENABLED", "0")
-        .args(["install", "-ldflags=-s -w"])
-        .arg(format!("{}@{}", tool.package, tool.version));
+        .args(["install", "-ldflags=-s -w"]);
+    match tool.cgo_tags {
+        Some(tags) => install.env("CGO_ENABLED", "1").arg(format!("-tags={tags}")),
+        None => install.env("CGO_ENABLED", "0"),
+    };
+    install.args(
+        tool.packages
+            .iter()
+            .map(|p| format!("{p}@{}", tool.version)),
+    );
+    let needs = match tool.cgo_tags {
+        Some(_) => "Go 1.26 or newer and a C compiler with the libraries it links (see the error)",
+        None => "Go 1.26 or newer",
+    };
     run(
         install,
-        &format!("go install {}@{}", tool.package, tool.version),
+        &format!("go install {}@{}", tool.name, tool.version),
     )
     .context(format!(
-        "{} is built with Go from the module proxy; install Go 1.26 or newer",
+        "{} is built with Go from the module proxy; install {needs}",
         tool.why
     ))?;
-    require_file(&binary)?;
+    for program in tool.programs() {
+        require_file(&dir.join(program))?;
+    }
     fs::write(&stamp, tool.version).context(format!("writing {}", stamp.display()))?;
     eprintln!(
         "built {} in {:.0} s",

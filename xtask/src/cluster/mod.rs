@@ -6,10 +6,10 @@
 
 pub mod binaries;
 mod process;
-pub use process::wait_for_port;
+pub(crate) use process::Child;
+pub use process::{run_with_stdin, terminate, wait_for_port};
 
 use crate::error::{Context, Error};
-use process::Child;
 use std::fs;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -58,10 +58,29 @@ fn random_token() -> Result<String, Error> {
     Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
 }
 
+/// Where the API server listens, and how many kwok nodes the control plane gets.
+pub struct Options<'a> {
+    /// 127.0.0.1 for kwok's nodes alone; a real node's pods need an address they can reach.
+    pub address: &'a str,
+    /// Fake nodes; with none, kwok does not run (a real node joins instead).
+    pub fake_nodes: usize,
+}
+
 impl ControlPlane {
-    /// Starts everything in `dir` (created), and waits until the API server is ready and the
-    /// nodes are Ready.
+    /// Starts everything on 127.0.0.1 in `dir` (created), and waits until the API server is
+    /// ready and `nodes` kwok nodes are Ready.
     pub fn start(dir: &Path, owned: bool, nodes: usize) -> Result<Self, Error> {
+        Self::start_with(
+            dir,
+            owned,
+            &Options {
+                address: "127.0.0.1",
+                fake_nodes: nodes,
+            },
+        )
+    }
+
+    pub fn start_with(dir: &Path, owned: bool, options: &Options) -> Result<Self, Error> {
         let bin = binaries::ensure()?;
         let kubectl = crate::tools::ensure_kubectl()?;
         fs::create_dir_all(dir).context(format!("creating {}", dir.display()))?;
@@ -102,11 +121,19 @@ impl ControlPlane {
         )
         .context("writing tokens.csv")?;
         let certs = dir.join("certs");
+        let address = options.address;
+        // The `kubernetes` Service's endpoints are the advertised address; a loopback one is
+        // refused, and kwok's pods never call the API anyway.
+        let reconciler = if address.starts_with("127.") {
+            "none"
+        } else {
+            "lease"
+        };
         plane.spawn(
             Command::new(bin.path("kube-apiserver")).args([
                 &format!("--etcd-servers=http://127.0.0.1:{etcd_client}"),
-                "--bind-address=127.0.0.1",
-                "--advertise-address=127.0.0.1",
+                &format!("--bind-address={address}"),
+                &format!("--advertise-address={address}"),
                 &format!("--secure-port={apiserver}"),
                 &format!("--cert-dir={}", certs.display()),
                 &format!("--token-auth-file={}", dir.join("tokens.csv").display()),
@@ -121,15 +148,18 @@ impl ControlPlane {
                     dir.join("sa.key").display()
                 ),
                 "--service-cluster-ip-range=10.96.0.0/16",
-                "--endpoint-reconciler-type=none",
+                &format!("--endpoint-reconciler-type={reconciler}"),
                 "--allow-privileged=false",
+                // A real kubelet (node-e2e) is reached by its node IP for logs and exec, never
+                // by its name, which resolves nowhere.
+                "--kubelet-preferred-address-types=InternalIP",
             ]),
             "kube-apiserver",
         )?;
         fs::write(
             &plane.kubeconfig,
             format!(
-                "apiVersion: v1\nkind: Config\nclusters:\n- name: e2e\n  cluster:\n    server: https://127.0.0.1:{apiserver}\n    insecure-skip-tls-verify: true\nusers:\n- name: admin\n  user:\n    token: {token}\ncontexts:\n- name: e2e\n  context:\n    cluster: e2e\n    user: admin\ncurrent-context: e2e\n"
+                "apiVersion: v1\nkind: Config\nclusters:\n- name: e2e\n  cluster:\n    server: https://{address}:{apiserver}\n    insecure-skip-tls-verify: true\nusers:\n- name: admin\n  user:\n    token: {token}\ncontexts:\n- name: e2e\n  context:\n    cluster: e2e\n    user: admin\ncurrent-context: e2e\n"
             ),
         )
         .context("writing the kubeconfig")?;
@@ -161,6 +191,9 @@ impl ControlPlane {
             ]),
             "kube-scheduler",
         )?;
+        if options.fake_nodes == 0 {
+            return Ok(plane);
+        }
         plane.spawn(
             Command::new(bin.path("kwok")).args([
                 &format!("--kubeconfig={kubeconfig}"),
@@ -170,7 +203,7 @@ impl ControlPlane {
             ]),
             "kwok",
         )?;
-        plane.create_nodes(nodes)?;
+        plane.create_nodes(options.fake_nodes)?;
         Ok(plane)
     }
 

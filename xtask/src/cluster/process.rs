@@ -44,6 +44,10 @@ impl Child {
         })
     }
 
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
     pub fn id(&self) -> u32 {
         self.inner.as_ref().map_or(0, |c| c.id())
     }

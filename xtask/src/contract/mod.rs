@@ -9,7 +9,7 @@
 //! stand-in, and so does `/` until GeoNode itself runs here.
 
 pub(crate) mod geonode;
-mod geoserver;
+pub(crate) mod geoserver;
 pub(crate) mod inputs;
 mod jdbc;
 pub(crate) mod nginx;

@@ -15,7 +15,8 @@ use std::process::{Command, Stdio};
 pub const GATEWAY: GoTool = GoTool {
     name: "versitygw",
     version: "v1.8.0",
-    package: "github.com/versity/versitygw/cmd/versitygw",
+    packages: &["github.com/versity/versitygw/cmd/versitygw"],
+    cgo_tags: None,
     why: "the S3 server of the contract's backup round",
 };
 

@@ -19,7 +19,8 @@ use std::process::Command;
 pub const CRANE: GoTool = GoTool {
     name: "crane",
     version: "v0.22.1",
-    package: "github.com/google/go-containerregistry/cmd/crane",
+    packages: &["github.com/google/go-containerregistry/cmd/crane"],
+    cgo_tags: None,
     why: "the e2e OCI registry",
 };
 

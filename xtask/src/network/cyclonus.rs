@@ -14,7 +14,8 @@ use std::process::Command;
 pub const CYCLONUS: GoTool = GoTool {
     name: "cyclonus",
     version: "v0.5.6",
-    package: "github.com/mattfenwick/cyclonus/cmd/cyclonus",
+    packages: &["github.com/mattfenwick/cyclonus/cmd/cyclonus"],
+    cgo_tags: None,
     why: "the network step's policy analyzer",
 };
 

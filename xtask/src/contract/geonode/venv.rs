@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 pub const GEONODE_WHEEL: &str = "geonode==5.1.1";
-const GEONODE_WHEEL_SHA256: &str =
+pub const GEONODE_WHEEL_SHA256: &str =
     "00edf4cdfdbca7eaaef9a2f36e383a95eb87fef96060b8577977987b9ef52194";
 
 /// Installs geonode into a cached venv and returns the venv. geonode pins GDAL==3.8.4, an

@@ -10,6 +10,10 @@ mod seed;
 mod start;
 mod tomcat;
 
+/// Tomcat's home, unpacked from Maven Central (the node's GeoServer stand-in image carries its
+/// configuration).
+pub use tomcat::ensure as tomcat_home;
+
 use super::inputs::Inputs;
 use super::process::exec;
 use crate::error::Error;

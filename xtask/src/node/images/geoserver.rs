@@ -1,0 +1,54 @@
+//! The GeoServer image, a clearly named stand-in: GeoServer is on no registry reachable here.
+//! It carries what the chart's seed and start scripts use in geonode/geoserver — dash, mawk,
+//! util-linux's flock, Info-ZIP's unzip, curl, GeoNode's data directory zipped as upstream ships
+//! it (vendored, `tests/upstream/geoserver-geonode-ext`), Tomcat's configuration at
+//! CATALINA_HOME (Tomcat 9 from Maven Central, as the contract runs it) — and, where the image
+//! has Tomcat with GeoServer, a `catalina.sh` that checks the base the start script prepared
+//! and serves what the probes and `helm test` ask (`geoserver/`).
+
+use super::debian::{File, Rootfs, Zip};
+use super::recipes::{Layer, Recipe};
+use super::Config;
+use crate::error::Error;
+use crate::project::Project;
+
+pub fn recipe(project: &Project) -> Result<Recipe, Error> {
+    let tomcat = crate::contract::geoserver::tomcat_home()?;
+    let script = |name: &str, text: &str| File {
+        path: format!("/usr/local/tomcat/bin/{name}"),
+        mode: 0o755,
+        bytes: text.as_bytes().to_vec(),
+    };
+    Ok(Recipe {
+        name: "geoserver-stand-in",
+        tag: "2.28",
+        layer: Layer::Debian(Box::new(Rootfs {
+            packages: vec!["curl", "unzip", "mawk", "python3"],
+            users: Vec::new(),
+            trees: vec![(tomcat.join("conf"), "/usr/local/tomcat/conf")],
+            files: vec![
+                script("catalina.sh", include_str!("geoserver/catalina.sh")),
+                script(
+                    "geoserver-stand-in.py",
+                    include_str!("geoserver/geoserver-stand-in.py"),
+                ),
+            ],
+            zips: vec![Zip {
+                parent: project.root.join("tests/upstream/geoserver-geonode-ext"),
+                folder: "data",
+                path: "/usr/local/share/geoserver/geoserver-data-skeleton.zip",
+            }],
+            commands: vec!["mkdir -p /usr/local/tomcat/webapps/geoserver".into()],
+        })),
+        config: Config {
+            env: vec![
+                "PATH=/usr/local/tomcat/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into(),
+                "CATALINA_HOME=/usr/local/tomcat".into(),
+                "GEOSERVER_DATA_DIR=/geoserver_data/data".into(),
+            ],
+            cmd: vec!["catalina.sh".into(), "run".into()],
+            ..Config::default()
+        },
+        differences: "a stand-in: no Java, no GeoServer; a Python server answers the probes and helm test from the prepared data directory; Debian bookworm's dash and mawk where the image has Ubuntu jammy's",
+    })
+}
