@@ -3,16 +3,20 @@
 //! the images built here from Debian's packages (`crate::node::images`). Every container runs
 //! with the chart's security context in a namespace enforcing Pod Security "restricted".
 
+mod resilience;
+mod site;
 mod volumes;
 
 use crate::cluster::{ControlPlane, Options};
 use crate::error::Error;
+use crate::helm::Helm;
 use crate::node::config::NODE_IP;
 use crate::node::host::Host;
 use crate::node::images::{recipes, Built};
 use crate::node::{programs, Node};
 use crate::project::Project;
 use crate::report::{Report, Step};
+use serde_json::Value;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -31,10 +35,100 @@ pub fn build_images(project: &Project) -> Result<Vec<Built>, Error> {
         recipes::redis(),
         recipes::memcached(),
         recipes::postgis(project)?,
+        crate::node::images::geoserver_recipe(project)?,
+        crate::node::images::geonode_recipe()?,
     ];
     crate::parallel::map_with(2, &recipes, recipes::Recipe::build)
         .into_iter()
         .collect()
+}
+
+/// What the phases share.
+pub struct Ctx<'a> {
+    project: &'a Project,
+    plane: &'a ControlPlane,
+    helm: Helm,
+}
+
+impl Ctx<'_> {
+    fn helm(&self, args: &[&str]) -> Result<String, String> {
+        let mut cmd = self.helm.command(Some(&self.plane.kubeconfig));
+        cmd.args(args);
+        crate::cluster::run(cmd)
+    }
+
+    fn chart(&self) -> String {
+        self.project.chart.display().to_string()
+    }
+
+    /// The values file that points the chart at the node's images.
+    fn values(&self) -> String {
+        self.project
+            .root
+            .join("tests/node-e2e/values.yaml")
+            .display()
+            .to_string()
+    }
+
+    fn pods(&self) -> Vec<Value> {
+        self.plane
+            .kubectl(&["get", "pods", "-n", site::NAMESPACE, "-o", "json"])
+            .ok()
+            .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+            .and_then(|v| v["items"].as_array().cloned())
+            .unwrap_or_default()
+    }
+
+    /// What an operator looks at when the site does not come up: the pods, the namespace's
+    /// latest events, and the end of the logs of every container not ready.
+    fn diagnose(&self) -> String {
+        let mut text = self
+            .plane
+            .kubectl(&["get", "pods", "-n", site::NAMESPACE, "-o", "wide"])
+            .unwrap_or_else(|e| e);
+        let events = self
+            .plane
+            .kubectl(&[
+                "get",
+                "events",
+                "-n",
+                site::NAMESPACE,
+                "--sort-by=.lastTimestamp",
+            ])
+            .unwrap_or_default();
+        let tail: Vec<&str> = events.lines().rev().take(25).collect();
+        text.push_str("\nlatest events:\n");
+        text.push_str(&tail.into_iter().rev().collect::<Vec<_>>().join("\n"));
+        for pod in self.pods() {
+            let name = pod["metadata"]["name"].as_str().unwrap_or("?");
+            let statuses = pod["status"]["initContainerStatuses"]
+                .as_array()
+                .into_iter()
+                .chain(pod["status"]["containerStatuses"].as_array())
+                .flatten();
+            for status in statuses {
+                if status["ready"] == true || status["state"]["terminated"]["exitCode"] == 0 {
+                    continue;
+                }
+                let container = status["name"].as_str().unwrap_or("?");
+                for previous in ["--previous=false", "--previous=true"] {
+                    if let Ok(log) = self.plane.kubectl(&[
+                        "logs",
+                        "-n",
+                        site::NAMESPACE,
+                        name,
+                        "-c",
+                        container,
+                        "--tail=25",
+                        previous,
+                    ]) {
+                        text.push_str(&format!("\n--- {name}/{container} ({previous}):\n{log}"));
+                    }
+                }
+            }
+        }
+        text
+    }
 }
 
 pub fn run(project: &Project) -> Result<Report, Error> {
@@ -72,6 +166,8 @@ pub fn run(project: &Project) -> Result<Report, Error> {
         report.finish(started.elapsed());
         return Ok(report);
     };
+    let tools = crate::tools::ensure()?;
+    let helm = Helm::all(&tools).pop().expect("Helm 4 is pinned");
     let dir = node_dir();
     let host = Host::prepare(&dir)?;
     let mut plane = None;
@@ -99,7 +195,7 @@ pub fn run(project: &Project) -> Result<Report, Error> {
             Err(e) => step.fail(e.to_string()),
         }
     });
-    if let (Some(plane), Some(_node)) = (&plane, &node) {
+    if let (Some(plane), Some(node)) = (&plane, &mut node) {
         let stop = AtomicBool::new(false);
         std::thread::scope(|scope| {
             scope.spawn(|| {
@@ -109,6 +205,27 @@ pub fn run(project: &Project) -> Result<Report, Error> {
                 }
             });
             report.add(Step::timed("node-smoke", |step| smoke(plane, step)));
+            let ctx = Ctx {
+                project,
+                plane,
+                helm: helm.clone(),
+            };
+            report.add(Step::timed("install", |step| site::install(&ctx, step)));
+            if report.failed() == 0 {
+                report.add(Step::timed("containers", |step| {
+                    site::containers(&ctx, step)
+                }));
+                report.add(Step::timed("helm-test", |step| site::helm_test(&ctx, step)));
+                report.add(Step::timed("pod-killed", |step| {
+                    resilience::pod_killed(&ctx, step)
+                }));
+                report.add(Step::timed("kubelet-restarted", |step| {
+                    resilience::kubelet_restarted(&ctx, node, step)
+                }));
+                report.add(Step::timed("upgrade-under-load", |step| {
+                    resilience::upgrade_under_load(&ctx, step)
+                }));
+            }
             stop.store(true, Ordering::Relaxed);
         });
     }

@@ -36,7 +36,7 @@ pub struct Zip {
 }
 
 pub struct Rootfs {
-    pub packages: Vec<&'static str>,
+    pub packages: Vec<String>,
     pub users: Vec<User>,
     /// Folders to copy in whole: (folder on the host, where in the image).
     pub trees: Vec<(PathBuf, &'static str)>,
@@ -152,7 +152,6 @@ impl Rootfs {
             "--variant=minbase",
             "--mode=root",
             "--format=tar",
-            "--quiet",
             // dpkg's fsyncs cost minutes and protect nothing here.
             "--dpkgopt=force-unsafe-io",
             "--aptopt=APT::Install-Recommends \"false\"",
@@ -179,8 +178,25 @@ impl Rootfs {
         }
         cmd.arg("--customize-hook=rm -rf \"$1\"/var/cache/apt/* \"$1\"/var/lib/apt/lists/* \"$1\"/tmp/*");
         cmd.arg(SUITE).arg(out).args(sources()?);
-        crate::contract::process::exec(cmd.env("LC_ALL", "C.UTF-8"))
-            .map(|_| ())
-            .map_err(|e| Error::msg(format!("mmdebstrap failed: {e}")))
+        // Its whole output beside the layer; the end of it in the error.
+        let log_path = out.with_extension("log");
+        let log =
+            fs::File::create(&log_path).context(format!("creating {}", log_path.display()))?;
+        let status = cmd
+            .env("LC_ALL", "C.UTF-8")
+            .stdout(log.try_clone().context("duplicating the log's handle")?)
+            .stderr(log)
+            .status()
+            .context("running mmdebstrap (apt-get install mmdebstrap)")?;
+        if status.success() {
+            return Ok(());
+        }
+        let text = fs::read_to_string(&log_path).unwrap_or_default();
+        let tail: Vec<&str> = text.lines().rev().take(30).collect();
+        Err(Error::msg(format!(
+            "mmdebstrap failed ({status}); the end of {}:\n{}",
+            log_path.display(),
+            tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+        )))
     }
 }

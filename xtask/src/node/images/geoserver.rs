@@ -23,7 +23,7 @@ pub fn recipe(project: &Project) -> Result<Recipe, Error> {
         name: "geoserver-stand-in",
         tag: "2.28",
         layer: Layer::Debian(Box::new(Rootfs {
-            packages: vec!["curl", "unzip", "mawk", "python3"],
+            packages: ["curl", "unzip", "mawk", "python3"].map(String::from).to_vec(),
             users: Vec::new(),
             trees: vec![(tomcat.join("conf"), "/usr/local/tomcat/conf")],
             files: vec![
@@ -38,7 +38,12 @@ pub fn recipe(project: &Project) -> Result<Recipe, Error> {
                 folder: "data",
                 path: "/usr/local/share/geoserver/geoserver-data-skeleton.zip",
             }],
-            commands: vec!["mkdir -p /usr/local/tomcat/webapps/geoserver".into()],
+            commands: vec![
+                "mkdir -p /usr/local/tomcat/webapps/geoserver".into(),
+                // Tomcat's distribution keeps conf/ to its owner; the official tomcat image
+                // opens it up for users other than root, as this does.
+                "chmod -R +rX /usr/local/tomcat".into(),
+            ],
         })),
         config: Config {
             env: vec![

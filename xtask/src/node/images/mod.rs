@@ -9,6 +9,9 @@ mod geonode;
 mod geoserver;
 pub mod recipes;
 
+pub use geonode::recipe as geonode_recipe;
+pub use geoserver::recipe as geoserver_recipe;
+
 use crate::error::{Context, Error};
 use std::fs;
 use std::path::{Path, PathBuf};

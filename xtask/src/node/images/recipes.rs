@@ -113,7 +113,7 @@ fn debian(
     commands: &[&str],
 ) -> Layer {
     Layer::Debian(Box::new(Rootfs {
-        packages: packages.to_vec(),
+        packages: packages.iter().map(|p| p.to_string()).collect(),
         users,
         trees: Vec::new(),
         files,

@@ -1,0 +1,233 @@
+//! The site through what a node goes through: a pod killed, the kubelet restarted, and a
+//! `helm upgrade` that must roll only what the changed value touches while requests through
+//! nginx keep being answered.
+
+use super::site::{NAMESPACE, RELEASE, WAIT};
+use super::Ctx;
+use crate::node::Node;
+use crate::report::Step;
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+const COMPONENT: &str = "app.kubernetes.io/component";
+
+/// Running pods (not Jobs'): name → (component, uid, restarts of all containers).
+fn running(ctx: &Ctx) -> BTreeMap<String, (String, String, i64)> {
+    ctx.pods()
+        .iter()
+        .filter(|p| p["status"]["phase"] == "Running")
+        .map(|p| {
+            let restarts = p["status"]["containerStatuses"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|s| s["restartCount"].as_i64())
+                .sum();
+            (
+                p["metadata"]["name"].as_str().unwrap_or("?").to_string(),
+                (
+                    p["metadata"]["labels"][COMPONENT]
+                        .as_str()
+                        .unwrap_or("?")
+                        .to_string(),
+                    p["metadata"]["uid"].as_str().unwrap_or("?").to_string(),
+                    restarts,
+                ),
+            )
+        })
+        .collect()
+}
+
+/// Waits until every Deployment and StatefulSet of the release has all its replicas ready.
+fn settled(ctx: &Ctx, timeout: &str) -> Result<(), String> {
+    for kind in ["deployment", "statefulset"] {
+        let names = ctx
+            .plane
+            .kubectl(&["get", kind, "-n", NAMESPACE, "-o", "name"])?;
+        for name in names.lines() {
+            ctx.plane.kubectl(&[
+                "rollout",
+                "status",
+                name,
+                "-n",
+                NAMESPACE,
+                &format!("--timeout={timeout}"),
+            ])?;
+        }
+    }
+    Ok(())
+}
+
+/// nginx's Service, as the cluster routes it (kube-proxy's rules on the node).
+fn nginx(ctx: &Ctx) -> Result<SocketAddr, String> {
+    let ip = ctx.plane.kubectl(&[
+        "get",
+        "service",
+        &format!("{RELEASE}-nginx"),
+        "-n",
+        NAMESPACE,
+        "-o",
+        "jsonpath={.spec.clusterIP}",
+    ])?;
+    format!("{}:80", ip.trim())
+        .parse()
+        .map_err(|e| format!("nginx's cluster IP {ip:?}: {e}"))
+}
+
+/// One request for GeoNode's home page through nginx; the status code.
+fn home_page(nginx: SocketAddr) -> Result<u16, String> {
+    let mut stream = TcpStream::connect_timeout(&nginx, Duration::from_secs(5))
+        .map_err(|e| format!("connect: {e}"))?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .map_err(|e| e.to_string())?;
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .map_err(|e| format!("send: {e}"))?;
+    let mut answer = Vec::new();
+    stream
+        .read_to_end(&mut answer)
+        .map_err(|e| format!("read: {e}"))?;
+    let text = String::from_utf8_lossy(&answer[..answer.len().min(64)]).to_string();
+    text.split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .ok_or_else(|| format!("no HTTP status in {text:?}"))
+}
+
+fn answers(ctx: &Ctx) -> Result<(), String> {
+    let address = nginx(ctx)?;
+    match home_page(address)? {
+        200 => Ok(()),
+        code => Err(format!("GeoNode's home page through nginx answered {code}")),
+    }
+}
+
+/// Django's pod deleted: its Deployment makes a new one, which turns Ready on its probes.
+pub fn pod_killed(ctx: &Ctx, step: &mut Step) {
+    let before: BTreeSet<String> = running(ctx)
+        .into_iter()
+        .filter(|(_, (component, _, _))| component == "django")
+        .map(|(name, _)| name)
+        .collect();
+    let Some(victim) = before.iter().next() else {
+        return step.fail("no running Django pod to kill");
+    };
+    let result = ctx
+        .plane
+        .kubectl(&["delete", "pod", victim, "-n", NAMESPACE, "--wait=false"])
+        .and_then(|_| settled(ctx, "5m"))
+        .and_then(|_| answers(ctx));
+    match result {
+        Ok(()) => {
+            let after: Vec<String> = running(ctx)
+                .into_iter()
+                .filter(|(_, (component, _, _))| component == "django")
+                .map(|(name, _)| name)
+                .collect();
+            if after.iter().any(|n| n == victim) || after.is_empty() {
+                step.fail(format!("Django's pods after deleting {victim}: {after:?}"));
+            } else {
+                step.passed += 1;
+                step.detail = format!("{victim} replaced by {}", after.join(", "));
+            }
+        }
+        Err(e) => step.fail(format!("after deleting {victim}: {e}\n{}", ctx.diagnose())),
+    }
+}
+
+/// kubelet stopped and started again: the same pods run on, none restarted, and the site
+/// answers.
+pub fn kubelet_restarted(ctx: &Ctx, node: &mut Node, step: &mut Step) {
+    let before = running(ctx);
+    if let Err(e) = node.restart_kubelet(ctx.plane) {
+        return step.fail(format!("restarting kubelet: {e}"));
+    }
+    if let Err(e) = settled(ctx, "3m").and_then(|_| answers(ctx)) {
+        return step.fail(format!("after kubelet's restart: {e}\n{}", ctx.diagnose()));
+    }
+    let after = running(ctx);
+    if before == after {
+        step.passed += 1;
+        step.detail = format!("{} pods kept, none restarted", after.len());
+    } else {
+        step.fail(format!(
+            "pods before kubelet's restart: {before:?}\nafter: {after:?}"
+        ));
+    }
+}
+
+/// `helm upgrade` of one nginx-only value while a client asks for the home page through nginx
+/// every 100 ms: only nginx's pods are replaced, and no request fails.
+pub fn upgrade_under_load(ctx: &Ctx, step: &mut Step) {
+    let address = match nginx(ctx) {
+        Ok(a) => a,
+        Err(e) => return step.fail(e),
+    };
+    let before = running(ctx);
+    let stop = AtomicBool::new(false);
+    let (result, outcomes) = std::thread::scope(|scope| {
+        let client = scope.spawn(|| {
+            let mut outcomes: BTreeMap<String, usize> = BTreeMap::new();
+            while !stop.load(Ordering::Relaxed) {
+                let started = Instant::now();
+                let outcome = match home_page(address) {
+                    Ok(code) => code.to_string(),
+                    Err(e) => e.split(':').next().unwrap_or("error").to_string(),
+                };
+                *outcomes.entry(outcome).or_default() += 1;
+                std::thread::sleep(Duration::from_millis(100).saturating_sub(started.elapsed()));
+            }
+            outcomes
+        });
+        let result = ctx.helm(&[
+            "upgrade",
+            RELEASE,
+            &ctx.chart(),
+            "-n",
+            NAMESPACE,
+            "-f",
+            &ctx.values(),
+            "--set",
+            "nginx.workerProcesses=1",
+            "--wait",
+            "--wait-for-jobs",
+            WAIT,
+        ]);
+        let settled = result.and_then(|_| settled(ctx, "5m"));
+        // A few more requests after the old pod has gone.
+        std::thread::sleep(Duration::from_secs(3));
+        stop.store(true, Ordering::Relaxed);
+        (settled, client.join().unwrap_or_default())
+    });
+    if let Err(e) = result {
+        return step.fail(format!("helm upgrade: {e}\n{}", ctx.diagnose()));
+    }
+    let after = running(ctx);
+    let replaced: BTreeSet<&str> = before
+        .iter()
+        .filter(|(_, (_, uid, _))| !after.values().any(|(_, u, _)| u == uid))
+        .map(|(_, (component, _, _))| component.as_str())
+        .collect();
+    let total: usize = outcomes.values().sum();
+    let answered = outcomes.get("200").copied().unwrap_or(0);
+    step.detail = format!(
+        "replaced: {replaced:?}; {answered} of {total} requests answered 200 ({outcomes:?})"
+    );
+    if replaced != BTreeSet::from(["nginx"]) {
+        step.fail(format!(
+            "changing nginx.workerProcesses replaced the pods of {replaced:?}, not nginx's alone"
+        ));
+    }
+    if answered != total || total == 0 {
+        step.fail(format!(
+            "requests through nginx during the upgrade: {outcomes:?} (every one must answer 200)"
+        ));
+    }
+    if step.failures.is_empty() {
+        step.passed += 1;
+    }
+}

@@ -1,0 +1,111 @@
+//! The site on the node: `helm install --wait --wait-for-jobs` of the defaults (images only
+//! overridden) into a namespace enforcing Pod Security "restricted", every container checked
+//! from inside (its user, its root filesystem read-only where the chart says so), and
+//! `helm test`.
+
+use super::Ctx;
+use crate::report::Step;
+use serde_json::Value;
+
+pub const NAMESPACE: &str = "geonode";
+pub const RELEASE: &str = crate::project::RELEASE;
+/// The first install runs GeoNode's migrations on two cores: minutes.
+pub const WAIT: &str = "--timeout=20m";
+
+pub fn install(ctx: &Ctx, step: &mut Step) {
+    let namespace = format!(
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {NAMESPACE}\n  labels:\n    pod-security.kubernetes.io/enforce: restricted\n    pod-security.kubernetes.io/enforce-version: latest\n"
+    );
+    let result = ctx
+        .plane
+        .kubectl_stdin(&["apply", "-f", "-"], &namespace)
+        .and_then(|_| {
+            ctx.helm(&[
+                "install",
+                RELEASE,
+                &ctx.chart(),
+                "-n",
+                NAMESPACE,
+                "-f",
+                &ctx.values(),
+                "--wait",
+                "--wait-for-jobs",
+                WAIT,
+            ])
+        });
+    match result {
+        Ok(_) => step.passed += 1,
+        Err(e) => step.fail(format!("helm install: {e}\n{}", ctx.diagnose())),
+    }
+}
+
+/// Each running container, asked from inside: `id -u` is the user its security context names,
+/// and its root filesystem refuses a write where the chart makes it read-only.
+pub fn containers(ctx: &Ctx, step: &mut Step) {
+    let pods = ctx.pods();
+    let mut checked = 0;
+    for pod in &pods {
+        if pod["status"]["phase"] != "Running" {
+            continue;
+        }
+        let name = pod["metadata"]["name"].as_str().unwrap_or("?");
+        for container in pod["spec"]["containers"].as_array().into_iter().flatten() {
+            let cname = container["name"].as_str().unwrap_or("?");
+            let security = |key: &str| {
+                let own = &container["securityContext"][key];
+                if own.is_null() {
+                    pod["spec"]["securityContext"][key].clone()
+                } else {
+                    own.clone()
+                }
+            };
+            let uid = security("runAsUser");
+            let read_only = security("readOnlyRootFilesystem") == Value::Bool(true);
+            let answer = ctx.plane.kubectl(&[
+                "exec",
+                "-n",
+                NAMESPACE,
+                name,
+                "-c",
+                cname,
+                "--",
+                "sh",
+                "-c",
+                "id -u; if touch /.node-e2e 2>/dev/null; then rm -f /.node-e2e; echo writable; else echo read-only; fi",
+            ]);
+            let expected = format!(
+                "{}\n{}",
+                uid.as_i64().map(|u| u.to_string()).unwrap_or_default(),
+                if read_only { "read-only" } else { "writable" }
+            );
+            match answer {
+                Ok(text) if text.trim() == expected => checked += 1,
+                Ok(text) => step.fail(format!(
+                    "{name}/{cname}: answered {:?}, expected {expected:?} (uid, root filesystem)",
+                    text.trim()
+                )),
+                Err(e) => step.fail(format!("{name}/{cname}: exec failed: {e}")),
+            }
+        }
+    }
+    if checked > 0 {
+        step.passed += 1;
+        step.detail = format!("{checked} containers: their users and read-only roots");
+    } else if step.failures.is_empty() {
+        step.fail("no running container to check");
+    }
+}
+
+pub fn helm_test(ctx: &Ctx, step: &mut Step) {
+    match ctx.helm(&["test", RELEASE, "-n", NAMESPACE, "--logs", "--timeout=5m"]) {
+        Ok(out) => {
+            step.passed += 1;
+            step.detail = out
+                .lines()
+                .filter(|l| l.starts_with("ok: "))
+                .collect::<Vec<_>>()
+                .join("; ");
+        }
+        Err(e) => step.fail(format!("helm test: {e}\n{}", ctx.diagnose())),
+    }
+}
