@@ -10,8 +10,6 @@ use std::path::Path;
 pub const BRIDGE: &str = "gnk8s-node0";
 pub const NODE_IP: &str = "10.250.0.1";
 pub const POD_SUBNET: &str = "10.250.0.0/24";
-/// The control plane's Service range (`--service-cluster-ip-range`).
-pub const SERVICE_SUBNET: &str = "10.96.0.0/16";
 pub const NODE_NAME: &str = "node-e2e";
 /// The pause image every pod's sandbox runs, built and imported by the harness.
 pub const PAUSE_IMAGE: &str = "localhost/node-e2e/pause:1";

@@ -136,7 +136,33 @@ impl Node {
             .ok_or_else(|| Error::msg("kubelet is not running"))?;
         drop(self.children.remove(index));
         self.start_kubelet()?;
-        self.wait_ready(plane, Duration::from_secs(120))
+        self.wait_ready(plane, Duration::from_secs(120))?;
+        self.wait_kubelet_healthy(Duration::from_secs(60))
+    }
+
+    /// The node stays Ready in the API while kubelet restarts (its lease has not run out), so
+    /// the new kubelet is asked itself: its /healthz on the node IP.
+    fn wait_kubelet_healthy(&mut self, timeout: Duration) -> Result<(), Error> {
+        let url = format!("https://{NODE_IP}:{}/healthz", self.kubelet_port);
+        let started = Instant::now();
+        loop {
+            let answer = Command::new("curl")
+                .args(["-sk", "--max-time", "2", &url])
+                .output()
+                .context("running curl (apt-get install curl)")?;
+            if String::from_utf8_lossy(&answer.stdout).trim() == "ok" {
+                return Ok(());
+            }
+            if started.elapsed() > timeout {
+                return Err(Error::msg(format!(
+                    "the restarted kubelet did not answer {url} in {} s; its log is {}",
+                    timeout.as_secs(),
+                    self.dir.join("kubelet.log").display()
+                )));
+            }
+            self.check_alive()?;
+            std::thread::sleep(Duration::from_millis(300));
+        }
     }
 
     fn spawn(&mut self, cmd: &mut Command, name: &'static str) -> Result<(), Error> {
@@ -182,11 +208,6 @@ impl Node {
             self.check_alive()?;
             std::thread::sleep(Duration::from_millis(500));
         }
-    }
-
-    /// kubelet's port on the node IP (for logs and exec through the API server).
-    pub fn kubelet_port(&self) -> u16 {
-        self.kubelet_port
     }
 }
 

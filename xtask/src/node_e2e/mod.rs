@@ -3,6 +3,7 @@
 //! the images built here from Debian's packages (`crate::node::images`). Every container runs
 //! with the chart's security context in a namespace enforcing Pod Security "restricted".
 
+mod backup;
 mod resilience;
 mod site;
 mod volumes;
@@ -158,6 +159,15 @@ pub fn run(project: &Project) -> Result<Report, Error> {
                 .map(|b| format!("{} ({:.0} s)", b.reference, b.seconds))
                 .collect::<Vec<_>>()
                 .join(", ");
+            step.notes = built
+                .iter()
+                .map(|b| {
+                    format!(
+                        "{} differs from the official image: {}",
+                        b.reference, b.differences
+                    )
+                })
+                .collect();
             images = built;
         }
         Err(e) => step.fail(e.to_string()),
@@ -216,15 +226,18 @@ pub fn run(project: &Project) -> Result<Report, Error> {
                     site::containers(&ctx, step)
                 }));
                 report.add(Step::timed("helm-test", |step| site::helm_test(&ctx, step)));
-                report.add(Step::timed("pod-killed", |step| {
-                    resilience::pod_killed(&ctx, step)
-                }));
+                // kubelet restarted first: the killed pod's replacement is then the new
+                // kubelet's work.
                 report.add(Step::timed("kubelet-restarted", |step| {
                     resilience::kubelet_restarted(&ctx, node, step)
+                }));
+                report.add(Step::timed("pod-killed", |step| {
+                    resilience::pod_killed(&ctx, step)
                 }));
                 report.add(Step::timed("upgrade-under-load", |step| {
                     resilience::upgrade_under_load(&ctx, step)
                 }));
+                report.add(Step::timed("backup", |step| backup::backup_now(&ctx, step)));
             }
             stop.store(true, Ordering::Relaxed);
         });

@@ -14,11 +14,14 @@ use std::time::{Duration, Instant};
 
 const COMPONENT: &str = "app.kubernetes.io/component";
 
-/// Running pods (not Jobs'): name → (component, uid, restarts of all containers).
+/// Running pods (not Jobs', not those terminating): name → (component, uid, restarts of all
+/// containers).
 fn running(ctx: &Ctx) -> BTreeMap<String, (String, String, i64)> {
     ctx.pods()
         .iter()
-        .filter(|p| p["status"]["phase"] == "Running")
+        .filter(|p| {
+            p["status"]["phase"] == "Running" && p["metadata"]["deletionTimestamp"].is_null()
+        })
         .map(|p| {
             let restarts = p["status"]["containerStatuses"]
                 .as_array()
@@ -41,7 +44,8 @@ fn running(ctx: &Ctx) -> BTreeMap<String, (String, String, i64)> {
         .collect()
 }
 
-/// Waits until every Deployment and StatefulSet of the release has all its replicas ready.
+/// Waits until every Deployment and StatefulSet of the release has all its replicas ready, and
+/// the pods they replaced are gone (a rollout is done before its old pods have drained).
 fn settled(ctx: &Ctx, timeout: &str) -> Result<(), String> {
     for kind in ["deployment", "statefulset"] {
         let names = ctx
@@ -57,6 +61,17 @@ fn settled(ctx: &Ctx, timeout: &str) -> Result<(), String> {
                 &format!("--timeout={timeout}"),
             ])?;
         }
+    }
+    let started = Instant::now();
+    while ctx
+        .pods()
+        .iter()
+        .any(|p| !p["metadata"]["deletionTimestamp"].is_null())
+    {
+        if started.elapsed() > Duration::from_secs(180) {
+            return Err("pods still terminating after 180 s".into());
+        }
+        std::thread::sleep(Duration::from_millis(500));
     }
     Ok(())
 }

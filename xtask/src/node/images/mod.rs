@@ -42,6 +42,8 @@ pub struct Built {
     pub layer: PathBuf,
     pub layer_digest: String,
     pub config: Config,
+    /// Where it differs from the official image in what the chart could notice.
+    pub differences: &'static str,
     /// Seconds the build took (0 when cached).
     pub seconds: f64,
 }

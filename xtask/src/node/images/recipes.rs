@@ -54,6 +54,7 @@ impl Recipe {
             layer,
             layer_digest: digest,
             config: self.config.clone(),
+            differences: self.differences,
             seconds,
         })
     }
