@@ -52,10 +52,21 @@ commands:
   setup   install the pinned tools (Helm 3 and 4, Kubernetes schemas) into .cache/tools
   go-tools
           build the Go programs the harness runs (the S3 gateway, cyclonus, the control plane
-          and kwok, crane) into .cache/tools; the steps build them on first use anyway, CI
-          starts this early in the background so the builds overlap the other steps
+          and kwok, crane, the real node's kubelet, kube-proxy, containerd, runc and CoreDNS)
+          into .cache/tools; the steps build them on first use anyway, CI starts this early in
+          the background so the builds overlap the other steps
   e2e     install, upgrade, roll back and uninstall the chart on a real control plane (built
           from pinned sources, kwok nodes) in a Pod Security restricted namespace
+  node-e2e
+          the chart on a real node (root): kubelet, containerd and runc beside the control
+          plane run every pod of `helm install --wait` of the defaults, with images built here
+          from Debian's packages (tests/node-e2e/values.yaml); then helm test, kubelet
+          restarted, a pod killed, an upgrade under load, a backup. Leaves nothing on the host
+  node-images
+          build the real node's images (mmdebstrap, one layer each) into .cache/tools; CI
+          starts it in the background once the contract has made GeoNode's venv
+  node-cleanup [<dir>]
+          take back what a node left on the host (node-e2e and its watchdog do this themselves)
   contract
           run what the chart renders with the real programs (nginx, PostgreSQL + PostGIS, Redis
           from Debian's packages) as local processes
@@ -237,6 +248,14 @@ fn main() -> ExitCode {
             .and_then(|project| e2e::run(&project).map(|report| report.failed() == 0)),
         "node-e2e" => project::Project::at(&args.root)
             .and_then(|project| node_e2e::run(&project).map(|report| report.failed() == 0)),
+        "node-images" => project::Project::at(&args.root).and_then(|project| {
+            let started = std::time::Instant::now();
+            for image in node_e2e::build_images(&project)? {
+                println!("{} ({:.0} s)", image.reference, image.seconds);
+            }
+            println!("node images ready in {:.0} s", started.elapsed().as_secs_f64());
+            Ok(true)
+        }),
         "node-cleanup" => {
             let dir = args
                 .subcommand

@@ -41,7 +41,7 @@ pub const COREDNS: GoTool = GoTool {
 };
 
 /// Debian packages the node needs: (a file that shows it is installed, the package).
-pub const DEBIAN_PACKAGES: [(&str, &str); 8] = [
+pub const DEBIAN_PACKAGES: [(&str, &str); 10] = [
     // runc's seccomp support links it.
     ("/usr/include/seccomp.h", "libseccomp-dev"),
     ("/usr/lib/cni/bridge", "containernetworking-plugins"),
@@ -52,6 +52,10 @@ pub const DEBIAN_PACKAGES: [(&str, &str); 8] = [
     ("/usr/bin/gcc", "gcc"),
     ("/usr/lib/x86_64-linux-gnu/libc.a", "libc6-dev"),
     ("/usr/sbin/ip", "iproute2"),
+    // The restarted kubelet's /healthz is asked with it.
+    ("/usr/bin/curl", "curl"),
+    // The GeoServer stand-in carries the data directory zipped as upstream ships it.
+    ("/usr/bin/zip", "zip"),
 ];
 
 /// Installs whatever of DEBIAN_PACKAGES is missing.

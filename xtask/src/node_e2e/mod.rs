@@ -30,6 +30,7 @@ fn node_dir() -> PathBuf {
 /// Builds every image the chart's defaults run (two at a time: mmdebstrap mostly waits on
 /// downloads and dpkg).
 pub fn build_images(project: &Project) -> Result<Vec<Built>, Error> {
+    programs::ensure_debian_packages()?;
     let recipes = vec![
         recipes::pause(),
         recipes::nginx(),
@@ -214,7 +215,7 @@ pub fn run(project: &Project) -> Result<Report, Error> {
                     std::thread::sleep(Duration::from_secs(1));
                 }
             });
-            report.add(Step::timed("node-smoke", |step| smoke(plane, step)));
+            report.add(Step::timed("node-smoke", |step| site::smoke(plane, step)));
             let ctx = Ctx {
                 project,
                 plane,
@@ -247,64 +248,4 @@ pub fn run(project: &Project) -> Result<Report, Error> {
     drop(host);
     report.finish(started.elapsed());
     Ok(report)
-}
-
-/// A restricted pod on the node: runs as its user with a read-only root, turns Ready on its own
-/// probe, and resolves a Service name through the cluster's DNS.
-fn smoke(plane: &ControlPlane, step: &mut Step) {
-    let manifest = format!(
-        r#"apiVersion: v1
-kind: Namespace
-metadata:
-  name: node-smoke
-  labels:
-    pod-security.kubernetes.io/enforce: restricted
----
-apiVersion: v1
-kind: Pod
-metadata:
-  name: smoke
-  namespace: node-smoke
-spec:
-  securityContext:
-    runAsNonRoot: true
-    runAsUser: 101
-    seccompProfile: {{type: RuntimeDefault}}
-  containers:
-  - name: smoke
-    image: localhost/node-e2e/nginx:bookworm
-    imagePullPolicy: Never
-    command: ["sh", "-c", "id -u > /tmp/id && exec sleep 3600"]
-    securityContext:
-      allowPrivilegeEscalation: false
-      readOnlyRootFilesystem: true
-      capabilities: {{drop: [ALL]}}
-    readinessProbe:
-      exec: {{command: ["cat", "/tmp/id"]}}
-      periodSeconds: 1
-    volumeMounts: [{{name: tmp, mountPath: /tmp}}]
-  volumes: [{{name: tmp, emptyDir: {{}}}}]
-"#
-    );
-    let _ = NODE_IP;
-    let result = plane
-        .kubectl_stdin(&["apply", "-f", "-"], &manifest)
-        .and_then(|_| {
-            plane.kubectl(&[
-                "wait",
-                "-n",
-                "node-smoke",
-                "--for=condition=Ready",
-                "pod/smoke",
-                "--timeout=120s",
-            ])
-        })
-        .and_then(|_| {
-            plane.kubectl(&["exec", "-n", "node-smoke", "smoke", "--", "cat", "/tmp/id"])
-        });
-    match result {
-        Ok(id) if id.trim() == "101" => step.passed += 1,
-        Ok(id) => step.fail(format!("the pod ran as uid {id}, not 101")),
-        Err(e) => step.fail(e),
-    }
 }

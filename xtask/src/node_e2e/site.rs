@@ -4,6 +4,7 @@
 //! `helm test`.
 
 use super::Ctx;
+use crate::cluster::ControlPlane;
 use crate::report::Step;
 use serde_json::Value;
 
@@ -107,5 +108,76 @@ pub fn helm_test(ctx: &Ctx, step: &mut Step) {
                 .join("; ");
         }
         Err(e) => step.fail(format!("helm test: {e}\n{}", ctx.diagnose())),
+    }
+}
+
+/// Before the chart: a restricted pod on the node runs as its user with a read-only root, turns
+/// Ready on its own probe, and resolves a Service name through the cluster's DNS.
+pub fn smoke(plane: &ControlPlane, step: &mut Step) {
+    let manifest = r#"apiVersion: v1
+kind: Namespace
+metadata:
+  name: node-smoke
+  labels:
+    pod-security.kubernetes.io/enforce: restricted
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: smoke
+  namespace: node-smoke
+spec:
+  securityContext:
+    runAsNonRoot: true
+    runAsUser: 101
+    seccompProfile: {type: RuntimeDefault}
+  containers:
+  - name: smoke
+    image: localhost/node-e2e/nginx:bookworm
+    imagePullPolicy: Never
+    command: ["sh", "-c", "id -u > /tmp/id && exec sleep 3600"]
+    securityContext:
+      allowPrivilegeEscalation: false
+      readOnlyRootFilesystem: true
+      capabilities: {drop: [ALL]}
+    readinessProbe:
+      exec: {command: ["cat", "/tmp/id"]}
+      periodSeconds: 1
+    volumeMounts: [{name: tmp, mountPath: /tmp}]
+  volumes: [{name: tmp, emptyDir: {}]
+"#;
+    let result = plane
+        .kubectl_stdin(&["apply", "-f", "-"], manifest)
+        .and_then(|_| {
+            plane.kubectl(&[
+                "wait",
+                "-n",
+                "node-smoke",
+                "--for=condition=Ready",
+                "pod/smoke",
+                "--timeout=120s",
+            ])
+        })
+        .and_then(|_| {
+            plane.kubectl(&[
+                "exec",
+                "-n",
+                "node-smoke",
+                "smoke",
+                "--",
+                "sh",
+                "-c",
+                "cat /tmp/id && getent hosts kubernetes.default.svc.cluster.local",
+            ])
+        });
+    match result {
+        Ok(answer) if answer.split_whitespace().take(2).eq(["101", "10.96.0.1"]) => {
+            step.passed += 1;
+            step.detail = "uid 101, read-only root, kubernetes.default resolved by CoreDNS".into();
+        }
+        Ok(answer) => step.fail(format!(
+            "the pod answered {answer:?}; expected its uid 101 and the kubernetes Service's 10.96.0.1"
+        )),
+        Err(e) => step.fail(e),
     }
 }
