@@ -253,7 +253,10 @@ fn main() -> ExitCode {
             for image in node_e2e::build_images(&project)? {
                 println!("{} ({:.0} s)", image.reference, image.seconds);
             }
-            println!("node images ready in {:.0} s", started.elapsed().as_secs_f64());
+            println!(
+                "node images ready in {:.0} s",
+                started.elapsed().as_secs_f64()
+            );
             Ok(true)
         }),
         "node-cleanup" => {

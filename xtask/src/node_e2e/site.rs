@@ -144,7 +144,7 @@ spec:
       exec: {command: ["cat", "/tmp/id"]}
       periodSeconds: 1
     volumeMounts: [{name: tmp, mountPath: /tmp}]
-  volumes: [{name: tmp, emptyDir: {}]
+  volumes: [{name: tmp, emptyDir: {}}]
 "#;
     let result = plane
         .kubectl_stdin(&["apply", "-f", "-"], manifest)
