@@ -123,3 +123,27 @@ route would answer only for that host, and GeoNode would send every browser to t
 {{- end }}
 {{- end }}
 {{- end }}
+
+{{/*
+The pods that share the statics and GeoServer data volumes must name one fsGroup (or none):
+kubelet gives a volume the group of the pod that mounts it — a local volume only at its first
+mount — so a second group would take GeoNode's write access away, depending on which pod
+started first (seen on a real node: the init Job could not create static/).
+*/}}
+{{- define "geonode.guards.sharedVolumeGroups" -}}
+{{- $pods := dict "django" .Values.django.podSecurityContext "celery.worker" .Values.celery.worker.podSecurityContext "celery.beat" .Values.celery.beat.podSecurityContext "initJob" .Values.initJob.podSecurityContext "geoserver" .Values.geoserver.podSecurityContext "nginx" .Values.nginx.podSecurityContext }}
+{{- if .Values.backup.enabled }}
+{{- $_ := set $pods "backup" .Values.backup.podSecurityContext }}
+{{- end }}
+{{- $first := "" }}
+{{- range $path := keys $pods | sortAlpha }}
+{{- $group := (get $pods $path | default dict).fsGroup }}
+{{- if not (kindIs "invalid" $group) }}
+{{- if not $first }}
+{{- $first = $path }}
+{{- else if ne (toString $group) (toString (get $pods $first).fsGroup) }}
+{{- fail (printf "%s.podSecurityContext.fsGroup %v differs from %s.podSecurityContext.fsGroup %v: these pods share the statics and GeoServer data volumes, and kubelet gives a volume the group of whichever pod mounts it (a local volume only at its first mount), so GeoNode could lose write access; give them one fsGroup (GeoNode's 1000 by default), or none" $path $group $first (get $pods $first).fsGroup) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}

@@ -8,7 +8,7 @@ use super::Ctx;
 use crate::report::Step;
 use serde_json::Value;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 pub fn backup_now(ctx: &Ctx, step: &mut Step) {
     match run(ctx) {
@@ -54,30 +54,9 @@ fn run(ctx: &Ctx) -> Result<String, String> {
             "--timeout=600s",
         ])
         .map_err(|e| format!("the Job made from {from} did not complete: {e}"))?;
-    let folder = claim_folder(ctx, &format!("{RELEASE}-backups"))?;
+    let folder = super::volumes::folder(ctx.plane, NAMESPACE, &format!("{RELEASE}-backups"))?;
     let (name, parts) = verify_backup(&folder)?;
     Ok(format!("backup {name}: {}", parts.join(", ")))
-}
-
-/// The node folder of a claim's volume (the harness's provisioner makes `local` volumes).
-fn claim_folder(ctx: &Ctx, claim: &str) -> Result<PathBuf, String> {
-    let volume = ctx.plane.kubectl(&[
-        "get",
-        "pvc",
-        claim,
-        "-n",
-        NAMESPACE,
-        "-o",
-        "jsonpath={.spec.volumeName}",
-    ])?;
-    let path = ctx.plane.kubectl(&[
-        "get",
-        "pv",
-        volume.trim(),
-        "-o",
-        "jsonpath={.spec.local.path}",
-    ])?;
-    Ok(PathBuf::from(path.trim()))
 }
 
 /// The one finished backup under `root`: its name and "<part> (<bytes> B)" for each part, after

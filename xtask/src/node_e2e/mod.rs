@@ -229,6 +229,9 @@ pub fn run(project: &Project) -> Result<Report, Error> {
                 report.add(Step::timed("containers", |step| {
                     site::containers(&ctx, step)
                 }));
+                report.add(Step::timed("shared-volumes", |step| {
+                    site::shared_volumes(&ctx, step)
+                }));
                 report.add(Step::timed("helm-test", |step| site::helm_test(&ctx, step)));
                 // kubelet restarted first: the killed pods' replacements are then the new
                 // kubelet's work.

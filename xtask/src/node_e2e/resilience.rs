@@ -133,6 +133,16 @@ const KILLED: [&str; 5] = [
     "celery-worker",
 ];
 
+/// What the restarted pods print on the paths only a restart takes: (component, container, text).
+const RESTART_LOG_LINES: [(&str, &str, &str); 2] = [
+    (
+        "postgresql",
+        "postgresql",
+        "postgresql: setting the passwords from the Secret",
+    ),
+    ("geoserver", "seed-data-dir", "was seeded before"),
+];
+
 /// One pod of each of KILLED deleted at once: each is replaced by a new pod (a new uid; a
 /// StatefulSet's keeps its name) that turns Ready, and `helm test` passes again.
 pub fn pods_killed(ctx: &Ctx, step: &mut Step) {
@@ -161,6 +171,26 @@ pub fn pods_killed(ctx: &Ctx, step: &mut Step) {
         .and_then(|_| ctx.helm(&["test", RELEASE, "-n", NAMESPACE, "--timeout=5m"]));
     if let Err(e) = result {
         return step.fail(format!("after deleting {names:?}: {e}\n{}", ctx.diagnose()));
+    }
+    // The restart paths ran, by what they print.
+    for (component, container, said) in RESTART_LOG_LINES {
+        let log = ctx
+            .plane
+            .kubectl(&[
+                "logs",
+                "-n",
+                NAMESPACE,
+                &format!("-l={COMPONENT}={component}"),
+                "-c",
+                container,
+                "--tail=-1",
+            ])
+            .unwrap_or_else(|e| e);
+        if !log.contains(said) {
+            step.fail(format!(
+                "the new {component} pod's {container} did not say {said:?}:\n{log}"
+            ));
+        }
     }
     let after = running(ctx);
     for (component, (name, uid)) in &victims {

@@ -181,3 +181,53 @@ spec:
         Err(e) => step.fail(e),
     }
 }
+
+/// The volumes GeoNode's pods share (statics, GeoServer's data) belong to GeoNode's group and
+/// let it write, whichever pod mounted them first: kubelet gives a volume the fsGroup of the pod
+/// that mounts it, and a `local` volume only at its first mount.
+pub fn shared_volumes(ctx: &Ctx, step: &mut Step) {
+    use std::os::unix::fs::MetadataExt;
+    let group = ctx
+        .plane
+        .kubectl(&[
+            "get",
+            "deployment",
+            &format!("{RELEASE}-django"),
+            "-n",
+            NAMESPACE,
+            "-o",
+            "jsonpath={.spec.template.spec.securityContext.fsGroup}",
+        ])
+        .unwrap_or_default();
+    let mut seen = Vec::new();
+    for claim in ["statics", "geoserver-data"] {
+        let claim = format!("{RELEASE}-{claim}");
+        let folder = match super::volumes::folder(ctx.plane, NAMESPACE, &claim) {
+            Ok(f) => f,
+            Err(e) => return step.fail(format!("{claim}: {e}")),
+        };
+        match std::fs::metadata(&folder) {
+            Ok(meta) if meta.gid().to_string() == group.trim() && meta.mode() & 0o070 == 0o070 => {
+                seen.push(format!(
+                    "{claim} {}:{} {:o}",
+                    meta.uid(),
+                    meta.gid(),
+                    meta.mode() & 0o7777
+                ));
+            }
+            Ok(meta) => step.fail(format!(
+                "{claim}'s volume ({}) is {}:{} mode {:o}: not writable by GeoNode's group {}",
+                folder.display(),
+                meta.uid(),
+                meta.gid(),
+                meta.mode() & 0o7777,
+                group.trim()
+            )),
+            Err(e) => step.fail(format!("{}: {e}", folder.display())),
+        }
+    }
+    if step.failures.is_empty() {
+        step.passed += 1;
+        step.detail = seen.join(", ");
+    }
+}

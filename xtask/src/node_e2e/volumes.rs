@@ -7,7 +7,7 @@ use crate::cluster::ControlPlane;
 use crate::node::config::NODE_NAME;
 use serde_json::Value;
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 pub fn provision(plane: &ControlPlane, node_dir: &Path) {
     let Ok(text) = plane.kubectl(&["get", "pvc", "-A", "-o", "json"]) else {
@@ -47,4 +47,25 @@ pub fn provision(plane: &ControlPlane, node_dir: &Path) {
         });
         let _ = plane.kubectl_stdin(&["apply", "-f", "-"], &pv.to_string());
     }
+}
+
+/// The node folder of a claim's volume.
+pub fn folder(plane: &ControlPlane, namespace: &str, claim: &str) -> Result<PathBuf, String> {
+    let volume = plane.kubectl(&[
+        "get",
+        "pvc",
+        claim,
+        "-n",
+        namespace,
+        "-o",
+        "jsonpath={.spec.volumeName}",
+    ])?;
+    let path = plane.kubectl(&[
+        "get",
+        "pv",
+        volume.trim(),
+        "-o",
+        "jsonpath={.spec.local.path}",
+    ])?;
+    Ok(PathBuf::from(path.trim()))
 }

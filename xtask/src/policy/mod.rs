@@ -99,6 +99,11 @@ pub const RULES: &[Rule] = &[
         reason: "a process's command line is readable by anything on the node (ps, /proc); a Secret expanded into it is disclosed",
         check: runtime::check_no_secret_in_args,
     },
+    Rule {
+        id: "shared-claim-groups",
+        reason: "kubelet gives a shared volume the group of whichever pod mounts it; pods that disagree take each other's write access away",
+        check: runtime::check_shared_claim_groups,
+    },
 ];
 
 /// Labels that may appear in selectors: they never change over a release's life.
