@@ -54,9 +54,6 @@ pub fn ensure() -> Result<Binaries, Error> {
         return Ok(binaries);
     }
     fs::create_dir_all(&dir).context(format!("creating {}", dir.display()))?;
-    let module = crate::workspace_root()
-        .join("xtask")
-        .join("cluster-binaries");
     eprintln!(
         "building the control plane ({}) from source; the first build takes minutes",
         stamp_text()
@@ -65,16 +62,7 @@ pub fn ensure() -> Result<Binaries, Error> {
     let how_to = "the control plane is built with Go from the module proxy; install Go 1.26 or newer (and keep GOPROXY \
                   reaching the module proxy), or put kube-apiserver, kube-controller-manager, kube-scheduler, etcd and \
                   kwok built from the pinned versions into that folder and write its .built stamp";
-    let mut build = go();
-    build
-        .current_dir(&module)
-        .arg("build")
-        .arg("-o")
-        .arg(&dir)
-        .arg("-ldflags")
-        .arg(version_ldflags());
-    build.args(KUBE_PACKAGES.iter().map(|(_, package)| *package));
-    run(build, &format!("go build in {}", module.display())).context(how_to)?;
+    build_kubernetes(&dir, KUBE_PACKAGES.iter().map(|(_, package)| *package)).context(how_to)?;
     for (name, _) in KUBE_PACKAGES.iter().take(3) {
         require_file(&dir.join(name))?;
     }
@@ -99,10 +87,31 @@ pub fn ensure() -> Result<Binaries, Error> {
     Ok(binaries)
 }
 
+/// `go build` of main packages of the pinned module (`xtask/cluster-binaries/`) into `dir`, with
+/// Kubernetes' version stamped in.
+pub(crate) fn build_kubernetes<'a>(
+    dir: &Path,
+    packages: impl IntoIterator<Item = &'a str>,
+) -> Result<(), Error> {
+    let module = crate::workspace_root()
+        .join("xtask")
+        .join("cluster-binaries");
+    let mut build = go();
+    build
+        .current_dir(&module)
+        .arg("build")
+        .arg("-o")
+        .arg(dir)
+        .arg("-ldflags")
+        .arg(version_ldflags())
+        .args(packages);
+    run(build, &format!("go build in {}", module.display()))
+}
+
 /// What Kubernetes' own build stamps into its binaries: without it the API server reports
 /// v0.0.0, and Helm refuses charts that require a Kubernetes version. `-s -w` leave out the
 /// symbol table and DWARF (stack traces keep their names): less for the linker to write.
-pub(crate) fn version_ldflags() -> String {
+fn version_ldflags() -> String {
     let minor = KUBERNETES_VERSION.split('.').nth(1).unwrap_or("0");
     [
         "k8s.io/component-base/version",

@@ -75,20 +75,14 @@ pub fn kubernetes_node() -> Result<PathBuf, Error> {
     fs::create_dir_all(&dir).context(format!("creating {}", dir.display()))?;
     eprintln!("building kubelet and kube-proxy {KUBERNETES_VERSION} from source");
     let started = Instant::now();
-    let module = crate::workspace_root().join("xtask/cluster-binaries");
-    let mut build = binaries::go();
-    build
-        .current_dir(&module)
-        .arg("build")
-        .arg("-o")
-        .arg(&dir)
-        .arg("-ldflags")
-        .arg(binaries::version_ldflags())
-        .args([
+    binaries::build_kubernetes(
+        &dir,
+        [
             "k8s.io/kubernetes/cmd/kubelet",
             "k8s.io/kubernetes/cmd/kube-proxy",
-        ]);
-    binaries::run(build, &format!("go build in {}", module.display())).context(
+        ],
+    )
+    .context(
         "kubelet and kube-proxy are built with Go from the module proxy; install Go 1.26 or newer",
     )?;
     for program in ["kubelet", "kube-proxy"] {

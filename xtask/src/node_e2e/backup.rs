@@ -3,7 +3,7 @@
 //! backup it leaves on the node's volume read back: its manifest names every part, and every
 //! part has the size and sha256 the manifest gives.
 
-use super::site::{NAMESPACE, RELEASE, WAIT};
+use super::site::{NAMESPACE, RELEASE};
 use super::Ctx;
 use crate::report::Step;
 use serde_json::Value;
@@ -21,23 +21,11 @@ pub fn backup_now(ctx: &Ctx, step: &mut Step) {
 }
 
 fn run(ctx: &Ctx) -> Result<String, String> {
-    ctx.helm(&[
+    // The upgrade step's value kept.
+    ctx.release(
         "upgrade",
-        RELEASE,
-        &ctx.chart(),
-        "-n",
-        NAMESPACE,
-        "-f",
-        &ctx.values(),
-        // The upgrade step's value, kept.
-        "--set",
-        "nginx.workerProcesses=1",
-        "--set",
-        "backup.enabled=true",
-        "--wait",
-        "--wait-for-jobs",
-        WAIT,
-    ])
+        &["nginx.workerProcesses=1", "backup.enabled=true"],
+    )
     .map_err(|e| format!("helm upgrade with backup.enabled=true: {e}"))?;
     let job = "backup-now";
     let from = format!("cronjob/{RELEASE}-backup");

@@ -59,6 +59,26 @@ impl Ctx<'_> {
         crate::cluster::run(cmd)
     }
 
+    /// `helm install` or `helm upgrade` of the release with the node's values and `sets`
+    /// (`path=value`), waiting for every workload and Job.
+    fn release(&self, verb: &str, sets: &[&str]) -> Result<String, String> {
+        let (chart, values) = (self.chart(), self.values());
+        let mut args = vec![
+            verb,
+            site::RELEASE,
+            &chart,
+            "-n",
+            site::NAMESPACE,
+            "-f",
+            &values,
+        ];
+        for set in sets {
+            args.extend(["--set", set]);
+        }
+        args.extend(["--wait", "--wait-for-jobs", site::WAIT]);
+        self.helm(&args)
+    }
+
     fn chart(&self) -> String {
         self.project.chart.display().to_string()
     }

@@ -2,7 +2,7 @@
 //! `helm upgrade` that must roll only what the changed value touches while requests through
 //! nginx keep being answered.
 
-use super::site::{NAMESPACE, RELEASE, WAIT};
+use super::site::{NAMESPACE, RELEASE};
 use super::Ctx;
 use crate::node::Node;
 use crate::report::Step;
@@ -253,20 +253,7 @@ pub fn upgrade_under_load(ctx: &Ctx, step: &mut Step) {
             }
             outcomes
         });
-        let result = ctx.helm(&[
-            "upgrade",
-            RELEASE,
-            &ctx.chart(),
-            "-n",
-            NAMESPACE,
-            "-f",
-            &ctx.values(),
-            "--set",
-            "nginx.workerProcesses=1",
-            "--wait",
-            "--wait-for-jobs",
-            WAIT,
-        ]);
+        let result = ctx.release("upgrade", &["nginx.workerProcesses=1"]);
         let settled = result.and_then(|_| settled(ctx, "5m"));
         // A few more requests after the old pod has gone.
         std::thread::sleep(Duration::from_secs(3));

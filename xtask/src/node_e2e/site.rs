@@ -20,20 +20,7 @@ pub fn install(ctx: &Ctx, step: &mut Step) {
     let result = ctx
         .plane
         .kubectl_stdin(&["apply", "-f", "-"], &namespace)
-        .and_then(|_| {
-            ctx.helm(&[
-                "install",
-                RELEASE,
-                &ctx.chart(),
-                "-n",
-                NAMESPACE,
-                "-f",
-                &ctx.values(),
-                "--wait",
-                "--wait-for-jobs",
-                WAIT,
-            ])
-        });
+        .and_then(|_| ctx.release("install", &[]));
     match result {
         Ok(_) => step.passed += 1,
         Err(e) => step.fail(format!("helm install: {e}\n{}", ctx.diagnose())),
