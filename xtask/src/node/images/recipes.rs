@@ -178,33 +178,6 @@ pub fn redis() -> Recipe {
     }
 }
 
-/// memcached:<version>-alpine: user memcache 11211.
-pub fn memcached() -> Recipe {
-    Recipe {
-        name: "memcached",
-        tag: "bookworm",
-        layer: debian(
-            &["memcached"],
-            vec![User {
-                name: "memcache",
-                uid: 11211,
-                group: "memcache",
-                gid: 11211,
-                home: "/home/memcache",
-            }],
-            Vec::new(),
-            &[],
-        ),
-        config: Config {
-            env: vec![PATH.into()],
-            user: Some("memcache"),
-            cmd: vec!["memcached".into()],
-            ..Config::default()
-        },
-        differences: "Debian's memcached 1.6.18 (the chart pins 1.6.45)",
-    }
-}
-
 /// postgis/postgis:15-3.5-alpine, which is postgres:15-alpine with PostGIS: user postgres
 /// 70:70, PGDATA, the binaries on PATH, the official entrypoint (vendored), a sample
 /// configuration that listens on every address, STOPSIGNAL SIGINT. Built like the official
