@@ -200,3 +200,52 @@ impl Rootfs {
         )))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn users_are_added_once_with_the_official_ids() {
+        let rootfs = Rootfs {
+            packages: Vec::new(),
+            users: vec![User {
+                name: "postgres",
+                uid: 70,
+                group: "postgres",
+                gid: 70,
+                home: "/var/lib/postgresql",
+            }],
+            trees: Vec::new(),
+            files: Vec::new(),
+            zips: Vec::new(),
+            commands: Vec::new(),
+        };
+        let root = tempfile::tempdir().unwrap();
+        let etc = root.path().join("etc");
+        fs::create_dir_all(&etc).unwrap();
+        for file in ["passwd", "group", "shadow"] {
+            fs::write(etc.join(file), "root:x:0:0:root:/root:/bin/sh\n").unwrap();
+        }
+        for _ in 0..2 {
+            let status = Command::new("sh")
+                .arg("-c")
+                .arg(rootfs.users_script())
+                .arg("sh")
+                .arg(root.path())
+                .status()
+                .unwrap();
+            assert!(status.success());
+        }
+        let passwd = fs::read_to_string(etc.join("passwd")).unwrap();
+        assert_eq!(
+            passwd
+                .lines()
+                .filter(|l| l.starts_with("postgres:"))
+                .collect::<Vec<_>>(),
+            ["postgres:x:70:70::/var/lib/postgresql:/bin/sh"]
+        );
+        let group = fs::read_to_string(etc.join("group")).unwrap();
+        assert!(group.contains("postgres:x:70:\n"), "{group}");
+    }
+}

@@ -185,3 +185,38 @@ fn cached_layer(
     fs::write(&stamp, &digest).context(format!("writing {}", stamp.display()))?;
     Ok((layer, digest, started.elapsed().as_secs_f64()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_config_names_the_layer_and_what_the_official_image_sets() {
+        let image = Built {
+            reference: format!("{REGISTRY}/postgis:15"),
+            layer: PathBuf::from("/nonexistent"),
+            layer_digest: "ab".repeat(32),
+            config: Config {
+                env: vec!["PGDATA=/var/lib/postgresql/data".into()],
+                entrypoint: vec!["docker-entrypoint.sh".into()],
+                cmd: vec!["postgres".into()],
+                stop_signal: Some("SIGINT"),
+                ..Config::default()
+            },
+            differences: "",
+            seconds: 0.0,
+        };
+        let blob: serde_json::Value = serde_json::from_str(&config_blob(&image)).unwrap();
+        assert_eq!(
+            blob["rootfs"]["diff_ids"][0],
+            format!("sha256:{}", "ab".repeat(32))
+        );
+        assert_eq!(blob["config"]["StopSignal"], "SIGINT");
+        assert_eq!(blob["config"]["Entrypoint"][0], "docker-entrypoint.sh");
+        assert!(
+            blob["config"]["User"].is_null(),
+            "no user unless the image sets one"
+        );
+        assert!(blob["config"]["WorkingDir"].is_null());
+    }
+}
