@@ -44,6 +44,16 @@ impl Host {
         }
         cleanup(dir);
         fs::create_dir_all(dir).context(format!("creating {}", dir.display()))?;
+        let free = free_bytes(dir)?;
+        if free < NEEDED_BYTES {
+            let _ = fs::remove_dir_all(dir);
+            return Err(Error::msg(format!(
+                "the node needs {} GiB free under {} (its images unpacked, the pods' volumes and logs); {:.1} GiB are: free some (cargo clean, old caches) and run again",
+                NEEDED_BYTES >> 30,
+                dir.display(),
+                free as f64 / (1u64 << 30) as f64
+            )));
+        }
         let forward = fs::read_to_string(IP_FORWARD).context(format!("reading {IP_FORWARD}"))?;
         let existing: Vec<&str> = HOST_PATHS
             .iter()
@@ -77,6 +87,24 @@ impl Drop for Host {
     fn drop(&mut self) {
         cleanup(&self.dir);
     }
+}
+
+/// Free space the node needs: ~2.5 GiB of unpacked images, the site's volumes and logs, room
+/// to spare.
+const NEEDED_BYTES: u64 = 6 << 30;
+
+/// Bytes free to root on the filesystem holding `dir` (df's "Avail").
+fn free_bytes(dir: &Path) -> Result<u64, Error> {
+    let out = Command::new("df")
+        .args(["--output=avail", "-B1"])
+        .arg(dir)
+        .output()
+        .context("running df")?;
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .nth(1)
+        .and_then(|l| l.trim().parse().ok())
+        .ok_or_else(|| Error::msg(format!("df gave no free space for {}", dir.display())))
 }
 
 fn is_root() -> bool {

@@ -132,7 +132,18 @@ pub fn import(ctr: &Path, socket: &Path, image: &Built) -> Result<(), Error> {
         .ok_or_else(|| Error::msg("tar gave no output pipe"))?;
     let out = Command::new(ctr)
         .arg(format!("--address={}", socket.display()))
-        .args(["-n", "k8s.io", "images", "import", "-"])
+        // The layers stay in the snapshots only: a second copy in the content store would
+        // double the node's disk use.
+        .args([
+            "-n",
+            "k8s.io",
+            "images",
+            "import",
+            // (ctr does this in its own process only, not through containerd's transfer service.)
+            "--local",
+            "--discard-unpacked-layers",
+            "-",
+        ])
         .stdin(stdout)
         .output()
         .context("running ctr images import")?;
