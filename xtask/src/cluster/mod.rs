@@ -211,13 +211,7 @@ impl ControlPlane {
     fn spawn(&mut self, cmd: &mut Command, name: &'static str) -> Result<(), Error> {
         let child = Child::spawn(cmd, name, &self.dir, !self.owned)?;
         if self.owned {
-            use std::io::Write;
-            let mut pids = fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(self.dir.join(WATCHED_PIDS))
-                .context("recording a process id for the watchdog")?;
-            writeln!(pids, "{}", child.id()).context("recording a process id for the watchdog")?;
+            child.record_id(&self.dir.join(WATCHED_PIDS))?;
         }
         self.children.push(child);
         Ok(())
@@ -272,6 +266,22 @@ impl ControlPlane {
             ])
             .is_ok()
         })
+    }
+
+    /// The objects of `kinds` in `namespace` (every namespace when empty); none when kubectl
+    /// fails.
+    pub fn items(&self, kinds: &str, namespace: &str) -> Vec<serde_json::Value> {
+        let scope = if namespace.is_empty() {
+            "--all-namespaces".to_string()
+        } else {
+            format!("--namespace={namespace}")
+        };
+        let text = self
+            .kubectl(&["get", kinds, &scope, "-o", "json"])
+            .unwrap_or_default();
+        let list: serde_json::Value =
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
+        list["items"].as_array().cloned().unwrap_or_default()
     }
 
     /// kubectl against this control plane; stdout, or its error output.

@@ -77,6 +77,16 @@ impl Child {
         Ok(())
     }
 
+    /// Appends the process id to `file`, where a watchdog finds it if the harness dies.
+    pub fn record_id(&self, file: &Path) -> Result<(), Error> {
+        let mut ids = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(file)
+            .context("recording a process id for the watchdog")?;
+        writeln!(ids, "{}", self.id()).context("recording a process id for the watchdog")
+    }
+
     /// Lets the process run on after this value is dropped.
     pub fn forget(mut self) {
         self.inner = None;

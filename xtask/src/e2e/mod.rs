@@ -447,17 +447,7 @@ fn init_job_names(ctx: &Ctx, namespace: &str) -> std::collections::BTreeSet<Stri
 
 /// The items of `kubectl get <kinds> -o json` in a namespace (or all, with "").
 fn items(ctx: &Ctx, kinds: &str, namespace: &str) -> Vec<Value> {
-    let scope = if namespace.is_empty() {
-        "--all-namespaces".to_string()
-    } else {
-        format!("--namespace={namespace}")
-    };
-    let text = ctx
-        .plane
-        .kubectl(&["get", kinds, &scope, "-o", "json"])
-        .unwrap_or_default();
-    let list: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-    list["items"].as_array().cloned().unwrap_or_default()
+    ctx.plane.items(kinds, namespace)
 }
 
 /// Deployment and StatefulSet pod templates, by `Kind/name`.

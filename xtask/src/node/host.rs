@@ -115,19 +115,9 @@ fn is_root() -> bool {
 }
 
 fn ip(args: &[&str]) -> Result<(), Error> {
-    let out = Command::new("ip")
-        .args(args)
-        .output()
-        .context("running ip (apt-get install iproute2)")?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(Error::msg(format!(
-            "ip {} failed: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        )))
-    }
+    crate::contract::process::exec(Command::new("ip").args(args))
+        .map(|_| ())
+        .map_err(|e| Error::msg(format!("{e} (apt-get install iproute2)")))
 }
 
 /// A watchdog outside the harness's process group: when the harness dies without cleaning up,

@@ -100,16 +100,32 @@ impl Node {
             "containerd",
         )?;
         let socket = self.containerd_socket();
+        self.wait_until(
+            "containerd made its socket",
+            Duration::from_secs(60),
+            |_| socket.exists(),
+        )
+    }
+
+    /// Polls `ready` until it holds, failing when `timeout` passes or a program of the node
+    /// exits (with the end of its log).
+    fn wait_until(
+        &mut self,
+        what: &str,
+        timeout: Duration,
+        mut ready: impl FnMut(&Self) -> bool,
+    ) -> Result<(), Error> {
         let started = Instant::now();
-        while !socket.exists() {
-            if started.elapsed() > Duration::from_secs(60) {
+        while !ready(self) {
+            if started.elapsed() > timeout {
                 return Err(Error::msg(format!(
-                    "containerd made no socket in 60 s; its log is {}",
-                    self.dir.join("containerd.log").display()
+                    "timed out after {} s waiting until {what}; the logs are in {}",
+                    timeout.as_secs(),
+                    self.dir.display()
                 )));
             }
             self.check_alive()?;
-            std::thread::sleep(Duration::from_millis(200));
+            std::thread::sleep(Duration::from_millis(300));
         }
         Ok(())
     }
@@ -144,36 +160,21 @@ impl Node {
     /// the new kubelet is asked itself: its /healthz on the node IP.
     fn wait_kubelet_healthy(&mut self, timeout: Duration) -> Result<(), Error> {
         let url = format!("https://{NODE_IP}:{}/healthz", self.kubelet_port);
-        let started = Instant::now();
-        loop {
-            let answer = Command::new("curl")
-                .args(["-sk", "--max-time", "2", &url])
-                .output()
-                .context("running curl (apt-get install curl)")?;
-            if String::from_utf8_lossy(&answer.stdout).trim() == "ok" {
-                return Ok(());
-            }
-            if started.elapsed() > timeout {
-                return Err(Error::msg(format!(
-                    "the restarted kubelet did not answer {url} in {} s; its log is {}",
-                    timeout.as_secs(),
-                    self.dir.join("kubelet.log").display()
-                )));
-            }
-            self.check_alive()?;
-            std::thread::sleep(Duration::from_millis(300));
-        }
+        self.wait_until(
+            &format!("the restarted kubelet answers {url}"),
+            timeout,
+            |_| {
+                Command::new("curl")
+                    .args(["-sk", "--max-time", "2", &url])
+                    .output()
+                    .is_ok_and(|answer| String::from_utf8_lossy(&answer.stdout).trim() == "ok")
+            },
+        )
     }
 
     fn spawn(&mut self, cmd: &mut Command, name: &'static str) -> Result<(), Error> {
         let child = Child::spawn(cmd, name, &self.dir, false)?;
-        use std::io::Write;
-        let mut pids = fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.dir.join(host::PIDS))
-            .context("recording a process id for the watchdog")?;
-        writeln!(pids, "{}", child.id()).context("recording a process id for the watchdog")?;
+        child.record_id(&self.dir.join(host::PIDS))?;
         self.children.push(child);
         Ok(())
     }
@@ -186,28 +187,17 @@ impl Node {
     }
 
     fn wait_ready(&mut self, plane: &ControlPlane, timeout: Duration) -> Result<(), Error> {
-        let started = Instant::now();
-        loop {
-            let ready = plane.kubectl(&[
-                "get",
-                "node",
-                NODE_NAME,
-                "-o",
-                "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}",
-            ]);
-            if ready.is_ok_and(|s| s.trim() == "True") {
-                return Ok(());
-            }
-            if started.elapsed() > timeout {
-                return Err(Error::msg(format!(
-                    "the node was not Ready after {} s; the logs are in {}",
-                    timeout.as_secs(),
-                    self.dir.display()
-                )));
-            }
-            self.check_alive()?;
-            std::thread::sleep(Duration::from_millis(500));
-        }
+        self.wait_until("the node is Ready", timeout, |_| {
+            plane
+                .kubectl(&[
+                    "get",
+                    "node",
+                    NODE_NAME,
+                    "-o",
+                    "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}",
+                ])
+                .is_ok_and(|s| s.trim() == "True")
+        })
     }
 }
 

@@ -93,12 +93,7 @@ impl Ctx<'_> {
     }
 
     fn pods(&self) -> Vec<Value> {
-        self.plane
-            .kubectl(&["get", "pods", "-n", site::NAMESPACE, "-o", "json"])
-            .ok()
-            .and_then(|t| serde_json::from_str::<Value>(&t).ok())
-            .and_then(|v| v["items"].as_array().cloned())
-            .unwrap_or_default()
+        self.plane.items("pods", site::NAMESPACE)
     }
 
     /// What an operator looks at when the site does not come up: the pods, the namespace's

@@ -5,18 +5,11 @@
 
 use crate::cluster::ControlPlane;
 use crate::node::config::NODE_NAME;
-use serde_json::Value;
 use std::fs;
 use std::path::{Path, PathBuf};
 
 pub fn provision(plane: &ControlPlane, node_dir: &Path) {
-    let Ok(text) = plane.kubectl(&["get", "pvc", "-A", "-o", "json"]) else {
-        return;
-    };
-    let Ok(list) = serde_json::from_str::<Value>(&text) else {
-        return;
-    };
-    for claim in list["items"].as_array().into_iter().flatten() {
+    for claim in plane.items("pvc", "") {
         if claim["status"]["phase"] != "Pending" || !claim["spec"]["volumeName"].is_null() {
             continue;
         }
