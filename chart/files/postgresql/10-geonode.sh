@@ -1,25 +1,49 @@
 #!/bin/sh
 # GeoNode's two databases, each with its owner and PostGIS. The image's entrypoint runs this on an
 # empty data directory; start.sh runs it again at every start, so a changed password reaches the
-# server and a missing piece is made again. Idempotent. Names and passwords come in as the names
-# of environment variables, read by psql itself (\getenv) and quoted by PostgreSQL (%I, %L): no
-# password on a command line, no shell or SQL injection, nothing printed.
+# server and a missing role or database is made again. Idempotent. Names and passwords come in as
+# the names of environment variables, read by psql itself (\getenv) and quoted by PostgreSQL (%I,
+# %L): no password on a command line, no shell or SQL injection, nothing printed.
+#
+# This runs as the superuser, and each database's owner may create functions, operators and
+# schemas in it (a restored dump may bring them too). A superuser session that resolves a name
+# there runs the owner's code with the superuser's rights: an owner's public.format(text, text)
+# beats pg_catalog.format(text, VARIADIC "any"). So every session here searches pg_catalog and
+# its own temporary schema only (set by the client, which ALTER DATABASE ... SET cannot
+# override, and again in the session), names are qualified, and the superuser enters an owner's
+# database only right after creating it, before the owner has ever logged in: PostGIS is
+# installed then, never later into a schema the owner has had.
 set -eu
+export PGOPTIONS='-c client_min_messages=warning -c search_path=pg_catalog,pg_temp'
 # create_database <variable: database> <variable: owner> <variable: owner's password>
 create_database() {
-  PGOPTIONS='-c client_min_messages=warning' psql -v ON_ERROR_STOP=1 -X -q --username "$POSTGRES_USER" --dbname postgres \
+  psql -v ON_ERROR_STOP=1 -X -q --username "$POSTGRES_USER" --dbname postgres \
     -v db_variable="$1" -v user_variable="$2" -v password_variable="$3" <<'SQL'
+SET search_path = pg_catalog, pg_temp;
 \getenv db :db_variable
 \getenv user :user_variable
 \getenv password :password_variable
-SELECT format('CREATE ROLE %I LOGIN', :'user')
-  WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'user') \gexec
-SELECT format('ALTER ROLE %I PASSWORD %L', :'user', :'password') \gexec
-SELECT format('CREATE DATABASE %I OWNER %I', :'db', :'user')
-  WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = :'db') \gexec
+SELECT pg_catalog.format('CREATE ROLE %I LOGIN', :'user')
+  WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = :'user') \gexec
+SELECT pg_catalog.format('ALTER ROLE %I PASSWORD %L', :'user', :'password') \gexec
+SELECT NOT EXISTS (SELECT FROM pg_catalog.pg_database WHERE datname = :'db') AS new_database \gset
+\if :new_database
+SELECT pg_catalog.format('CREATE DATABASE %I OWNER %I', :'db', :'user') \gexec
 \connect :"db"
-CREATE EXTENSION IF NOT EXISTS postgis;
-SELECT format('GRANT ALL ON SCHEMA public TO %I', :'user') \gexec
+SET search_path = pg_catalog, pg_temp;
+CREATE EXTENSION postgis SCHEMA public;
+-- PostgreSQL 15 gives the owner the public schema; older servers need the grant.
+SELECT pg_catalog.format('GRANT ALL ON SCHEMA public TO %I', :'user') \gexec
+\else
+\connect :"db"
+SET search_path = pg_catalog, pg_temp;
+SELECT NOT EXISTS (SELECT FROM pg_catalog.pg_extension WHERE extname = 'postgis') AS without_postgis \gset
+\if :without_postgis
+\warn 'postgresql: database' :"db" 'has no PostGIS, which GeoNode needs. The chart installs it only in a database it has just made:'
+\warn 'a superuser must not run extension scripts in a schema the owner could write. Check the database, then run'
+\warn 'CREATE EXTENSION postgis SCHEMA public in it as the superuser.'
+\endif
+\endif
 SQL
 }
 create_database GEONODE_DATABASE GEONODE_DATABASE_USER GEONODE_DATABASE_PASSWORD

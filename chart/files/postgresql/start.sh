@@ -11,10 +11,12 @@ if [ -s "$PGDATA/PG_VERSION" ]; then
   echo "postgresql: setting the passwords from the Secret"
   pg_ctl -D "$PGDATA" -w -t 3600 \
     -o "-c listen_addresses='' -c unix_socket_directories='$sync_dir' -c hba_file='$sync_dir/pg_hba.conf'" start
-  PGHOST="$sync_dir" psql -v ON_ERROR_STOP=1 -X -q --username "$POSTGRES_USER" --dbname postgres <<'SQL'
+  # A superuser session searches pg_catalog only (see 10-geonode.sh).
+  PGHOST="$sync_dir" PGOPTIONS='-c search_path=pg_catalog,pg_temp' \
+    psql -v ON_ERROR_STOP=1 -X -q --username "$POSTGRES_USER" --dbname postgres <<'SQL'
 \getenv user POSTGRES_USER
 \getenv password POSTGRES_PASSWORD
-SELECT format('ALTER ROLE %I PASSWORD %L', :'user', :'password') \gexec
+SELECT pg_catalog.format('ALTER ROLE %I PASSWORD %L', :'user', :'password') \gexec
 SQL
   PGHOST="$sync_dir" sh "$(dirname "$0")/10-geonode.sh"
   pg_ctl -D "$PGDATA" -w -m fast stop

@@ -101,6 +101,19 @@ GeoFence's JDBC URL. The CA bundle is mounted read-only beside the chart's confi
 {{- fail (printf "postgresql.external.tls.caBundle is set, but sslmode %q does not check the server's certificate with it: set postgresql.external.tls.sslmode to verify-full (or verify-ca)" $tls.sslmode) }}
 {{- end }}
 {{- $dbs := .Values.postgresql.databases }}
+{{- range $key := list "geonode" "geodata" }}
+{{- $db := get $dbs $key }}
+{{- if or (eq $db.user "postgres") (hasPrefix "pg_" $db.user) }}
+{{- fail (print "postgresql.databases." $key ".user is " $db.user ", the server's superuser or a name PostgreSQL "
+  "keeps for itself: GeoNode and GeoServer would hold a superuser's password. Give the database an owner of its "
+  "own, e.g. " (get (dict "geonode" "geonode" "geodata" "geonode_data") $key)) }}
+{{- end }}
+{{- if has $db.name (list "postgres" "template0" "template1") }}
+{{- fail (print "postgresql.databases." $key ".name is " $db.name ", a database the server keeps for itself "
+  "(its superuser works there): give GeoNode a database of its own, e.g. "
+  (get (dict "geonode" "geonode" "geodata" "geonode_data") $key)) }}
+{{- end }}
+{{- end }}
 {{- if eq $dbs.geonode.user $dbs.geodata.user }}
 {{- fail (printf "postgresql.databases: geonode.user and geodata.user are both %q; give each database its own owner (GeoNode's site and the uploaded layers are kept apart, and one password change would otherwise lock out both)" $dbs.geonode.user) }}
 {{- end }}

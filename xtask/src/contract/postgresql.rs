@@ -3,7 +3,7 @@
 //! the Secret's (a changed password value has to reach a server that already exists).
 
 use super::inputs::{require, Inputs};
-use super::process::{chmod, exec, free_port, keep_running, start_server, Server};
+use super::process::{chmod, exec, free_port, keep_running, start_server, Running, Server};
 use crate::project::RELEASE;
 use crate::report::Step;
 use std::collections::BTreeMap;
@@ -65,13 +65,7 @@ pub fn run(inputs: &Inputs, work: &Path, step: &mut Step) -> Option<Server> {
                 "running the init script again changed roles or databases:\n{first}\n{second}"
             ));
         }
-        exec(
-            Local::as_postgres(&format!("{BIN}/pg_ctl"))
-                .arg("-D")
-                .arg(&local.data)
-                .args(["-m", "fast", "-w", "stop"]),
-        )?;
-        drop(server);
+        local.stop(server)?;
         // The chart's start script with the Secret's passwords on that existing directory.
         let server = start_server(&mut local.start_script(&env)?, "start.sh", local.port)?;
         local.check_logins(&env).map_err(|e| {
@@ -80,13 +74,88 @@ pub fn run(inputs: &Inputs, work: &Path, step: &mut Step) -> Option<Server> {
         if local.check_logins(&old).is_ok() {
             return Err("after start.sh, the older passwords still open the server".into());
         }
+        let server = owners_stay_owners(&local, &env, server)?;
         Ok(Server {
             port: local.port,
             _process: server,
         })
     })();
-    step.detail = "init script: users, databases, PostGIS, second run changes nothing; start.sh on that data sets the Secret's passwords (old ones refused)".into();
+    step.detail = "init script: users, databases, PostGIS, second run changes nothing; start.sh on that data sets the Secret's passwords (old ones refused); owners' planted format(text, text) (public, \"$user\" schema, database search_path) not run by start.sh's superuser session: no owner became superuser".into();
     keep_running(result, step)
+}
+
+/// The security review's N1, as it was run: each database's owner plants the function a
+/// superuser session would pick for `format('...', :'user')` (an exact `format(text, text)`
+/// beats `pg_catalog.format(text, VARIADIC "any")`) in `public`, in a schema named after the
+/// superuser (the default search path's `"$user"`), and names `public` first in the database's
+/// search path. The function makes its owner superuser and records who ran it. A restart runs
+/// start.sh, and with it 10-geonode.sh, as the superuser in both databases: afterwards no owner
+/// may be superuser and nobody may have run the function. The planted objects are then removed.
+fn owners_stay_owners(local: &Local, env: &Env, server: Running) -> Result<Running, String> {
+    for (db, user, password) in DATABASE_VARIABLES {
+        let (db, owner) = (&env[db], &env[user]);
+        let plant = format!(
+            "create table public.n1_trap(run_by name);
+             create schema \"{superuser}\";
+             alter database \"{db}\" set search_path = public, \"$user\", pg_catalog;
+             {functions}",
+            superuser = env["POSTGRES_USER"],
+            functions = [
+                "public".to_string(),
+                format!("\"{}\"", env["POSTGRES_USER"])
+            ]
+            .map(|schema| format!(
+                "create function {schema}.format(text, text) returns text language plpgsql as $f$
+                     begin
+                       insert into public.n1_trap values (current_user);
+                       execute 'alter role \"{owner}\" superuser';
+                       return pg_catalog.format($1, variadic array[$2]);
+                     end $f$;"
+            ))
+            .join("\n"),
+        );
+        local
+            .psql(owner, &env[password], db, &plant)
+            .map_err(|e| format!("{owner} could not plant the functions in {db}: {e}"))?;
+    }
+    local.stop(server)?;
+    let server = start_server(&mut local.start_script(env)?, "start.sh", local.port)?;
+    let superuser = |sql: &str| local.psql("postgres", &env["POSTGRES_PASSWORD"], "postgres", sql);
+    let elevated = superuser(
+        "select coalesce(string_agg(rolname, ', '), '') from pg_roles where rolsuper and rolname <> current_user",
+    )?;
+    if !elevated.trim().is_empty() {
+        return Err(format!(
+            "after a restart, {} became superuser: start.sh's superuser session ran a function a database owner planted",
+            elevated.trim()
+        ));
+    }
+    for (db, user, password) in DATABASE_VARIABLES {
+        let (db, owner) = (&env[db], &env[user]);
+        let run_by = local.psql(
+            owner,
+            &env[password],
+            db,
+            "select count(*) from public.n1_trap",
+        )?;
+        if run_by.trim() != "0" {
+            return Err(format!(
+                "start.sh's superuser session ran the function {owner} planted in {db} ({} times)",
+                run_by.trim()
+            ));
+        }
+        local.psql(
+            owner,
+            &env[password],
+            db,
+            &format!(
+                "drop table public.n1_trap; drop function public.format(text, text);
+                 drop schema \"{}\" cascade; alter database \"{db}\" reset search_path;",
+                env["POSTGRES_USER"]
+            ),
+        )?;
+    }
+    Ok(server)
 }
 
 /// The same variables with every password changed.
@@ -116,6 +185,18 @@ impl Local {
             port: free_port()?,
             dir,
         })
+    }
+
+    /// Stops the server of this cluster (`pg_ctl stop`) and lets its process go.
+    fn stop(&self, server: Running) -> Result<(), String> {
+        exec(
+            Self::as_postgres(&format!("{BIN}/pg_ctl"))
+                .arg("-D")
+                .arg(&self.data)
+                .args(["-m", "fast", "-w", "stop"]),
+        )?;
+        drop(server);
+        Ok(())
     }
 
     pub(super) fn as_postgres(program: &str) -> Command {
