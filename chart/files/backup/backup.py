@@ -1,21 +1,26 @@
 """A backup's second half, in GeoNode's image, after dump-databases.sh.
 
-The GeoServer data directory and the uploads go into tar archives beside the two database dumps;
-the manifest (chart and GeoNode versions, times, every part's size and sha256) is written last.
-Then the backup goes where it is kept: renamed into place on the backup volume, or uploaded to S3
-with the manifest last. A backup without a manifest is incomplete, and restore refuses it. Old
-complete backups beyond BACKUP_KEEP are deleted only after the new one is complete.
+The two database dumps (in the pod's scratch space) and tar archives of the GeoServer data
+directory and the uploads are encrypted into the backup's work folder (backup_seal: no part is
+ever kept in clear outside the pod), then the manifest (chart and GeoNode versions, times, every
+stored part's size, sha256 and IV) is signed and written last. The backup goes where it is kept:
+renamed into place on the backup volume, or uploaded to S3 with the manifest last. A backup
+without a manifest is incomplete, and restore refuses it. Old complete backups beyond
+BACKUP_KEEP are deleted only after the new one is complete.
 """
 
+import gzip
 import json
 import os
 import shutil
+import stat
 import sys
 import tarfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import backup_store  # noqa: E402 - beside this script in the ConfigMap
+import backup_seal  # noqa: E402 - beside this script in the ConfigMap
+import backup_store  # noqa: E402
 
 # What the archives hold, by part name: the GeoServer data directory and the files users
 # uploaded (not the collected static files, which every init Job makes again).
@@ -24,20 +29,60 @@ ARCHIVES = {
     "uploads.tar.gz": os.environ.get("BACKUP_UPLOADS", "/mnt/volumes/statics/uploaded"),
 }
 DUMPS = ["geonode.dump", "geodata.dump"]
+PARTS = DUMPS + list(ARCHIVES)
 
 
-def archive(source, target):
-    """A gzip'd tar of the folder's contents (paths relative to it; owners and modes kept)."""
-    with tarfile.open(target + ".incomplete", "w:gz", compresslevel=6) as tar:
-        if os.path.isdir(source):
-            for entry in sorted(os.listdir(source)):
-                tar.add(os.path.join(source, entry), arcname=entry)
-    os.replace(target + ".incomplete", target)
+def archive(source, tar):
+    """The folder's folders and regular files into `tar` (paths relative to it; modes kept).
+    A file linked more than once is stored as often as it is linked; anything else — a symbolic
+    link above all, which a restore could be led through — stops the backup: a restore accepts
+    folders and regular files only."""
+    for root, folders, files in os.walk(source):
+        folders.sort()
+        for entry in [os.path.join(root, f) for f in folders + sorted(files)]:
+            info = tar.gettarinfo(entry, os.path.relpath(entry, source))
+            mode = os.lstat(entry).st_mode
+            if stat.S_ISDIR(mode):
+                tar.addfile(info)
+            elif stat.S_ISREG(mode):
+                info.type, info.linkname, info.size = tarfile.REGTYPE, "", os.lstat(entry).st_size
+                with open(entry, "rb") as file:
+                    tar.addfile(info, file)
+            else:
+                sys.exit(
+                    f"backup: {entry} is {'a symbolic link' if stat.S_ISLNK(mode) else 'not a regular file'}; "
+                    "a backup holds folders and regular files only: replace it with the file it stands for, "
+                    "or remove it"
+                )
 
 
-def manifest(name, work, started):
+def seal_archive(seal, name, part, source, work):
+    with open(os.path.join(work, backup_seal.sealed_name(part)), "wb") as stored:
+        writer = seal.writer(stored, name, part)
+        # gzip by hand: tarfile's stream mode takes no compression level before Python 3.12.
+        with gzip.GzipFile(filename="", mode="wb", compresslevel=6, fileobj=writer) as packed:
+            with tarfile.open(fileobj=packed, mode="w|") as tar:
+                if os.path.isdir(source):
+                    archive(source, tar)
+        facts = writer.close()
+        stored.flush()
+        os.fsync(stored.fileno())
+    return facts
+
+
+def seal_file(seal, name, part, source, work):
+    with open(source, "rb") as clear, open(os.path.join(work, backup_seal.sealed_name(part)), "wb") as stored:
+        writer = seal.writer(stored, name, part)
+        shutil.copyfileobj(clear, writer, backup_seal.BLOCK)
+        facts = writer.close()
+        stored.flush()
+        os.fsync(stored.fileno())
+    return facts
+
+
+def manifest(name, started, parts):
     return {
-        "format": 1,
+        "format": 2,
         "name": name,
         "started": started,
         "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -48,10 +93,8 @@ def manifest(name, work, started):
             "geonode.dump": os.environ["GEONODE_DATABASE"],
             "geodata.dump": os.environ["GEONODE_GEODATABASE"],
         },
-        "parts": {
-            part: {"bytes": os.path.getsize(os.path.join(work, part)), "sha256": backup_store.sha256(os.path.join(work, part))}
-            for part in DUMPS + list(ARCHIVES)
-        },
+        "cipher": backup_seal.CIPHER,
+        "parts": {backup_seal.sealed_name(part): facts for part, facts in parts.items()},
     }
 
 
@@ -59,17 +102,25 @@ def main():
     scratch = os.environ["BACKUP_SCRATCH"]
     with open(os.path.join(scratch, "backup-name"), encoding="utf-8") as file:
         name = file.read().strip()
+    seal = backup_seal.Seal.from_file()
     store = backup_store.open_store()
+    dumps = os.path.join(scratch, "dumps")
+    started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(os.path.getctime(dumps)))
     work = os.path.join(os.environ["BACKUP_ROOT"], ".partial-" + name)
-    started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(os.path.getctime(work)))
+    os.makedirs(work)
+    parts = {}
     for part in DUMPS:
-        if not os.path.isfile(os.path.join(work, part)):
-            sys.exit(f"backup {name}: the database dump {part} is missing from {work}; see the dump-databases container's log")
+        clear = os.path.join(dumps, part)
+        if not os.path.isfile(clear):
+            sys.exit(f"backup {name}: the database dump {part} is missing from {dumps}; see the dump-databases container's log")
+        parts[part] = seal_file(seal, name, part, clear, work)
+        os.remove(clear)
+        print(f"encrypted {part} ({parts[part]['bytes']} bytes)")
     for part, source in ARCHIVES.items():
         begun = time.time()
-        archive(source, os.path.join(work, part))
-        print(f"archived {source} into {part} ({os.path.getsize(os.path.join(work, part))} bytes, {time.time() - begun:.0f} s)")
-    facts = manifest(name, work, started)
+        parts[part] = seal_archive(seal, name, part, source, work)
+        print(f"archived and encrypted {source} into {part} ({parts[part]['bytes']} bytes, {time.time() - begun:.0f} s)")
+    facts = seal.sign(manifest(name, started, parts))
     with open(os.path.join(work, backup_store.MANIFEST + ".incomplete"), "w", encoding="utf-8") as file:
         json.dump(facts, file, indent=2, sort_keys=True)
         file.flush()
@@ -77,7 +128,10 @@ def main():
     os.replace(os.path.join(work, backup_store.MANIFEST + ".incomplete"), os.path.join(work, backup_store.MANIFEST))
     store.keep(name, work)
     total = sum(p["bytes"] for p in facts["parts"].values())
-    print(f"backup {name} complete: {total} bytes in {len(facts['parts'])} parts, {store.describe(name)}")
+    print(
+        f"backup {name} complete: {total} bytes in {len(facts['parts'])} encrypted parts, signed with backup key "
+        f"{seal.key_id}, {store.describe(name)}"
+    )
     for old in store.prune(int(os.environ["BACKUP_KEEP"])):
         print(f"deleted backup {old} (backup.keep is {os.environ['BACKUP_KEEP']})")
     if os.path.isdir(work):

@@ -1,24 +1,22 @@
 """Where backups are kept: a folder on the backup volume, or an S3 bucket (backup.target).
 
-A backup is a folder (or key prefix) named by the UTC time it began, holding the parts and a
-manifest. The manifest is written last and deleted first: a backup without one is incomplete and
-never restored. Used by backup.py and restore.py.
+A backup is a folder (or key prefix) named by the UTC time it began (NAME), holding the parts and
+a manifest. The manifest is written last and deleted first: a backup without one is incomplete and
+never restored. Nothing else is a backup: other folders beside them (under a shared prefix of a
+bucket, say) are never listed, restored or deleted. Used by backup.py and restore.py.
 """
 
-import hashlib
 import json
 import os
+import re
 import shutil
 
 MANIFEST = "manifest.json"
+NAME = re.compile(r"[0-9]{8}T[0-9]{6}Z")
 
 
-def sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as file:
-        for block in iter(lambda: file.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+def is_backup_name(name):
+    return NAME.fullmatch(name) is not None
 
 
 def _fsync_dir(path):
@@ -46,23 +44,23 @@ class VolumeStore:
         return sorted(
             entry
             for entry in os.listdir(self.root)
-            if not entry.startswith(".") and os.path.isfile(os.path.join(self.root, entry, MANIFEST))
+            if is_backup_name(entry) and os.path.isfile(os.path.join(self.root, entry, MANIFEST))
         )
 
     def prune(self, keep):
-        """Deletes complete backups beyond the newest `keep`, and what failed runs left."""
+        """Deletes complete backups beyond the newest `keep` (0: none), and what failed runs left."""
         names = self.complete()
-        doomed = names[: max(len(names) - keep, 0)]
+        doomed = names[: max(len(names) - keep, 0)] if keep else []
         for name in doomed:
             # Manifest first: a deletion cut short leaves an incomplete backup, never a broken one.
             os.remove(os.path.join(self.root, name, MANIFEST))
             shutil.rmtree(os.path.join(self.root, name))
         for entry in os.listdir(self.root):
-            if entry.startswith(".partial-"):
+            if entry.startswith(".partial-") and is_backup_name(entry[len(".partial-") :]):
                 shutil.rmtree(os.path.join(self.root, entry))
         return doomed
 
-    def fetch(self, name, scratch):
+    def fetch(self, name, parts, scratch):
         """The backup's folder (read in place)."""
         return os.path.join(self.root, name)
 
@@ -109,15 +107,19 @@ class S3Store:
         """{name: [keys]} of every backup folder under the prefix, complete or not."""
         found = {}
         for key in self._keys():
-            rest = key[len(self.prefix) :]
-            if "/" in rest:
-                found.setdefault(rest.split("/", 1)[0], []).append(key)
+            folder = key[len(self.prefix) :].split("/", 1)[0]
+            if is_backup_name(folder) and key != self.prefix + folder:
+                found.setdefault(folder, []).append(key)
         return found
 
     def complete(self):
         return sorted(name for name, keys in self._backups().items() if f"{self.prefix}{name}/{MANIFEST}" in keys)
 
     def prune(self, keep):
+        """As on the volume. With keep 0 nothing is listed or deleted: credentials that may only
+        write (and a bucket's lifecycle rules or object lock deciding what goes) are enough."""
+        if not keep:
+            return []
         backups = self._backups()
         complete = sorted(n for n, keys in backups.items() if f"{self.prefix}{n}/{MANIFEST}" in keys)
         doomed = complete[: max(len(complete) - keep, 0)]
@@ -129,12 +131,13 @@ class S3Store:
                 self.client.delete_object(Bucket=self.bucket, Key=key)
         return doomed
 
-    def fetch(self, name, scratch):
-        """Downloads the backup's parts into the scratch folder and returns it."""
+    def fetch(self, name, parts, scratch):
+        """Downloads the backup's parts (the files the verified manifest names) into the scratch
+        folder and returns it."""
         target = os.path.join(scratch, name)
         os.makedirs(target, exist_ok=True)
-        for key in self._backups().get(name, []):
-            self.client.download_file(self.bucket, key, os.path.join(target, key.rsplit("/", 1)[1]))
+        for part in parts:
+            self.client.download_file(self.bucket, f"{self.prefix}{name}/{part}", os.path.join(target, part))
         return target
 
     def manifest(self, name):

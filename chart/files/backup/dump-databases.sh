@@ -1,16 +1,16 @@
 #!/bin/sh
 # A backup's first half, in PostgreSQL's image: GeoNode's database and the datastore, each dumped
 # by its owner in pg_dump's custom format (compressed, restorable object by object) into the
-# backup's work folder. The passwords come from the environment, never from an argument; libpq
-# reads PGSSLMODE/PGSSLROOTCERT itself for an external server over TLS.
+# pod's scratch space, which only this pod sees; backup.py encrypts them into the backup. The
+# passwords come from the environment, never from an argument; libpq reads
+# PGSSLMODE/PGSSLROOTCERT itself for an external server over TLS.
 set -eu
 
-root=${BACKUP_ROOT:?BACKUP_ROOT names the folder backups are made in}
 name=$(date -u +%Y%m%dT%H%M%SZ)
-work="$root/.partial-$name"
+work="${BACKUP_SCRATCH:?}/dumps"
 mkdir -p "$work"
 # The name, for the containers after this one.
-printf '%s\n' "$name" > "${BACKUP_SCRATCH:?}/backup-name"
+printf '%s\n' "$name" > "$BACKUP_SCRATCH/backup-name"
 
 export PGHOST="$DATABASE_HOST" PGPORT="$DATABASE_PORT" PGCONNECT_TIMEOUT=30
 

@@ -62,14 +62,20 @@ globals().update(
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 CSRF_TRUSTED_ORIGINS = [SITEURL.rstrip("/")]  # noqa: F405
 
+# allauth limits failed logins per client address (GeoNode: 10 a minute); every request reaches
+# Django through nginx, which sets X-Forwarded-For to the one address it believes (the client's, or
+# what a trusted proxy said). Count that address, not nginx's own, which would lock everyone out.
+ALLAUTH_TRUSTED_PROXY_COUNT = 1
+
 # Connections kept open between requests (geonode.databaseConnectionMaxAge) are checked before a
 # request reuses one, so a restarted or failed-over PostgreSQL costs no request an error.
 for _database in DATABASES.values():  # noqa: F405
     _database.setdefault("CONN_HEALTH_CHECKS", True)
 
 # GeoNode 5.1 signs OpenID Connect ID tokens with an RSA key written into its settings.py, the
-# same on every site; the site's own key comes from the chart's Secret.
-OAUTH2_PROVIDER["OIDC_RSA_PRIVATE_KEY"] = _env["OIDC_RSA_PRIVATE_KEY"]  # noqa: F405
+# same on every site; the site's own key comes from the chart's Secret, in Django's container only
+# (the others sign nothing, and get no key at all rather than the public one).
+OAUTH2_PROVIDER["OIDC_RSA_PRIVATE_KEY"] = _env.get("OIDC_RSA_PRIVATE_KEY", "")  # noqa: F405
 
 # geonode.oidc: GeoNode's OpenID Connect login provider, described by the chart's values. Its
 # client secret is only in Django's container (from the operator's Secret): Celery and the init

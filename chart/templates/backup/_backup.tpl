@@ -8,6 +8,9 @@ a scratch emptyDir; the backups live on the backup volume or in an S3 bucket.
 {{- include "geonode.componentName" (dict "context" . "component" "backup-scripts") }}
 {{- end }}
 
+{{/* Where the containers that encrypt, sign or check find the backup key (backup_seal.py). */}}
+{{- define "geonode.backup.keyFile" -}}/etc/geonode-k8s-backup-key/key{{- end }}
+
 {{/* On the statics volume: which backup.restore.from the init Job has restored (restore.py). */}}
 {{- define "geonode.backup.restoreRecord" -}}/mnt/volumes/statics/.geonode-k8s-restored.json{{- end }}
 
@@ -42,6 +45,8 @@ a scratch emptyDir; the backups live on the backup volume or in an S3 bucket.
   value: {{ eq $target.type "pvc" | ternary "/backups" "/scratch" }}
 - name: BACKUP_KEEP
   value: {{ .Values.backup.keep | quote }}
+- name: BACKUP_KEY_FILE
+  value: {{ include "geonode.backup.keyFile" . }}
 {{- if eq $target.type "pvc" }}
 - name: BACKUP_VOLUME
   value: /backups
@@ -95,8 +100,14 @@ CA bundle unless the pod has it already (GeoNode's pods do). (dict "context" $ "
   (dict "name" "backup-scripts" "configMap" (dict "name" (include "geonode.backup.configName" $root) "defaultMode" 0555))
   (dict "name" "backup-scratch" "emptyDir" (dict "sizeLimit" $root.Values.backup.scratchSizeLimit)) }}
 {{- if eq $root.Values.backup.target.type "pvc" }}
-{{- $volumes = append $volumes (dict "name" "backups" "persistentVolumeClaim" (dict "claimName" (include "geonode.backup.claimName" $root))) }}
+{{- $claim := dict "claimName" (include "geonode.backup.claimName" $root) }}
+{{- $volumes = append $volumes (dict "name" "backups" "persistentVolumeClaim" $claim) }}
 {{- end }}
+{{- /* The backup key as a file, for the containers that encrypt, sign or check (backup_seal.py). */}}
+{{- $key := include "geonode.credentials.ref" (dict "context" $root "group" "backup" "key" "key") | fromYaml }}
+{{- $keyItems := list (dict "key" $key.key "path" "key") }}
+{{- $keySecret := dict "secretName" $key.name "items" $keyItems "defaultMode" 0440 }}
+{{- $volumes = append $volumes (dict "name" "backup-key" "secret" $keySecret) }}
 {{- if .databaseCA }}
 {{- $volumes = concat $volumes (include "geonode.database.caVolumes" $root | fromYamlArray) }}
 {{- end }}
@@ -116,8 +127,9 @@ CA bundle unless the pod has it already (GeoNode's pods do). (dict "context" $ "
 
 {{/*
 A container of a backup or restore pod. (dict "context" $ "name" ... "image" "postgresql"|"geonode"
-"command" (list ...) ["sharedVolumes" "read-only"|"read-write"]): PostgreSQL's image runs the shell scripts, GeoNode's
-the Python ones, both with the backup's environment and mounts.
+"command" (list ...) ["sharedVolumes" "read-only"|"read-write"] ["key" true]): PostgreSQL's image
+runs the shell scripts, GeoNode's the Python ones, both with the backup's environment and mounts;
+with "key", the backup key too.
 */}}
 {{- define "geonode.backup.container" -}}
 {{- $root := .context }}
@@ -137,6 +149,11 @@ the Python ones, both with the backup's environment and mounts.
     {{- toYaml $values.containerSecurityContext | nindent 4 }}
   volumeMounts:
     {{- include "geonode.backup.volumeMounts" $root | nindent 4 }}
+    {{- if .key }}
+    - name: backup-key
+      mountPath: {{ dir (include "geonode.backup.keyFile" $root) }}
+      readOnly: true
+    {{- end }}
     {{- with .sharedVolumes }}
     - name: statics
       mountPath: /mnt/volumes/statics
@@ -150,7 +167,9 @@ the Python ones, both with the backup's environment and mounts.
 {{/* The restore's three steps, as init containers of the init Job (a YAML list; none when off). */}}
 {{- define "geonode.backup.restoreContainers" -}}
 {{- if .Values.backup.restore.enabled }}
-{{- include "geonode.backup.container" (dict "context" . "name" "restore-prepare" "image" "geonode" "command" (list "python" "/etc/geonode-k8s-backup/restore.py" "prepare") "sharedVolumes" "read-only") }}
+{{- $prepare := list "python" "/etc/geonode-k8s-backup/restore.py" "prepare" }}
+{{- include "geonode.backup.container" (dict "context" . "name" "restore-prepare" "image" "geonode"
+  "command" $prepare "sharedVolumes" "read-only" "key" true) }}
 {{ include "geonode.backup.container" (dict "context" . "name" "restore-databases" "image" "postgresql" "command" (list "sh" "/etc/geonode-k8s-backup/restore-databases.sh")) }}
 {{ include "geonode.backup.container" (dict "context" . "name" "restore-files" "image" "geonode" "command" (list "python" "/etc/geonode-k8s-backup/restore.py" "files") "sharedVolumes" "read-write") }}
 {{- else }}
@@ -204,6 +223,11 @@ nor reads a data directory that is about to be replaced.
 
 {{- define "geonode.backup.validate" -}}
 {{- $backup := .Values.backup }}
+{{- $key := toString $backup.auth.key }}
+{{- if and $key (lt (len $key) 32) }}
+{{- fail (printf "backup.auth.key has %d characters; backups are encrypted and signed with it, so it needs %s"
+  (len $key) "at least 32 (e.g. openssl rand -hex 32), or leave it empty (\"\") to have one generated") }}
+{{- end }}
 {{- if or $backup.enabled $backup.restore.enabled }}
 {{- if eq $backup.target.type "s3" }}
 {{- if not $backup.target.s3.bucket }}

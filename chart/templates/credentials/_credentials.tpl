@@ -1,6 +1,6 @@
 {{/*
-Credentials. Three groups of auth values (geonode.auth, postgresql.auth, redis.auth); each key a
-pod uses is read from one of three Secrets:
+Credentials. Four groups of auth values (geonode.auth, postgresql.auth, redis.auth, backup.auth);
+each key a pod uses is read from one of three Secrets:
 - the group's existingSecret, when the user set one (every key of the group);
 - else a value given explicitly: the group's "-given" Secret, which the chart renders;
 - else a value left empty: the group's generated Secret, which the credentials Job creates once
@@ -10,12 +10,13 @@ pod uses is read from one of three Secrets:
 */}}
 
 {{- define "geonode.credentials.groups" -}}
-{{- toYaml (list "geonode" "postgresql" "redis") }}
+{{- toYaml (list "geonode" "postgresql" "redis" "backup") }}
 {{- end }}
 
 {{/* The generated Secret of a group; chart 0.1.0 rendered its Secrets under these names. (dict "context" $ "group" "redis") */}}
 {{- define "geonode.credentials.generatedName" -}}
-{{- include "geonode.componentName" (dict "context" .context "component" (eq .group "geonode" | ternary "secrets" .group)) }}
+{{- $component := get (dict "geonode" "secrets" "backup" "backup-key") .group | default .group }}
+{{- include "geonode.componentName" (dict "context" .context "component" $component) }}
 {{- end }}
 
 {{- define "geonode.credentials.givenName" -}}
@@ -30,6 +31,8 @@ pod uses is read from one of three Secrets:
 {{- else if eq .group "postgresql" }}
 {{- /* An external server's superuser is not the chart's business. */}}
 {{- toYaml (concat ($values.postgresql.enabled | ternary (list "postgresPassword") list) (list "geonodePassword" "geodataPassword")) }}
+{{- else if eq .group "backup" }}
+{{- toYaml ((or $values.backup.enabled $values.backup.restore.enabled) | ternary (list "key") list) }}
 {{- else if include "geonode.redis.hasPassword" .context }}
 {{- toYaml (list "password") }}
 {{- else }}
@@ -57,7 +60,8 @@ pod uses is read from one of three Secrets:
 
 {{/*
 What the credentials Job must create, as a YAML list of {secret, keys: {<Secret key>: random|long|rsa}}
-(32 random characters; 64 for Django's SECRET_KEY, which Django wants at least 50 long; an RSA key):
+(32 random characters; 64 for Django's SECRET_KEY, which Django wants at least 50 long, and for the
+backup key; an RSA key):
 each group without an existingSecret whose used keys are not all given. Empty: no Job.
 */}}
 {{- define "geonode.credentials.plan" -}}
@@ -69,7 +73,8 @@ each group without an existingSecret whose used keys are not all given. Empty: n
 {{- $generate := dict }}
 {{- range $key := include "geonode.credentials.usedKeys" $ctx | fromYamlArray }}
 {{- if not (get $auth $key) }}
-{{- $_ := set $generate (index $auth.secretKeys $key) (get (dict "oidcRsaPrivateKey" "rsa" "secretKey" "long") $key | default "random") }}
+{{- $kind := get (dict "oidcRsaPrivateKey" "rsa" "secretKey" "long" "key" "long") $key | default "random" }}
+{{- $_ := set $generate (index $auth.secretKeys $key) $kind }}
 {{- end }}
 {{- end }}
 {{- with $generate }}
@@ -84,10 +89,11 @@ each group without an existingSecret whose used keys are not all given. Empty: n
 The pod-template annotation that restarts every pod using credentials when credentials.rotation
 changes, or when a credential moves between Secrets. It hashes where each credential is read,
 never a credential: a hash of a password in a pod annotation can be reversed by a dictionary.
+The backup key is read only by the pods of a backup or a restore, each a new pod.
 */}}
 {{- define "geonode.credentials.checksumAnnotation" -}}
 {{- $refs := dict "rotation" (toString .Values.credentials.rotation) }}
-{{- range $group := include "geonode.credentials.groups" . | fromYamlArray }}
+{{- range $group := without (include "geonode.credentials.groups" . | fromYamlArray) "backup" }}
 {{- range $key := include "geonode.credentials.usedKeys" (dict "context" $ "group" $group) | fromYamlArray }}
 {{- $_ := set $refs (printf "%s.%s" $group $key) (include "geonode.credentials.ref" (dict "context" $ "group" $group "key" $key) | fromYaml) }}
 {{- end }}

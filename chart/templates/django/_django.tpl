@@ -80,19 +80,16 @@ the same volumes. Everything here is used by all of them, so they cannot drift a
   value: {{ printf "%sgeoserver/" (include "geonode.siteUrl" .) | quote }}
 - name: GEOSERVER_ADMIN_USER
   value: admin
-{{ include "geonode.credentials.env" (dict "context" . "group" "geonode" "key" "geoserverAdminPassword" "env" "GEOSERVER_ADMIN_PASSWORD") }}
-{{ include "geonode.credentials.env" (dict "context" . "group" "geonode" "key" "secretKey" "env" "SECRET_KEY") }}
-{{ include "geonode.credentials.env" (dict "context" . "group" "geonode" "key" "oauth2ClientId" "env" "OAUTH2_CLIENT_ID") }}
-{{ include "geonode.credentials.env" (dict "context" . "group" "geonode" "key" "oauth2ClientSecret" "env" "OAUTH2_CLIENT_SECRET") }}
-{{ include "geonode.credentials.env" (dict "context" . "group" "geonode" "key" "oauth2ApiKey" "env" "OAUTH2_API_KEY") }}
-{{ include "geonode.credentials.env" (dict "context" . "group" "geonode" "key" "adminPassword" "env" "ADMIN_PASSWORD") }}
-{{ include "geonode.credentials.env" (dict "context" . "group" "geonode" "key" "oidcRsaPrivateKey" "env" "OIDC_RSA_PRIVATE_KEY") }}
 - name: ADMIN_EMAIL
   value: {{ .Values.geonode.adminEmail | quote }}
 {{- with .Values.geonode.email }}
 - name: EMAIL_ENABLE
   value: {{ .enabled | ternary "True" "False" | quote }}
-{{- if .enabled }}
+{{- if not .enabled }}
+# Not GeoNode's console backend, which prints every mail (password-reset links too) into the log.
+- name: DJANGO_EMAIL_BACKEND
+  value: geonode_k8s_mail.DroppingEmailBackend
+{{- else }}
 - name: DJANGO_EMAIL_HOST
   value: {{ .host | quote }}
 - name: DJANGO_EMAIL_PORT
@@ -146,6 +143,32 @@ the same volumes. Everything here is used by all of them, so they cannot drift a
 - name: {{ $name }}
   value: {{ $value | quote }}
 {{- end }}
+{{- end }}
+
+{{/*
+The credentials of geonode.auth a GeoNode container gets, and no others (a process that never
+uses one cannot leak it): the web pages sign sessions and password-reset links (SECRET_KEY), call
+GeoServer as its administrator, check GeoServer's key on the role endpoints and sign OpenID
+Connect ID tokens; the worker's tasks call GeoServer and read the stored credentials of remote
+services (encrypted with SECRET_KEY); the init Job sets the administrator's password and GeoServer's
+OAuth2 client (and the site's own commands may call GeoServer); beat only schedules. A YAML list.
+(dict "context" $ "component" "django"|"celery-worker"|"celery-beat"|"init")
+*/}}
+{{- define "geonode.django.credentialsEnv" -}}
+{{- $keys := get (dict
+  "django" (list "secretKey" "geoserverAdminPassword" "oauth2ApiKey" "oidcRsaPrivateKey")
+  "celery-worker" (list "secretKey" "geoserverAdminPassword")
+  "init" (list "secretKey" "geoserverAdminPassword" "adminPassword" "oauth2ClientId" "oauth2ClientSecret")
+  ) .component | default list }}
+{{- $names := dict "secretKey" "SECRET_KEY" "geoserverAdminPassword" "GEOSERVER_ADMIN_PASSWORD"
+  "oauth2ApiKey" "OAUTH2_API_KEY" "oidcRsaPrivateKey" "OIDC_RSA_PRIVATE_KEY" "adminPassword" "ADMIN_PASSWORD"
+  "oauth2ClientId" "OAUTH2_CLIENT_ID" "oauth2ClientSecret" "OAUTH2_CLIENT_SECRET" }}
+{{- $env := list }}
+{{- range $key := $keys }}
+{{- $var := dict "context" $.context "group" "geonode" "key" $key "env" (get $names $key) }}
+{{- $env = concat $env (include "geonode.credentials.env" $var | fromYamlArray) }}
+{{- end }}
+{{- toYaml $env }}
 {{- end }}
 
 {{/* Volumes of every GeoNode pod: its config, scratch space, and the two shared volumes. */}}
@@ -213,8 +236,11 @@ GeoNode's database; a query, not a Django start. Call with (dict "context" $ "va
   imagePullPolicy: {{ .context.Values.geonode.image.pullPolicy }}
   command: ["python", "/etc/geonode-k8s/wait_for_migrations.py"]
   workingDir: {{ .context.Values.geonode.project.dir }}
+  # A query of the database, not a Django start: its connection and nothing else.
   env:
-    {{- include "geonode.django.env" .context | nindent 4 }}
+    - name: PYTHONDONTWRITEBYTECODE
+      value: "1"
+    {{- include "geonode.database.env" .context | nindent 4 }}
     - name: GEONODE_K8S_INIT_JOB
       value: {{ include "geonode.initJob.name" .context }}
   resources:
@@ -285,6 +311,9 @@ spec:
       workingDir: {{ $root.Values.geonode.project.dir }}
       env:
         {{- include "geonode.django.env" $root | nindent 8 }}
+        {{- with include "geonode.django.credentialsEnv" (dict "context" $root "component" .component) | fromYamlArray }}
+        {{- toYaml . | nindent 8 }}
+        {{- end }}
         {{- with .env }}
         {{- toYaml . | nindent 8 }}
         {{- end }}

@@ -84,6 +84,7 @@ pub fn run(project: &Project, only: &[String]) -> Result<Report, Error> {
                 backup: with(geonode::BACKUP_SETS)?,
                 s3,
                 s3_keys,
+                no_email: with(geonode::NO_EMAIL_SETS)?,
             });
             // The same with another upload limit: GeoNode's limits must follow it, so the init
             // Job (named by a hash of its inputs) must be a new one.

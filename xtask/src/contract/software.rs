@@ -81,6 +81,9 @@ pub fn install() -> Result<String, Error> {
             "postgresql-15-postgis-3",
         ),
         ("curl", "curl"),
+        // The recovery of a backup by hand, as docs/backup-and-restore.md gives it.
+        ("jq", "jq"),
+        ("openssl", "openssl"),
         // GeoServer's parts: the image's tools (Info-ZIP, dash, mawk), Tomcat from Maven Central
         // on a JDK, a network namespace of its own (ip).
         ("zip", "zip"),

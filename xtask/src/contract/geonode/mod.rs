@@ -1,6 +1,7 @@
 //! GeoNode 5.1.1 itself: the init Job's command on the contract's databases, the Django
 //! Deployment's uwsgi behind the chart's nginx, and the Celery worker running a task.
 
+mod accounts;
 mod backup;
 mod database_tls;
 mod gate;
@@ -24,6 +25,7 @@ use std::time::{Duration, Instant};
 use venv::GEONODE_WHEEL;
 
 /// `changed_limit`: DEFAULT_MAX_UPLOAD_SIZE of a render with another nginx.maxBodySize.
+pub use accounts::NO_EMAIL_SETS;
 pub use backup::{BACKUP_SETS, S3_BUCKET, S3_SECRET, S3_SETS};
 pub use database_tls::TLS_SETS;
 
@@ -36,6 +38,8 @@ pub struct Variants {
     /// The same through an S3 bucket (S3_SETS), with the operator's Secret of these keys.
     pub s3: Inputs,
     pub s3_keys: (String, String),
+    /// E-mail off, as by default (NO_EMAIL_SETS).
+    pub no_email: Inputs,
 }
 
 pub fn run(
@@ -187,8 +191,22 @@ pub fn run(
     });
 
     report.step("email", |step| {
-        step.record(mail_reaches_the_sink(&run, work));
-        step.detail = "GeoNode's password-reset mail, with the chart's geonode.email settings, reaches a real SMTP server (Python's smtpd) on 127.0.0.1".into();
+        step.record(
+            mail_reaches_the_sink(&run, work)
+                .and_then(|()| accounts::no_reset_link_in_the_log(&run, &variants.no_email)),
+        );
+        step.detail = "GeoNode's password-reset mail, with the chart's geonode.email settings, reaches a real SMTP server (Python's smtpd) on 127.0.0.1; with e-mail off (the default render) the reset prints nothing of the mail and says it was dropped".into();
+    });
+
+    report.step("login-limit", |step| {
+        match accounts::login_limit_per_client(&run) {
+            Ok(note) => {
+                step.passed += 1;
+                step.notes.push(note);
+            }
+            Err(e) => step.fail(e),
+        }
+        step.detail = "allauth's limit on failed logins counts the client nginx names in X-Forwarded-For, not nginx: one client is stopped, another behind the same nginx is not".into();
     });
 
     report.step("oidc-login", |step| oidc::run(&run, inputs, work, step));

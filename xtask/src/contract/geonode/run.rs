@@ -77,16 +77,16 @@ impl GeoNodeRun {
         require(
             &env,
             "django",
-            &[
-                "SITEURL",
-                "OAUTH2_CLIENT_ID",
-                "OAUTH2_CLIENT_SECRET",
-                "ADMIN_PASSWORD",
-                "SECRET_KEY",
-                "DATABASE_HOST",
-                "REDIS_HOST",
-            ],
+            &["SITEURL", "SECRET_KEY", "DATABASE_HOST", "REDIS_HOST"],
         )?;
+        // Each container gets only the credentials it uses: these are the init Job's alone.
+        for init_only in ["ADMIN_PASSWORD", "OAUTH2_CLIENT_ID", "OAUTH2_CLIENT_SECRET"] {
+            if env.contains_key(init_only) {
+                return Err(format!(
+                    "the django container gets {init_only}, which only the init Job uses"
+                ));
+            }
+        }
         // Ports of the local servers, and a HOME of this run.
         env.insert("DATABASE_PORT".into(), db.to_string());
         env.insert("REDIS_PORT".into(), redis.to_string());

@@ -2,9 +2,10 @@
 //! document, a file in the GeoServer data directory, an upload); the site is wiped (both
 //! databases made anew as an empty server has them, the volumes emptied); the rendered init Job's
 //! restore containers and its own command bring it back. Then: the user logs in, GeoNode lists
-//! the document, the files are back with their checksums; a second restore of the same
-//! `from` does nothing, another backup over a site with content is refused, and so are a backup
-//! with a damaged part (on the volume and in the bucket) and one without a manifest.
+//! the document, the files are back with their checksums. What a restore must refuse, and the
+//! documented recovery by hand, are in `refusals`.
+
+mod refusals;
 
 use super::run::GeoNodeRun;
 use crate::contract::inputs::{Inputs, Mapping};
@@ -73,6 +74,7 @@ print(json.dumps({"logged_in": logged_in, "status": page.status_code, "titles": 
 /// The folders the backup and restore containers mount, in this run.
 pub(super) struct Volumes {
     scripts: PathBuf,
+    key: PathBuf,
     scratch: PathBuf,
     backups: PathBuf,
     geoserver_data: PathBuf,
@@ -84,6 +86,7 @@ impl Volumes {
         let dir = work.join("backup");
         let volumes = Volumes {
             scripts: dir.join("scripts"),
+            key: dir.join("key"),
             scratch: dir.join("scratch"),
             backups: dir.join("backups"),
             geoserver_data: dir.join("geoserver-data"),
@@ -91,6 +94,7 @@ impl Volumes {
         };
         for d in [
             &volumes.scripts,
+            &volumes.key,
             &volumes.scratch,
             &volumes.backups,
             &volumes.geoserver_data,
@@ -100,13 +104,19 @@ impl Volumes {
         Ok(volumes)
     }
 
-    /// The render's backup scripts, where the containers mount their ConfigMap.
+    /// The render's backup scripts and the backup key (the render pins give it, so it is in the
+    /// rendered "-given" Secret), where the containers mount their ConfigMap and Secret.
     pub(super) fn write_scripts(&self, inputs: &Inputs) -> Result<(), String> {
         let scripts = inputs.find("ConfigMap", &format!("{RELEASE}-backup-scripts"))?;
         for (name, text) in crate::manifest::string_map(&scripts.value["data"]) {
             fs::write(self.scripts.join(name), text).map_err(|e| e.to_string())?;
         }
-        Ok(())
+        let key = inputs.secret(&format!("{RELEASE}-backup-key-given"), "backup-key")?;
+        fs::write(self.key_file(), key).map_err(|e| e.to_string())
+    }
+
+    fn key_file(&self) -> PathBuf {
+        self.key.join("key")
     }
 
     fn mapping(&self) -> Mapping {
@@ -116,7 +126,9 @@ impl Volumes {
                 format!("{RELEASE}-postgresql.{}.svc", crate::project::NAMESPACE),
                 "127.0.0.1".into(),
             )],
+            // The key's folder first: the scripts' is a prefix of its name.
             paths: vec![
+                ("/etc/geonode-k8s-backup-key".into(), path(&self.key)),
                 ("/etc/geonode-k8s-backup".into(), path(&self.scripts)),
                 ("/scratch".into(), path(&self.scratch)),
                 ("/backups".into(), path(&self.backups)),
@@ -294,45 +306,6 @@ pub(super) fn init_job(inputs: &Inputs) -> Result<String, String> {
         .ok_or_else(|| "the backup render has no init Job".into())
 }
 
-/// A run of restore.py prepare with other values of backup.restore, which must be refused.
-fn refused(
-    prepare: &Container,
-    venv: &Path,
-    from: &str,
-    overwrite: &str,
-    because: &str,
-) -> Result<(), String> {
-    let mut other = Container {
-        argv: prepare.argv.clone(),
-        env: prepare.env.clone(),
-    };
-    other.env.insert("BACKUP_RESTORE_FROM".into(), from.into());
-    other
-        .env
-        .insert("BACKUP_RESTORE_OVERWRITE".into(), overwrite.into());
-    match other.run(venv) {
-        Err(e) if e.contains(because) => Ok(()),
-        Err(e) => Err(format!(
-            "restoring {from} (overwrite {overwrite}) failed, but not with {because:?}: {e}"
-        )),
-        Ok(out) => Err(format!(
-            "restoring {from} (overwrite {overwrite}) was not refused: {out}"
-        )),
-    }
-}
-
-/// Copies a complete backup under another name, for the refusals.
-fn copy_backup(volumes: &Volumes, name: &str, to: &str) -> Result<PathBuf, String> {
-    let target = volumes.backups.join(to);
-    exec(
-        Command::new("cp")
-            .arg("-a")
-            .arg(volumes.backups.join(name))
-            .arg(&target),
-    )?;
-    Ok(target)
-}
-
 /// What every round shares: GeoNode's run, the mounted folders, the database server, the
 /// files the backup must bring back.
 struct Site<'a> {
@@ -488,76 +461,6 @@ manifests = {k: json.loads(client.get_object(Bucket=bucket, Key=k)["Body"].read(
 print(json.dumps({"keys": keys, "manifests": manifests}))
 "#;
 
-/// A copy of backup NAME in the bucket as backup COPY, with one byte of its uploads flipped.
-const S3_DAMAGE_PY: &str = r#"
-import os
-import boto3
-from botocore.config import Config
-client = boto3.client("s3", endpoint_url=os.environ["BACKUP_S3_ENDPOINT"], region_name=os.environ["BACKUP_S3_REGION"],
-                      config=Config(s3={"addressing_style": "path"}))
-bucket, prefix = os.environ["BACKUP_S3_BUCKET"], os.environ["BACKUP_S3_PREFIX"]
-source, copy = prefix + NAME + "/", prefix + COPY + "/"
-for o in client.list_objects_v2(Bucket=bucket, Prefix=source)["Contents"]:
-    body = bytearray(client.get_object(Bucket=bucket, Key=o["Key"])["Body"].read())
-    if o["Key"].endswith("/uploads.tar.gz"):
-        body[len(body) // 2] ^= 0x55
-    client.put_object(Bucket=bucket, Key=copy + o["Key"][len(source):], Body=bytes(body))
-"#;
-
-/// The S3 round's refusal: a backup in the bucket with a damaged part.
-fn s3_refusal(round: &Round, site: &Site, name: &str) -> Result<(), String> {
-    let venv = &site.run.venv;
-    let prepare = round.container(site, "Job", &init_job(round.inputs)?, "restore-prepare")?;
-    let copy = "20991231T235957Z";
-    let code = S3_DAMAGE_PY
-        .replace("NAME", &format!("{name:?}"))
-        .replace("COPY", &format!("{copy:?}"));
-    exec(
-        Command::new(venv.join("bin/python"))
-            .arg("-c")
-            .arg(code)
-            .env_clear()
-            .envs(&prepare.env),
-    )
-    .map_err(|e| format!("copying {name} in the bucket with a damaged part: {e}"))?;
-    refused(&prepare, venv, copy, "true", "differs from its manifest")
-}
-
-/// The refusals, on the backup volume: the same restore again does nothing; another backup over
-/// a site with content, a damaged part and a missing manifest are refused.
-fn refusals(round: &Round, site: &Site, name: &str) -> Result<(), String> {
-    let venv = &site.run.venv;
-    let prepare = round.container(site, "Job", &init_job(round.inputs)?, "restore-prepare")?;
-    let again = prepare.run(venv)?;
-    if !again.contains("nothing to do") {
-        return Err(format!(
-            "a second init Job with the same backup.restore.from restored again: {again}"
-        ));
-    }
-    refused(&prepare, venv, name, "false", "the site has content")?;
-    let damaged = copy_backup(&site.volumes, name, "20991231T235959Z")?.join("uploads.tar.gz");
-    let mut bytes = fs::read(&damaged).map_err(|e| e.to_string())?;
-    let middle = bytes.len() / 2;
-    bytes[middle] ^= 0x55;
-    fs::write(&damaged, bytes).map_err(|e| e.to_string())?;
-    refused(
-        &prepare,
-        venv,
-        "20991231T235959Z",
-        "true",
-        "differs from its manifest",
-    )?;
-    let incomplete = copy_backup(&site.volumes, name, "20991231T235958Z")?;
-    fs::remove_file(incomplete.join("manifest.json")).map_err(|e| e.to_string())?;
-    refused(
-        &prepare,
-        venv,
-        "20991231T235958Z",
-        "true",
-        "no complete backup of that name",
-    )
-}
-
 /// The step: the site's content, a round on the backup volume with the refusals, then a round
 /// through the S3 server at the given endpoint. Its notes give sizes and times.
 pub fn run(
@@ -590,13 +493,14 @@ pub fn run(
     let (name, mut notes) = volume
         .run(&site, "backup volume")
         .map(|(n, note)| (n, vec![note]))?;
-    refusals(&volume, &site, &name)?;
+    refusals::on_the_volume(&volume, &site, &name)?;
+    notes.push(refusals::by_hand(&site, &name)?);
     let round = Round {
         inputs: s3.0,
         s3_endpoint: Some(s3.1),
     };
     let (name, note) = round.run(&site, "S3")?;
-    s3_refusal(&round, &site, &name)?;
+    refusals::in_the_bucket(&round, &site, &name)?;
     notes.push(note);
     Ok(notes)
 }
