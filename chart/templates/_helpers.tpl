@@ -67,6 +67,10 @@ Call with (dict "image" .Values.redis.image "path" "redis.image" ["movingTagAllo
 {{- if or (eq $tag "latest") (and (hasSuffix "-latest" $tag) (not .movingTagAllowed)) }}
 {{- fail (printf "%s.tag %q moves; set a fixed version tag or %s.digest" .path $tag .path) }}
 {{- end }}
+{{- if not (regexMatch "[0-9][.][0-9]" $tag) }}
+{{- fail (printf "%s.tag %q names no major.minor version, so it follows whatever is newest; %s"
+  .path $tag (printf "set a version tag (e.g. 1.30.4-alpine) or %s.digest" .path)) }}
+{{- end }}
 {{- printf "%s:%s" $repo $tag }}
 {{- end }}
 {{- end }}

@@ -5,6 +5,90 @@ outside the cluster; never the cloud metadata address. Rules are built as dicts 
 toYaml; each component's folder has its networkpolicy.yaml.
 */}}
 
+{{/*
+An IP address as its bits ("0101..."; 32 for IPv4, 128 for IPv6), for the metadata address checks.
+Templates have no address arithmetic: IPv4's octets are printed in binary, IPv6's hex digits looked up.
+*/}}
+{{- define "geonode.ipBits" -}}
+{{- $address := toString . }}
+{{- if contains ":" $address }}
+{{- $halves := splitList "::" $address }}
+{{- $head := (first $halves) | splitList ":" | compact }}
+{{- $tail := ((len $halves) | eq 2 | ternary (last $halves) "") | splitList ":" | compact }}
+{{- $hextets := $head }}
+{{- range until (sub 8 (add (len $head) (len $tail)) | int) }}{{ $hextets = append $hextets "0" }}{{ end }}
+{{- $hextets = concat $hextets $tail }}
+{{- $nibbles := dict "0" "0000" "1" "0001" "2" "0010" "3" "0011" "4" "0100" "5" "0101" "6" "0110" "7" "0111"
+  "8" "1000" "9" "1001" "a" "1010" "b" "1011" "c" "1100" "d" "1101" "e" "1110" "f" "1111" }}
+{{- range $hextets }}
+{{- range splitList "" (printf "%4s" (lower .) | replace " " "0") }}{{ get $nibbles . }}{{ end }}
+{{- end }}
+{{- else }}
+{{- range splitList "." $address }}{{ printf "%08b" (atoi .) }}{{ end }}
+{{- end }}
+{{- end }}
+
+{{/* "true" when the CIDR (dict "cidr" "10.0.0.0/8" "address" "10.1.2.3") holds the address. */}}
+{{- define "geonode.cidrContains" -}}
+{{- $cidr := splitList "/" (toString .cidr) }}
+{{- $network := include "geonode.ipBits" (first $cidr) }}
+{{- $address := include "geonode.ipBits" .address }}
+{{- if eq (len $network) (len $address) }}
+{{- $prefix := (len $cidr) | eq 2 | ternary (last $cidr) (len $network) | int }}
+{{- if eq (substr 0 $prefix $network) (substr 0 $prefix $address) }}true{{ end }}
+{{- end }}
+{{- end }}
+
+{{/* Where clouds serve instance metadata and credentials (AWS, GCP, Azure; Alibaba; AWS over IPv6). */}}
+{{- define "geonode.networkPolicy.metadataAddresses" -}}
+{{- toYaml (list "169.254.169.254" "100.100.100.200" "fd00:ec2::254") }}
+{{- end }}
+
+{{/*
+Egress rules with every ipBlock that holds a cloud metadata address made to except it, whoever
+wrote the rule (the chart, networkCidrs, extraEgress, apiServer.to); a rule without destinations
+(every address) or a block that is nothing but such an address is refused. A YAML list.
+(dict "rules" (list ...) "component" "django")
+*/}}
+{{- define "geonode.networkPolicy.exceptMetadata" -}}
+{{- $component := .component }}
+{{- $metadata := include "geonode.networkPolicy.metadataAddresses" . | fromYamlArray }}
+{{- $rules := list }}
+{{- range $rule := .rules }}
+{{- if not $rule.to }}
+{{- fail (print "networkPolicy: an egress rule of " $component " names no destinations (to), so it allows every "
+  "address, the cloud metadata address too; list the peers it is for") }}
+{{- end }}
+{{- $peers := list }}
+{{- range $peer := $rule.to }}
+{{- with $peer.ipBlock }}
+{{- $cidr := splitList "/" .cidr }}
+{{- $bits := include "geonode.ipBits" (first $cidr) | len }}
+{{- $except := .except | default list }}
+{{- range $address := $metadata }}
+{{- $excepted := false }}
+{{- range $except }}
+{{- if include "geonode.cidrContains" (dict "cidr" . "address" $address) }}{{ $excepted = true }}{{ end }}
+{{- end }}
+{{- if and (include "geonode.cidrContains" (dict "cidr" $peer.ipBlock.cidr "address" $address)) (not $excepted) }}
+{{- if or (eq (len $cidr) 1) (eq (int (last $cidr)) $bits) }}
+{{- fail (print "networkPolicy: an egress rule of " $component " leads to " $peer.ipBlock.cidr ", the cloud "
+  "metadata address (instance credentials); give the service's own address") }}
+{{- end }}
+{{- $except = append $except (printf "%s/%d" $address (contains ":" $address | ternary 128 32)) }}
+{{- end }}
+{{- end }}
+{{- if $except }}
+{{- $peer = merge (dict "ipBlock" (merge (dict "except" $except) (omit . "except"))) (omit $peer "ipBlock") }}
+{{- end }}
+{{- end }}
+{{- $peers = append $peers $peer }}
+{{- end }}
+{{- $rules = append $rules (merge (dict "to" $peers) (omit $rule "to")) }}
+{{- end }}
+{{- toYaml $rules }}
+{{- end }}
+
 {{/* The GeoNode workloads: Django, the Celery worker and beat, the init Job. */}}
 {{- define "geonode.networkPolicy.geonodeComponents" -}}
 {{- toYaml (list "django" "celery-worker" "celery-beat" "init") }}
@@ -81,9 +165,65 @@ address ranges), else its address ranges; as a YAML list of rules.
 {{- end }}
 {{- end }}
 
+{{/*
+Peers and rules that would open more than they seem to: an extra ingress rule without sources
+(every source), a peer of every pod of every namespace, DNS servers that any pod can pose as
+(any namespace, or labels the release's own pods carry).
+*/}}
+{{- define "geonode.networkPolicy.validatePeers" -}}
+{{- $np := .Values.networkPolicy }}
+{{- range $component, $rules := $np.extraIngress }}
+{{- range $rule := $rules }}
+{{- if not $rule.from }}
+{{- fail (print "networkPolicy.extraIngress." $component ": a rule without from allows every source (any pod, "
+  "any address); list the peers it is for") }}
+{{- end }}
+{{- range $peer := $rule.from }}
+{{- if and (hasKey $peer "namespaceSelector") (empty $peer.namespaceSelector) (empty $peer.podSelector) }}
+{{- fail (print "networkPolicy.extraIngress." $component ": a peer with an empty namespaceSelector and no "
+  "podSelector is every pod of every namespace; name the namespaces (matchLabels: "
+  "{kubernetes.io/metadata.name: <namespace>}) and pods it is for") }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- $labels := list (list "commonLabels" .Values.commonLabels) }}
+{{- range $path, $values := dict "django" .Values.django "celery.worker" .Values.celery.worker
+  "celery.beat" .Values.celery.beat "initJob" .Values.initJob "geoserver" .Values.geoserver
+  "nginx" .Values.nginx "postgresql" .Values.postgresql "redis" .Values.redis "memcached" .Values.memcached
+  "credentials" .Values.credentials "backup" .Values.backup }}
+{{- $merged := merge dict $values.podLabels $.Values.commonLabels }}
+{{- $labels = append $labels (list (printf "%s.podLabels (with commonLabels)" $path) $merged) }}
+{{- end }}
+{{- range $peer := $np.dns.to }}
+{{- $pods := $peer.podSelector | default dict }}
+{{- if not (or $pods.matchLabels $pods.matchExpressions) }}
+{{- fail (print "networkPolicy.dns.to: a DNS peer without pod labels lets the pods query any pod of its "
+  "namespaces as DNS; select the DNS pods (podSelector.matchLabels, e.g. k8s-app: kube-dns)") }}
+{{- end }}
+{{- if and (hasKey $peer "namespaceSelector") (empty $peer.namespaceSelector) }}
+{{- fail (print "networkPolicy.dns.to: an empty namespaceSelector takes DNS pods of every namespace, so a pod "
+  "anyone labels k8s-app: kube-dns could answer; name the DNS namespace (matchLabels: "
+  "{kubernetes.io/metadata.name: kube-system} on most distributions)") }}
+{{- end }}
+{{- range $labelled := $labels }}
+{{- $where := first $labelled }}
+{{- $carried := last $labelled }}
+{{- $all := true }}
+{{- range $key, $value := $pods.matchLabels }}
+{{- if ne (toString (get $carried $key)) (toString $value) }}{{ $all = false }}{{ end }}
+{{- end }}
+{{- if and $all $pods.matchLabels (not $pods.matchExpressions) (not $peer.namespaceSelector) }}
+{{- fail (printf "%s carries the labels of networkPolicy.dns.to's DNS pods (%s): those pods would pass for DNS servers; remove them" $where (toJson $pods.matchLabels)) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+
 {{/* External services need addresses for their egress rules; names cannot be allowed. */}}
 {{- define "geonode.networkPolicy.validate" -}}
 {{- if .Values.networkPolicy.enabled }}
+{{- include "geonode.networkPolicy.validatePeers" . }}
 {{- range $service := list "postgresql" "redis" }}
 {{- $values := index $.Values $service }}
 {{- if and (not $values.enabled) (not (include "geonode.networkPolicy.serviceEgress" (dict "context" $ "service" $service "port" 0) | fromYamlArray)) }}
@@ -139,11 +279,11 @@ networkPolicy.outside.enabled, and the user's extra rules for the component.
 {{- $egress = append $egress (dict "to" $np.dns.to "ports" $np.dns.ports) }}
 {{- end }}
 {{- if and .outside $np.outside.enabled }}
-{{- /* The cloud metadata address is never reachable, whatever the except list says. */}}
-{{- $except := uniq (append $np.outside.except "169.254.169.254/32") }}
-{{- $egress = append $egress (dict "to" (list (dict "ipBlock" (dict "cidr" "0.0.0.0/0" "except" $except)))) }}
+{{- $egress = append $egress (dict "to" (list (dict "ipBlock" (dict "cidr" "0.0.0.0/0" "except" $np.outside.except)))) }}
 {{- end }}
 {{- $egress = concat $egress (index $np.extraEgress .component | default list) }}
+{{- /* The cloud metadata addresses are never reachable, whatever a rule or an except list says. */}}
+{{- $egress = include "geonode.networkPolicy.exceptMetadata" (dict "rules" $egress "component" .component) | fromYamlArray }}
 {{- $ingress := concat (.ingress | default list) (index $np.extraIngress .component | default list) }}
 apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy

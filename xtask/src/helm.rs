@@ -79,6 +79,30 @@ impl Helm {
         run(cmd)
     }
 
+    /// `helm install --dry-run=client` with the fixed release name and namespace and the given
+    /// values files and `--set` pairs: the rendered objects and the notes. Helm 4 needs no
+    /// cluster for it; Helm 3 asks one for its version.
+    pub fn notes(
+        &self,
+        project: &Project,
+        values: &[PathBuf],
+        sets: &[String],
+    ) -> Result<String, String> {
+        let mut cmd = self.command(None);
+        cmd.args(["install", RELEASE]).arg(&project.chart).args([
+            "--dry-run=client",
+            "--namespace",
+            NAMESPACE,
+        ]);
+        for v in values {
+            cmd.arg("--values").arg(v);
+        }
+        for s in sets {
+            cmd.arg("--set").arg(s);
+        }
+        run(cmd)
+    }
+
     /// `helm lint --strict` with the given values files.
     pub fn lint(&self, project: &Project, values: &[PathBuf]) -> Result<String, String> {
         let mut cmd = self.command(None);

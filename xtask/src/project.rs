@@ -23,6 +23,8 @@ pub struct Project {
     pub values_dir: PathBuf,
     pub golden_dir: PathBuf,
     pub bad_values_dir: PathBuf,
+    /// Weakenings the chart takes only when acceptedRisks names them (accepted_risks.rs).
+    pub accepted_risks_dir: PathBuf,
     /// Values layered over every scenario so generated secrets are pinned in renders and goldens;
     /// `tests/render-pins/<scenario>.yaml` is layered over it for one scenario (one that brings
     /// its own Secrets, say, nulls the pins its values would contradict).
@@ -50,6 +52,7 @@ impl Project {
             values_dir: root.join("values"),
             golden_dir: root.join("tests").join("golden"),
             bad_values_dir: root.join("tests").join("bad-values"),
+            accepted_risks_dir: root.join("tests").join("accepted-risks"),
             render_pins: root.join("tests").join("render-pins.yaml"),
             render_pins_dir: root.join("tests").join("render-pins"),
             exceptions: root.join("tests").join("policy-exceptions.yaml"),

@@ -244,6 +244,15 @@ nor reads a data directory that is about to be replaced.
 {{- end }}
 {{- end }}
 {{- end }}
+{{- $claim := include "geonode.backup.claimName" . }}
+{{- if and (eq $backup.target.type "pvc") (or $backup.enabled $backup.restore.enabled) }}
+{{- range $volume := list (include "geonode.storage.staticsClaim" .) (include "geonode.storage.geoserverDataClaim" .) }}
+{{- if eq $claim $volume }}
+{{- fail (print "backup.target.pvc.existingClaim is " $claim ", a volume Django, Celery and GeoServer write: "
+  "whoever takes one of them could change or delete the backups; give backups a claim of their own") }}
+{{- end }}
+{{- end }}
+{{- end }}
 {{- if and $backup.restore.enabled (not $backup.restore.from) }}
 {{- fail "backup.restore.enabled is true but backup.restore.from is empty: name the backup (the UTC time it began, e.g. 20261127T021700Z) or latest" }}
 {{- end }}

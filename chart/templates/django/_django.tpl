@@ -139,9 +139,39 @@ the same volumes. Everything here is used by all of them, so they cannot drift a
 - name: MEMCACHED_LOCATION
   value: {{ printf "%s.%s.svc:11211" (include "geonode.componentName" (dict "context" . "component" "memcached")) .Release.Namespace | quote }}
 {{- end }}
+{{- end }}
+
+{{/* geonode.settings, after the chart's own variables (which they may not name: see validate). */}}
+{{- define "geonode.django.settingsEnv" -}}
+{{- $env := list }}
 {{- range $name, $value := .Values.geonode.settings }}
-- name: {{ $name }}
-  value: {{ $value | quote }}
+{{- $env = append $env (dict "name" $name "value" (toString $value)) }}
+{{- end }}
+{{- toYaml $env }}
+{{- end }}
+
+{{/*
+geonode.settings are plain values in the pod spec: none may name a variable the chart sets (a
+later duplicate wins: DEBUG, ALLOWED_HOSTS, SECRET_KEY...), nor look like a credential.
+*/}}
+{{- define "geonode.django.validate" -}}
+{{- $chart := list }}
+{{- range include "geonode.django.env" . | fromYamlArray }}{{ $chart = append $chart .name }}{{ end }}
+{{- range $component := list "django" "celery-worker" "init" }}
+{{- range include "geonode.django.credentialsEnv" (dict "context" $ "component" $component) | fromYamlArray }}
+{{- $chart = append $chart .name }}
+{{- end }}
+{{- end }}
+{{- $chart = concat $chart (list "DATABASE_URL" "GEODATABASE_URL" "BROKER_URL" "CELERY_RESULT_BACKEND") }}
+{{- range $name, $_ := .Values.geonode.settings }}
+{{- if has $name $chart }}
+{{- fail (print "geonode.settings." $name " names a variable the chart sets itself (from other values, or from "
+  "a Secret); set the value it comes from, or, for a credential, extraEnv with secretKeyRef") }}
+{{- end }}
+{{- if regexMatch "(?i)(SECRET|PASSWORD|PASSWD|TOKEN|PRIVATE_KEY|API_KEY|CREDENTIAL)" $name }}
+{{- fail (print "geonode.settings." $name " looks like a credential, and settings are plain values in the pod "
+  "spec; give it with extraEnv from a Secret (valueFrom.secretKeyRef)") }}
+{{- end }}
 {{- end }}
 {{- end }}
 
@@ -216,6 +246,7 @@ change gives a new Job that runs once.
   (include "geonode.image" (dict "image" .Values.geonode.image "path" "geonode.image"))
   (include (print $.Template.BasePath "/django/configmap.yaml") .)
   (include "geonode.django.env" .)
+  (include "geonode.django.settingsEnv" .)
   (include "geonode.credentials.checksumAnnotation" .)
   (toYaml .Values.initJob) }}
 {{- if .Values.backup.restore.enabled }}
@@ -312,6 +343,9 @@ spec:
       env:
         {{- include "geonode.django.env" $root | nindent 8 }}
         {{- with include "geonode.django.credentialsEnv" (dict "context" $root "component" .component) | fromYamlArray }}
+        {{- toYaml . | nindent 8 }}
+        {{- end }}
+        {{- with include "geonode.django.settingsEnv" $root | fromYamlArray }}
         {{- toYaml . | nindent 8 }}
         {{- end }}
         {{- with .env }}

@@ -77,6 +77,16 @@ SOCIALACCOUNT_PROVIDERS entry from the GEONODE_K8S_OIDC_* variables below.
 {{- if not $oidc.clientSecret.name }}
 {{- fail "geonode.oidc.clientSecret.name is empty: create a Secret with the client's secret (key geonode.oidc.clientSecret.key) and name it there; the chart never generates it or takes it as a value" }}
 {{- end }}
+{{- $own := list }}
+{{- range $group := include "geonode.credentials.groups" . | fromYamlArray }}
+{{- $ctx := dict "context" $ "group" $group }}
+{{- $own = concat $own (list (include "geonode.credentials.generatedName" $ctx) (include "geonode.credentials.givenName" $ctx)) }}
+{{- end }}
+{{- if has $oidc.clientSecret.name $own }}
+{{- fail (print "geonode.oidc.clientSecret.name is " $oidc.clientSecret.name ", a Secret of the chart's own "
+  "credentials: the provider would be sent one of them (Django's SECRET_KEY, say); create a Secret with the "
+  "client's secret and name it there") }}
+{{- end }}
 {{- if not $oidc.issuer }}
 {{- fail "geonode.oidc.issuer is empty: set the ID tokens' issuer (Keycloak: https://<host>/realms/<realm>); GeoNode refuses tokens of any other" }}
 {{- end }}

@@ -21,6 +21,10 @@ driver looks for PostgreSQL's root certificate (see files/geoserver/start.sh). *
 {{- end }}
 
 {{- define "geonode.geoserver.validate" -}}
+{{- if regexMatch "[`$;|&<>\\\\]" (toString .Values.geoserver.extraJavaOptions) }}
+{{- fail (print "geoserver.extraJavaOptions holds a shell character ($ ` ; | & < > \\): catalina.sh "
+  "evaluates the options, so it would run as a command; give plain -D and -X options") }}
+{{- end }}
 {{- if and (gt (int .Values.geoserver.replicas) 1) (not (include "geonode.storage.readWriteMany" .)) }}
 {{- fail (printf "geoserver.replicas is %v, but storage.accessMode is ReadWriteOnce: several GeoServers need the data directory on ReadWriteMany storage (set storage.accessMode: ReadWriteMany and a StorageClass that offers it), or keep geoserver.replicas: 1" .Values.geoserver.replicas) }}
 {{- end }}

@@ -9,6 +9,16 @@ admin surfaces are either public or open to address ranges.
 */}}
 {{- define "geonode.nginx.validate" -}}
 {{- $access := .Values.geoserver.adminAccess }}
+{{- range $path, $ranges := dict "nginx.trustedProxies" .Values.nginx.trustedProxies "geoserver.adminAccess.allowFrom"
+  $access.allowFrom }}
+{{- range $ranges }}
+{{- if hasSuffix "/0" (toString .) }}
+{{- fail (print $path " holds " . ", every address: " (eq $path "nginx.trustedProxies" | ternary
+  "any client could claim any address (past login limits and geoserver.adminAccess); name your proxies' ranges"
+  "use geoserver.adminAccess.public: true if everyone is meant, or name the ranges")) }}
+{{- end }}
+{{- end }}
+{{- end }}
 {{- if and $access.public $access.allowFrom }}
 {{- fail "geoserver.adminAccess: public: true opens GeoServer's admin surfaces to everyone, so allowFrom would restrict nothing; set public: false to open them to allowFrom only, or empty allowFrom" }}
 {{- end }}
@@ -36,14 +46,14 @@ admin surfaces are either public or open to address ranges.
 
 {{/*
 Who asked, and how, for Django and GeoServer alike. Set, never appended: GeoNode takes the first
-X-Forwarded-For entry as the client. A location with a proxy_set_header of its own inherits none
+X-Forwarded-For entry as the client, allauth the last. The scheme is siteUrl's. A location with a proxy_set_header of its own inherits none
 of the server's, so the locations that set more include these again.
 */}}
 {{- define "geonode.nginx.forwardedHeaders" -}}
 proxy_set_header Host $http_host;
 proxy_set_header X-Real-IP $remote_addr;
 proxy_set_header X-Forwarded-For $remote_addr;
-proxy_set_header X-Forwarded-Proto $forwarded_proto;
+proxy_set_header X-Forwarded-Proto {{ include "geonode.siteScheme" . }};
 proxy_set_header X-Forwarded-Host $host;
 {{- end }}
 
@@ -56,12 +66,48 @@ proxy_set_header Connection "upgrade";
 client_max_body_size 0;
 {{- end }}
 
-{{/* The access rules of GeoServer's admin surfaces (geoserver.adminAccess): none when public. */}}
-{{- define "geonode.nginx.geoserverAdminOnly" -}}
+{{/*
+An admin surface of GeoServer: passed on only to the clients geoserver.adminAccess names (every
+client when public).
+*/}}
+{{- define "geonode.nginx.geoserverAdmin" -}}
 {{- $access := .Values.geoserver.adminAccess }}
 {{- if not $access.public }}
-{{- $rules := list }}
-{{- range $access.allowFrom }}{{ $rules = append $rules (printf "allow %s;" .) }}{{ end }}
-{{- join "\n" (append $rules "deny all;") }}
+{{- range $access.allowFrom }}{{ printf "allow %s;\n" . }}{{ end }}
+{{- print "deny all;\n" }}
+{{- end }}
+{{- include "geonode.nginx.geoserverProxy" . }}
+{{- end }}
+
+{{/*
+The REST calls of GeoNode's map client (django-geonode-mapstore-client 5.1.1: MapStore's style
+editor, its style service and classification), path by path with the methods it sends there, as a
+YAML map. It calls /geoserver/rest directly with the user's access token: a new style is a POST
+to the styles collection; a style is read, written and deleted by its name; a layer's styles are
+read and written in its .json; the rest is read. Never a layer's DELETE (that removes the layer).
+*/}}
+{{- define "geonode.nginx.mapClientCalls" -}}
+{{- $workspace := "^/geoserver/rest/(workspaces/[^/]+/)?" }}
+{{- toYaml (dict
+  (print $workspace "styles\\.json$") (list "POST")
+  (print $workspace "styles/[^/]+$") (list "GET" "PUT" "DELETE")
+  (print $workspace "layers/[^/]+\\.json$") (list "GET" "PUT")
+  "^/geoserver/rest/(sldservice/|fonts(\\.json)?$|about/(version|manifest)(\\.json|\\.xml)?$)" (list "GET")) }}
+{{- end }}
+
+{{/*
+The REST calls of GeoNode's map client, open to every client: GeoServer authorises them itself (GeoNode's REST rules and GeoFence). Each path takes only
+the methods the client sends on it.
+*/}}
+{{- define "geonode.nginx.mapClientRest" -}}
+{{- range $path, $methods := include "geonode.nginx.mapClientCalls" . | fromYaml }}
+location ~ {{ $path }} {
+  # Its own access rules: a nested location would take the admin surface's "deny all".
+  allow all;
+  limit_except {{ join " " $methods }} {
+    deny all;
+  }
+  {{- include "geonode.nginx.geoserverProxy" $ | nindent 2 }}
+}
 {{- end }}
 {{- end }}

@@ -87,14 +87,14 @@ GeoFence's JDBC URL. The CA bundle is mounted read-only beside the chart's confi
 {{- end }}
 {{- end }}
 {{- $tls := .Values.postgresql.external.tls }}
-{{- if and .Values.postgresql.enabled (or $tls.sslmode $tls.caBundle.configMap $tls.caBundle.secret) }}
-{{- fail "postgresql.external.tls is set, but postgresql.enabled is true: the embedded PostgreSQL serves without TLS inside the cluster; set postgresql.enabled: false for an external server, or empty postgresql.external.tls" }}
+{{- if and .Values.postgresql.enabled (or (ne $tls.sslmode "verify-full") $tls.caBundle.configMap $tls.caBundle.secret) }}
+{{- fail "postgresql.external.tls is set, but postgresql.enabled is true: the embedded PostgreSQL serves without TLS inside the cluster; set postgresql.enabled: false for an external server, or leave postgresql.external.tls as it is by default" }}
 {{- end }}
 {{- if and $tls.caBundle.configMap $tls.caBundle.secret }}
 {{- fail "postgresql.external.tls.caBundle: set configMap or secret, not both" }}
 {{- end }}
 {{- $bundle := or $tls.caBundle.configMap $tls.caBundle.secret }}
-{{- if and (has $tls.sslmode (list "verify-ca" "verify-full")) (not $bundle) }}
+{{- if and (not .Values.postgresql.enabled) (has $tls.sslmode (list "verify-ca" "verify-full")) (not $bundle) }}
 {{- fail (printf "postgresql.external.tls.sslmode is %s, which checks the server's certificate against a CA: set postgresql.external.tls.caBundle.configMap or .secret to the CA certificates (PEM) that signed it" $tls.sslmode) }}
 {{- end }}
 {{- if and $bundle (not (has $tls.sslmode (list "verify-ca" "verify-full"))) }}

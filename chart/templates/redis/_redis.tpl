@@ -32,6 +32,17 @@
 {{- if and (not .Values.redis.enabled) (not .Values.redis.external.host) }}
 {{- fail "redis.enabled is false, so Celery needs an external Redis: set redis.external.host (and port; its password in redis.auth.password or redis.auth.existingSecret)" }}
 {{- end }}
+{{- /* Directives that undo what the chart sets for access (a later one wins), or load code. */}}
+{{- $owned := list "requirepass" "masterauth" "masteruser" "user" "aclfile" "include" "protected-mode" "bind"
+  "port" "unixsocket" "rename-command" "loadmodule" "enable-debug-command" "enable-module-command"
+  "enable-protected-configs" }}
+{{- range splitList "\n" (toString .Values.redis.extraConfig) }}
+{{- $directive := lower (first (splitList " " (trim .))) }}
+{{- if has $directive $owned }}
+{{- fail (print "redis.extraConfig sets " $directive ", which decides who may reach Redis or what it runs: the "
+  "chart sets it (the password from redis.auth, the port, the protected mode); take the line out") }}
+{{- end }}
+{{- end }}
 {{- end }}
 
 {{/* redis.maxmemoryPercent of the container's memory limit, in bytes. */}}

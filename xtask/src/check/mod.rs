@@ -20,7 +20,8 @@ mod validation;
 
 use generated::{bless, bless_docs, check_docs, compare_goldens, golden_render};
 use validation::{
-    bad_values_step, credential_leaks_step, network_matrix, police, validate_schemas,
+    accepted_risks_step, bad_values_step, credential_leaks_step, network_matrix, police,
+    validate_schemas,
 };
 
 pub struct Options {
@@ -136,6 +137,7 @@ pub fn run(project: &Project, options: &Options) -> Result<Report, Error> {
         credential_leaks_step(&inputs, step)
     });
     report.step("bad-values", |step| bad_values_step(&inputs, step));
+    report.step("accepted-risks", |step| accepted_risks_step(&inputs, step));
     report.step("fuzz", |step| {
         let newest_helm = &inputs.helms[inputs.helms.len() - 1];
         fuzz::check_step(project, newest_helm, inputs.newest_minor(), step)

@@ -3,6 +3,7 @@
 //! chart must refuse.
 
 use super::{read_json_or_yaml, Inputs, Render};
+use crate::accepted_risks;
 use crate::bad_values;
 use crate::error::Error;
 use crate::manifest;
@@ -252,6 +253,71 @@ pub(super) fn credential_leaks_step(inputs: &Inputs, step: &mut Step) {
     })();
     step.record(result);
     step.detail = "every pinned credential changed: only Secrets' data differs".into();
+}
+
+/// tests/accepted-risks: each refused without its name in acceptedRisks (both Helms), warned of
+/// in the install's notes with it (Helm 4, which renders notes without a cluster); every risk
+/// the schema knows has its case.
+pub(super) fn accepted_risks_step(inputs: &Inputs, step: &mut Step) {
+    let project = inputs.project;
+    let (cases, known) = match (
+        accepted_risks::load(&project.accepted_risks_dir),
+        accepted_risks::known(&project.chart.join("values.schema.json")),
+    ) {
+        (Ok(c), Ok(k)) => (c, k),
+        (Err(e), _) | (_, Err(e)) => return step.fail(e.to_string()),
+    };
+    for risk in &known {
+        if !cases.iter().any(|c| &c.risk == risk) {
+            step.fail(format!(
+                "the chart knows the risk {risk}, but tests/accepted-risks/{risk}.yaml does not take it"
+            ));
+        }
+    }
+    for case in cases.iter().filter(|c| !known.contains(&c.risk)) {
+        step.fail(format!(
+            "tests/accepted-risks/{}.yaml names a risk acceptedRisks does not know",
+            case.risk
+        ));
+    }
+    let newest = inputs.newest_minor();
+    let helm4 = &inputs.helms[inputs.helms.len() - 1];
+    let jobs: Vec<(usize, Option<usize>)> = (0..cases.len())
+        .flat_map(|c| {
+            (0..inputs.helms.len())
+                .map(move |h| (c, Some(h)))
+                .chain([(c, None)])
+        })
+        .collect();
+    let results = parallel::map(&jobs, |&(c, helm)| {
+        let mut values = inputs.values(&inputs.scenarios[0], true);
+        values.push(cases[c].path.clone());
+        match helm {
+            Some(h) => inputs.helms[h].template(project, &values, newest),
+            None => helm4.notes(
+                project,
+                &values,
+                &[format!("acceptedRisks={{{}}}", cases[c].risk)],
+            ),
+        }
+    });
+    for (&(c, helm), result) in jobs.iter().zip(&results) {
+        step.record(match helm {
+            Some(h) => accepted_risks::judge_refusal(&cases[c], &inputs.helms[h].label(), result),
+            None => accepted_risks::judge_notes(&cases[c], result),
+        });
+    }
+    if known.is_empty() && cases.is_empty() {
+        step.notes
+            .push("the chart's schema has no acceptedRisks: no risk to accept".into());
+        return;
+    }
+    step.detail = format!(
+        "{} risks: each refused without its name under {} Helms, warned of in the notes with it ({})",
+        cases.len(),
+        inputs.helms.len(),
+        helm4.label()
+    );
 }
 
 pub(super) fn bad_values_step(inputs: &Inputs, step: &mut Step) {

@@ -57,6 +57,16 @@ impl Inputs {
             .ok_or_else(|| format!("Secret {name} key {key} is not base64 text"))
     }
 
+    /// The name of the render's init Job (its name carries a hash of its inputs).
+    pub fn init_job(&self) -> Result<String, String> {
+        let prefix = format!("{}-init-", crate::project::RELEASE);
+        self.objects
+            .iter()
+            .find(|o| o.kind == "Job" && o.name.starts_with(&prefix))
+            .map(|o| o.name.clone())
+            .ok_or_else(|| "the render has no init Job".into())
+    }
+
     /// The command and args of one container of the render.
     pub fn command(&self, kind: &str, name: &str, container: &str) -> Result<Vec<String>, String> {
         let c = self.container(kind, name, container)?;

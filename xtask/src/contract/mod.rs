@@ -12,6 +12,7 @@ pub(crate) mod geonode;
 pub(crate) mod geoserver;
 pub(crate) mod inputs;
 mod jdbc;
+mod logs;
 pub(crate) mod nginx;
 pub(crate) mod postgresql;
 pub(crate) mod process;
@@ -134,6 +135,7 @@ pub fn run(project: &Project, only: &[String]) -> Result<Report, Error> {
             .context("creating a work folder")?;
         // The postgres user must reach the folder: PostgreSQL refuses to run as root.
         chmod(work.path(), 0o755)?;
+        process::keep_container_logs(&logs::folder(work.path())).map_err(Error::msg)?;
         let inputs = Inputs { objects };
         let (mut database, mut broker) = (None, None);
         if wanted("postgresql") {
@@ -152,6 +154,7 @@ pub fn run(project: &Project, only: &[String]) -> Result<Report, Error> {
         if let (true, Some(variants)) = (wanted("geoserver"), &variants) {
             geoserver::run(project, &inputs, &variants.tls, work.path(), &mut report);
         }
+        let mut geonode_ran = false;
         if let (true, Some(database), Some(broker), Some(variants)) =
             (wanted("geonode"), &database, &broker, &variants)
         {
@@ -164,7 +167,23 @@ pub fn run(project: &Project, only: &[String]) -> Result<Report, Error> {
                 broker.port,
                 &mut report,
             );
+            geonode_ran = true;
         }
+        // Last: what every part's programs printed.
+        report.step("credentials-in-logs", |step| {
+            let mut renders = vec![&inputs];
+            if let Some(v) = &variants {
+                renders.extend([&v.tls, &v.backup, &v.s3, &v.no_email]);
+            }
+            let carried: &[(&str, &str)] = if geonode_ran {
+                &[("nginx.log", "/geoserver/ows?[query not logged"), ("django.log", "/gs/ows")]
+            } else {
+                &[]
+            };
+            let database = database.as_ref().filter(|_| geonode_ran).map(|d| d.port);
+            logs::run(&renders, database, carried, step);
+            step.detail = "what the chart's programs printed (nginx, PostgreSQL, Redis, uwsgi, Celery, the init Job, the gate, backup and restore, GeoServer's scripts) holds no value of any rendered Secret, no token GeoNode issued, no password-reset link; the requests that carried a token are there".into();
+        });
     }
     report.finish(started.elapsed());
     Ok(report)

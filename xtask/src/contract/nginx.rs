@@ -1,7 +1,7 @@
 //! nginx: the chart's whole configuration, in front of recording stand-ins.
 
 use super::inputs::{service, Inputs, Mapping};
-use super::process::{chmod, exec, free_port, start_server, wait_for_port, Running};
+use super::process::{chmod, exec, free_port, start_container, wait_for_port, Running};
 use super::MAX_BODY_BYTES;
 use crate::project::RELEASE;
 use crate::report::Step;
@@ -22,7 +22,7 @@ class H(http.server.BaseHTTPRequestHandler):
         with open(log, "a") as f:
             f.write(json.dumps({"method": self.command, "path": self.path, "headers": dict(self.headers), "body": len(body)}) + "\n")
         self.send_response(200); self.send_header("Content-Type", "text/plain"); self.end_headers(); self.wfile.write(b"stand-in\n")
-    do_GET = do_POST = do_PUT = handle_one
+    do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = handle_one
     def log_message(self, *a): pass
 http.server.ThreadingHTTPServer(("127.0.0.1", port), H).serve_forever()
 "#;
@@ -64,7 +64,7 @@ pub fn start_nginx(
         }
     }
     fs::write(&conf, mapping.apply(&rendered)).map_err(|e| e.to_string())?;
-    let nginx = check_and_start(&conf, "the chart's nginx", listen)?;
+    let nginx = check_and_start(&conf, "nginx", listen)?;
     Ok((nginx, listen))
 }
 
@@ -73,7 +73,7 @@ pub fn start_nginx(
 pub fn check_and_start(conf: &Path, what: &str, listen: u16) -> Result<Running, String> {
     exec(Command::new("nginx").arg("-t").arg("-c").arg(conf))
         .map_err(|e| format!("nginx -t rejects {what}'s configuration: {e}"))?;
-    start_server(
+    start_container(
         Command::new("nginx")
             .arg("-c")
             .arg(conf)
@@ -131,10 +131,11 @@ fn seen_by(dir: &Path, stand_in: &str, path: &str) -> Result<Value, String> {
         .ok_or_else(|| format!("the {stand_in} stand-in saw no request for {path}"))
 }
 
-/// A trusted proxy's (127.0.0.1, in nginx.trustedProxies by default) X-Forwarded-For and
-/// X-Forwarded-Proto reach Django and GeoServer; anyone else's (127.0.0.2) are replaced with what
-/// nginx sees, and the client's address is set, never appended. GeoServer's locations set headers
-/// of their own, which in nginx drops every inherited one unless they are set again.
+/// A trusted proxy's (127.0.0.1, in nginx.trustedProxies of tests/contract/values.yaml)
+/// X-Forwarded-For reaches Django and GeoServer; anyone else's (127.0.0.2) is replaced with what
+/// nginx sees, and the client's address is set, never appended. The scheme is the site's (http
+/// here), whoever claims https. GeoServer's locations set headers of their own, which in nginx
+/// drops every inherited one unless they are set again.
 fn forwarded_headers_trusted_only(dir: &Path, base: &str) -> Result<(), String> {
     let send = |from: &str, path: &str| {
         exec(Command::new("curl").args([
@@ -176,7 +177,7 @@ fn forwarded_headers_trusted_only(dir: &Path, base: &str) -> Result<(), String> 
         send("127.0.0.1", &from_proxy)?;
         send("127.0.0.2", &from_anyone)?;
         let trusted = pick(&seen_by(dir, stand_in, &from_proxy)?);
-        let want = [host, "203.0.113.7", "203.0.113.7", "https", host];
+        let want = [host, "203.0.113.7", "203.0.113.7", "http", host];
         if trusted != want {
             return Err(format!(
                 "from a trusted proxy, {who} got Host, X-Forwarded-For, X-Real-IP, X-Forwarded-Proto, X-Forwarded-Host {trusted:?}, not {want:?}"
@@ -186,7 +187,7 @@ fn forwarded_headers_trusted_only(dir: &Path, base: &str) -> Result<(), String> 
         let want = [host, "127.0.0.2", "127.0.0.2", "http", host];
         if anyone != want {
             return Err(format!(
-                "from an untrusted address, {who} got Host, X-Forwarded-For, X-Real-IP, X-Forwarded-Proto, X-Forwarded-Host {anyone:?}, not {want:?}: a client could claim another address or https"
+                "from an untrusted address, {who} got Host, X-Forwarded-For, X-Real-IP, X-Forwarded-Proto, X-Forwarded-Host {anyone:?}, not {want:?}: a client could claim another address or the scheme"
             ));
         }
     }
@@ -226,47 +227,118 @@ fn uploads_are_inert(statics: &Path, base: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// The HTTP status code.
-/// GeoServer's admin surfaces answer 403 from nginx by default; what GeoNode's map client calls
-/// from the browser (OWS, the style editor's REST calls) reaches GeoServer.
-fn geoserver_admin_closed(base: &str) -> Result<(), String> {
-    let curl = |args: &[&str]| http_status("geonode.example.org", args);
-    for path in [
-        "/geoserver/web/",
+/// GeoServer's paths through the chart's nginx, each with the answer it must get: GeoServer's
+/// admin surfaces (its web UI, the form login in every spelling, its REST API, GeoWebCache's,
+/// the old GeoFence chain) answer 403 by default; a ';' (Tomcat's path parameters, which would
+/// carry a request past nginx's locations) 400; what GeoNode's map client calls reaches GeoServer
+/// with the methods it sends, and no other method (403).
+const GEOSERVER_PATHS: &[(&str, &str, &str)] = &[
+    ("GET", "/geoserver/web/", "403"),
+    (
+        "GET",
         "/geoserver/web/wicket/bookmarkable/org.geoserver.web.admin.StatusPage",
-        "/geoserver/rest/workspaces.json",
-        "/geoserver/rest/security/self/password",
-        "/geoserver/rest/reload",
+        "403",
+    ),
+    ("POST", "/geoserver/j_spring_security_check", "403"),
+    ("POST", "/geoserver/j_spring_security_check/", "403"),
+    ("POST", "//geoserver//j_spring_security_check", "403"),
+    ("POST", "/geoserver/j_spring_security_chec%6b", "403"),
+    ("GET", "/geoserver/rest", "403"),
+    ("GET", "/geoserver/rest/workspaces.json", "403"),
+    ("PUT", "/geoserver/rest/security/self/password", "403"),
+    ("POST", "/geoserver/rest/reload", "403"),
+    (
+        "GET",
         "/geoserver/rest/workspaces/geonode/datastores.json",
-        "/geoserver/gwc/rest/layers",
-        "/geoserver/j_spring_security_check",
-    ] {
-        expect(
-            &format!("GET {path} (GeoServer's admin, closed by default)"),
-            curl(&[&format!("{base}{path}")]),
-            "403",
-        )?;
-    }
-    for path in [
-        "/geoserver/rest/styles/point.sld",
+        "403",
+    ),
+    ("GET", "/geoserver/gwc/rest/layers", "403"),
+    ("GET", "/geoserver/geofence/rules", "403"),
+    ("GET", "/geoserver/;/web/", "400"),
+    ("GET", "/geoserver/rest/styles/..;/workspaces.json", "400"),
+    ("GET", "/geoserver/rest/styles/x%3B/..%3B/settings", "400"),
+    ("GET", "/geoserver/web;jsessionid=1/", "400"),
+    ("GET", "/geoserver/rest/styles/point.sld", "200"),
+    (
+        "GET",
         "/geoserver/rest/workspaces/geonode/styles/roads.json",
-        "/geoserver/rest/layers/geonode:roads.json",
+        "200",
+    ),
+    ("PUT", "/geoserver/rest/styles/roads?raw=true", "200"),
+    (
+        "DELETE",
+        "/geoserver/rest/workspaces/geonode/styles/roads_ms_1",
+        "200",
+    ),
+    (
+        "POST",
+        "/geoserver/rest/workspaces/geonode/styles.json?name=roads_ms_1",
+        "200",
+    ),
+    ("POST", "/geoserver/rest/styles/roads", "403"),
+    ("GET", "/geoserver/rest/styles.json", "403"),
+    ("GET", "/geoserver/rest/styles/a/b", "403"),
+    ("GET", "/geoserver/rest/layers/geonode:roads.json", "200"),
+    (
+        "PUT",
         "/geoserver/rest/workspaces/geonode/layers/roads.json",
+        "200",
+    ),
+    ("DELETE", "/geoserver/rest/layers/geonode:roads.json", "403"),
+    ("POST", "/geoserver/rest/layers/geonode:roads.json", "403"),
+    (
+        "GET",
         "/geoserver/rest/sldservice/geonode:roads/classify.json?attribute=type",
-        "/geoserver/rest/about/version.json",
-        "/geoserver/rest/fonts.json",
+        "200",
+    ),
+    (
+        "POST",
+        "/geoserver/rest/sldservice/geonode:roads/classify.json",
+        "403",
+    ),
+    ("GET", "/geoserver/rest/about/version.json", "200"),
+    ("HEAD", "/geoserver/rest/about/manifest", "200"),
+    ("GET", "/geoserver/rest/fonts", "200"),
+    ("PUT", "/geoserver/rest/fonts.json", "403"),
+    (
+        "GET",
         "/geoserver/gwc/service/wmts?request=GetCapabilities",
-        "/geoserver/index.html",
-    ] {
+        "200",
+    ),
+    ("GET", "/geoserver/index.html", "200"),
+];
+
+/// Each of GEOSERVER_PATHS gets its answer, and the GeoServer stand-in sees exactly the ones
+/// that must reach it.
+fn geoserver_paths(dir: &Path, base: &str) -> Result<(), String> {
+    for (method, path, code) in GEOSERVER_PATHS {
+        let mut args = vec!["--path-as-is", "-X", method];
+        if *method == "HEAD" {
+            args = vec!["--path-as-is", "-I"];
+        }
+        let url = format!("{base}{path}");
+        args.push(&url);
         expect(
-            &format!("GET {path} (GeoNode's map client calls it; proxied)"),
-            curl(&[&format!("{base}{path}")]),
-            "200",
+            &format!("{method} {path}"),
+            http_status("geonode.example.org", &args),
+            code,
         )?;
+        let seen = fs::read_to_string(dir.join("geoserver.jsonl"))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .any(|r| r["path"] == *path && r["method"] == *method);
+        if seen != (*code == "200") {
+            return Err(format!(
+                "{method} {path}: answered {code}, but GeoServer's stand-in {} it",
+                if seen { "saw" } else { "did not see" }
+            ));
+        }
     }
     Ok(())
 }
 
+/// The HTTP status code.
 pub fn http_status(host: &str, args: &[&str]) -> Result<String, String> {
     exec(
         site_curl(host)
@@ -316,7 +388,7 @@ pub fn run(inputs: &Inputs, work: &Path, step: &mut Step) {
         ] {
             expect(what, curl(&[&format!("{base}{path}")]), "200")?;
         }
-        geoserver_admin_closed(&base)?;
+        geoserver_paths(&dir, &base)?;
         uploads_are_inert(&statics, &base)?;
         let big = dir.join("big.bin");
         fs::write(&big, vec![b'x'; MAX_BODY_BYTES + 1024]).map_err(|e| e.to_string())?;

@@ -3,7 +3,7 @@
 //! the Secret's (a changed password value has to reach a server that already exists).
 
 use super::inputs::{require, Inputs};
-use super::process::{chmod, exec, free_port, keep_running, start_server, Running, Server};
+use super::process::{chmod, exec, free_port, keep_running, start_container, Running, Server};
 use crate::project::RELEASE;
 use crate::report::Step;
 use std::collections::BTreeMap;
@@ -50,7 +50,7 @@ pub fn run(inputs: &Inputs, work: &Path, step: &mut Step) -> Option<Server> {
         // The server as an older release left it: every password different from the Secret's.
         let old = older_passwords(&env);
         local.initdb(&old["POSTGRES_PASSWORD"])?;
-        let server = start_server(&mut local.postgres(), "postgres", local.port)?;
+        let server = start_container(&mut local.postgres(), "postgresql", local.port)?;
         local
             .init(&old)
             .map_err(|e| format!("the chart's init script failed on a fresh cluster: {e}"))?;
@@ -67,7 +67,7 @@ pub fn run(inputs: &Inputs, work: &Path, step: &mut Step) -> Option<Server> {
         }
         local.stop(server)?;
         // The chart's start script with the Secret's passwords on that existing directory.
-        let server = start_server(&mut local.start_script(&env)?, "start.sh", local.port)?;
+        let server = start_container(&mut local.start_script(&env)?, "postgresql", local.port)?;
         local.check_logins(&env).map_err(|e| {
             format!("after start.sh, the Secret's passwords do not open the server: {e}")
         })?;
@@ -119,7 +119,7 @@ fn owners_stay_owners(local: &Local, env: &Env, server: Running) -> Result<Runni
             .map_err(|e| format!("{owner} could not plant the functions in {db}: {e}"))?;
     }
     local.stop(server)?;
-    let server = start_server(&mut local.start_script(env)?, "start.sh", local.port)?;
+    let server = start_container(&mut local.start_script(env)?, "postgresql", local.port)?;
     let superuser = |sql: &str| local.psql("postgres", &env["POSTGRES_PASSWORD"], "postgres", sql);
     let elevated = superuser(
         "select coalesce(string_agg(rolname, ', '), '') from pg_roles where rolsuper and rolname <> current_user",

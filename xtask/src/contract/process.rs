@@ -5,8 +5,9 @@ use crate::error::{Context, Error};
 use crate::report::Step;
 use std::fs;
 use std::os::unix::process::CommandExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 pub fn on_path(program: &str) -> bool {
@@ -76,6 +77,76 @@ pub fn start_server(cmd: &mut Command, what: &str, port: u16) -> Result<Running,
         .map_err(|e| format!("starting {what}: {e}"))?;
     wait_for_port(port)?;
     Ok(running)
+}
+
+/// Where a contract run keeps what the chart's own programs print (what a cluster keeps of a
+/// container's output), for the search for credentials at its end. Unset outside a contract run.
+static CONTAINER_LOGS: OnceLock<PathBuf> = OnceLock::new();
+
+/// Keeps the chart's programs' output in `dir` from now on (once per process).
+pub fn keep_container_logs(dir: &Path) -> Result<(), String> {
+    fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+    CONTAINER_LOGS
+        .set(dir.to_path_buf())
+        .map_err(|_| "the container logs' folder is set already".to_string())
+}
+
+/// The kept logs' folder, if this run keeps them.
+pub fn container_logs() -> Option<&'static Path> {
+    CONTAINER_LOGS.get().map(PathBuf::as_path)
+}
+
+/// Where the log of the chart's program `what` is kept, or None outside a contract run.
+pub fn container_log_path(what: &str) -> Option<PathBuf> {
+    let name: String = what
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    container_logs().map(|dir| dir.join(format!("{name}.log")))
+}
+
+/// The log file of the chart's program `what` (appended to), or None outside a contract run.
+pub fn container_log(what: &str) -> Result<Option<fs::File>, String> {
+    let Some(path) = container_log_path(what) else {
+        return Ok(None);
+    };
+    fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .map(Some)
+        .map_err(|e| format!("opening {}: {e}", path.display()))
+}
+
+/// start_server for one of the chart's programs: its output goes to its container log.
+pub fn start_container(cmd: &mut Command, what: &str, port: u16) -> Result<Running, String> {
+    let Some(log) = container_log(what)? else {
+        return start_server(cmd, what, port);
+    };
+    let err = log.try_clone().map_err(|e| e.to_string())?;
+    let running =
+        Running::spawn(cmd.stdout(log).stderr(err)).map_err(|e| format!("starting {what}: {e}"))?;
+    wait_for_port(port)?;
+    Ok(running)
+}
+
+/// exec for one of the chart's containers run to its end: its output is kept in its log too.
+pub fn exec_container(cmd: &mut Command, what: &str) -> Result<String, String> {
+    let result = exec(cmd);
+    if let Some(mut log) = container_log(what)? {
+        use std::io::Write;
+        let text = match &result {
+            Ok(out) | Err(out) => out,
+        };
+        writeln!(log, "{text}").map_err(|e| e.to_string())?;
+    }
+    result
 }
 
 pub fn wait_for_port(port: u16) -> Result<(), String> {

@@ -2,7 +2,7 @@
 //! and never on the command line.
 
 use super::inputs::{require, Inputs, Mapping};
-use super::process::{exec, free_port, keep_running, start_server, Server};
+use super::process::{exec, free_port, keep_running, start_container, Server};
 use crate::project::RELEASE;
 use crate::report::Step;
 use std::fs;
@@ -47,7 +47,7 @@ pub fn run(inputs: &Inputs, work: &Path, step: &mut Step) -> Option<Server> {
             .map(|a| mapping.apply(a.as_str().unwrap_or_default()))
             .collect();
         let (program, args) = command.split_first().ok_or("empty Redis command")?;
-        let server = start_server(Command::new(program).args(args).envs(&env), program, port)?;
+        let server = start_container(Command::new(program).args(args).envs(&env), "redis", port)?;
         let cmdline = fs::read(format!("/proc/{}/cmdline", server.id()))
             .map_err(|e| format!("reading Redis's command line: {e}"))?;
         if String::from_utf8_lossy(&cmdline).contains(env["REDIS_PASSWORD"].as_str()) {

@@ -120,7 +120,7 @@ spec:
     seccompProfile: {type: RuntimeDefault}
   containers:
   - name: smoke
-    image: localhost/node-e2e/nginx:bookworm
+    image: localhost/node-e2e/nginx:1.22-bookworm
     imagePullPolicy: Never
     command: ["sh", "-c", "id -u > /tmp/id && exec sleep 3600"]
     securityContext:

@@ -284,6 +284,13 @@ fn check_resources(object: &Object, _: &Render, out: &mut Vec<String>) {
     }
 }
 
+/// A tag naming a version down to its minor release (`1.30.4-alpine`, `15-3.5-alpine`).
+fn has_minor_version(tag: &str) -> bool {
+    let bytes = tag.as_bytes();
+    (1..bytes.len().saturating_sub(1))
+        .any(|i| bytes[i] == b'.' && bytes[i - 1].is_ascii_digit() && bytes[i + 1].is_ascii_digit())
+}
+
 /// Why an image reference is not pinned, if it is not.
 pub fn unpinned(image: &str) -> Option<String> {
     if let Some((_, digest)) = image.split_once('@') {
@@ -297,6 +304,10 @@ pub fn unpinned(image: &str) -> Option<String> {
             Some(format!("its tag {tag:?} moves"))
         }
         Some((_, "")) => Some("its tag is empty".into()),
+        // A tag without a major.minor version (stable-alpine, 7) follows whatever is newest.
+        Some((_, tag)) if !has_minor_version(tag) => Some(format!(
+            "its tag {tag:?} names no major.minor version, so it moves"
+        )),
         Some(_) => None,
     }
 }

@@ -139,6 +139,15 @@ fn image_pins() {
     assert!(unpinned("localhost:5000/redis").is_some());
     assert!(unpinned("geonode/geoserver:2.28.4-latest").is_some());
     assert!(unpinned("redis@sha256:abc").is_some());
+    assert_eq!(unpinned("postgis/postgis:15-3.5-alpine"), None);
+    for moving in [
+        "nginx:stable-alpine",
+        "redis:7",
+        "redis:7-alpine",
+        "nginx:mainline",
+    ] {
+        assert!(unpinned(moving).is_some(), "{moving}");
+    }
 }
 
 #[test]

@@ -3,7 +3,7 @@
 //! `sslmode: verify-full`. Django connects over TLS; it refuses the server when its certificate
 //! comes from another CA, or names another host.
 
-use super::backup::{init_job, Container, Volumes};
+use super::backup::{Container, Volumes};
 use super::run::GeoNodeRun;
 use crate::contract::inputs::Inputs;
 use crate::contract::postgresql::{self, Local};
@@ -393,7 +393,7 @@ fn backup_round_trip(
         .run(&run.venv)
         .map_err(|e| format!("the backup's backup container: {e}"))?;
     server.sql(db, &format!("drop table {KEPT}"))?;
-    let job = init_job(tls_inputs)?;
+    let job = tls_inputs.init_job()?;
     for c in ["restore-prepare", "restore-databases"] {
         container("Job", &job, c)?
             .run(&run.venv)

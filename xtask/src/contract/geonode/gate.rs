@@ -5,7 +5,7 @@
 
 use super::run::GeoNodeRun;
 use crate::contract::inputs::Inputs;
-use crate::contract::process::{exec, Running};
+use crate::contract::process::{exec_container, Running};
 use crate::project::RELEASE;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -94,12 +94,13 @@ pub fn after_the_job(mut waiting: Waiting, work: &Path) -> Result<String, String
         ));
     }
     let started = Instant::now();
-    exec(
+    exec_container(
         waiting
             .gate
             .run
             .command(&waiting.gate.argv)
             .current_dir(&waiting.gate.run.config),
+        "wait-for-migrations",
     )
     .map_err(|e| format!("a new pod's gate after the Job: {e}"))?;
     let new_pod = started.elapsed().as_secs_f64();

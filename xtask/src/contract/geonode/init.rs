@@ -4,7 +4,7 @@
 //! nginx.maxBodySize (the upload limits follow).
 
 use super::run::GeoNodeRun;
-use crate::contract::process::exec;
+use crate::contract::process::exec_container;
 use crate::report::Step;
 use serde_json::Value;
 use std::os::unix::process::ExitStatusExt;
@@ -94,7 +94,7 @@ pub fn run(
         step.record(killed_at(run, point));
     }
     let first = (|| -> Result<(), String> {
-        exec(&mut run.command(init))
+        exec_container(&mut run.command(init), "init")
             .map_err(|e| format!("the init Job's command failed after the killed runs: {e}"))?;
         if admin(run)?["chart_password"] != true {
             return Err("admin does not log in with the chart's password".into());
@@ -208,9 +208,10 @@ fn limits_are(facts: &Value, want: &str) -> Result<(), String> {
 /// user changed is kept, the upload limits follow the new value.
 fn run_again(run: &GeoNodeRun, init: &[String], changed_limit: &str) -> Result<(), String> {
     run.python("from django.contrib.auth import get_user_model\nu = get_user_model().objects.get(username='admin'); u.set_password('changed-by-a-user-1'); u.save()")?;
-    exec(
+    exec_container(
         run.command(init)
             .env("DEFAULT_MAX_UPLOAD_SIZE", changed_limit),
+        "init",
     )
     .map_err(|e| format!("the init Job's command failed when run again: {e}"))?;
     let again = run.python("from django.contrib.auth import authenticate\nprint(authenticate(username='admin', password='changed-by-a-user-1') is not None)")?;
@@ -228,7 +229,8 @@ fn fixture_password_replaced(run: &GeoNodeRun, init: &[String]) -> Result<(), St
     if admin(run)?["fixture_password"] != true {
         return Err("could not give admin the fixture's password to begin with".into());
     }
-    exec(&mut run.command(init)).map_err(|e| format!("the init Job's command failed: {e}"))?;
+    exec_container(&mut run.command(init), "init")
+        .map_err(|e| format!("the init Job's command failed: {e}"))?;
     let state = admin(run)?;
     if state["fixture_password"] != false || state["chart_password"] != true {
         return Err(format!(

@@ -13,7 +13,7 @@ pub(crate) mod venv;
 
 use super::inputs::Inputs;
 use super::nginx::{expect, http_body, http_headers, http_status, stand_in, start_nginx};
-use super::process::{exec, free_port, start_server, Running};
+use super::process::{container_log_path, exec, free_port, start_container, Running};
 use crate::project::RELEASE;
 use crate::report::Report;
 pub(crate) use run::GeoNodeRun;
@@ -117,7 +117,7 @@ pub fn run(
             }
             fs::create_dir_all(run.config.parent().unwrap_or(work).join("src"))
                 .map_err(|e| e.to_string())?;
-            let _uwsgi = start_server(&mut run.command(&argv), "uwsgi", uwsgi_port)?;
+            let _uwsgi = start_container(&mut run.command(&argv), "django", uwsgi_port)?;
             let (_nginx, listen) = start_nginx(
                 inputs,
                 &work.join("nginx-django"),
@@ -183,6 +183,7 @@ pub fn run(
             signup_closed(&host, &base)?;
             oidc_key_is_the_sites(&run, &host, &base)?;
             catalogue_answers(&run, &host, &base)?;
+            tokens_in_addresses(&run, &host, &base)?;
             Ok(())
         })();
         step.record(result);
@@ -221,8 +222,8 @@ pub fn run(
     report.step("celery", |step| {
         let result = (|| -> Result<(), String> {
             let argv = inputs.command("Deployment", &format!("{RELEASE}-celery-worker"), "celery-worker")?;
-            let log_path = work.join("celery-worker.log");
-            let log = fs::File::create(&log_path).map_err(|e| e.to_string())?;
+            let log_path = container_log_path("celery-worker").unwrap_or(work.join("celery-worker.log"));
+            let log = fs::OpenOptions::new().create(true).append(true).open(&log_path).map_err(|e| e.to_string())?;
             let log_err = log.try_clone().map_err(|e| e.to_string())?;
             let _worker = Running::spawn(run.command(&argv).stdout(log).stderr(log_err)).map_err(|e| format!("starting the worker: {e}"))?;
             // GeoNode routes its tasks to named queues ("default" and others) the worker consumes.
@@ -434,6 +435,30 @@ fn catalogue_answers(run: &GeoNodeRun, host: &str, base: &str) -> Result<(), Str
                 .take(400)
                 .collect::<String>()
         ));
+    }
+    Ok(())
+}
+
+/// Requests that carry one of GeoNode's access tokens in their address, as GeoNode's map client
+/// and its own pages send them, through the chart's nginx: to GeoServer, to Django's GeoServer
+/// proxy (which passes the token on), with a Referer holding it, and an OAuth2 callback's code.
+/// The token is in GeoNode's database, so the run's last step searches every log for it.
+fn tokens_in_addresses(run: &GeoNodeRun, host: &str, base: &str) -> Result<(), String> {
+    let token = run.python(
+        "from django.contrib.auth import get_user_model\nfrom geonode.base.auth import get_or_create_token\n\
+         print(get_or_create_token(get_user_model().objects.get(username='admin')).token)",
+    )?;
+    let token = token.trim().lines().last().unwrap_or("").to_string();
+    if token.len() < 16 {
+        return Err(format!("GeoNode issued no access token: {token:?}"));
+    }
+    let referer = format!("https://{host}/catalogue/?access_token={token}");
+    for path in [
+        format!("/geoserver/ows?service=WMS&request=GetCapabilities&access_token={token}"),
+        format!("/gs/ows?service=WMS&request=GetCapabilities&access_token={token}"),
+        format!("/account/login/?code={token}&state=contract"),
+    ] {
+        http_status(host, &["-e", &referer, &format!("{base}{path}")])?;
     }
     Ok(())
 }

@@ -4,7 +4,7 @@
 
 use super::{chown_tree, deployment, tree, tree_difference, Setup, Tree};
 use crate::contract::inputs::{require, Inputs, Mapping};
-use crate::contract::process::{exec, Running};
+use crate::contract::process::{exec, exec_container, Running};
 use crate::report::Step;
 use std::collections::BTreeMap;
 use std::fs;
@@ -52,7 +52,7 @@ impl Seeder<'_> {
     }
 
     fn run(&self, target: &Path) -> Result<String, String> {
-        exec(&mut self.command(target, None))
+        exec_container(&mut self.command(target, None), "seed-data-dir")
     }
 
     /// A new empty volume, owned as fsGroup would leave it.

@@ -5,7 +5,7 @@
 
 use super::{chown_tree, datastore, deployment, tomcat, tree, Setup, Tree};
 use crate::contract::inputs::{require, service, Inputs, Mapping};
-use crate::contract::process::exec;
+use crate::contract::process::{exec, exec_container};
 use crate::project::RELEASE;
 use crate::report::Step;
 use serde_json::Value;
@@ -99,7 +99,11 @@ pub fn run(
     };
     let result = (|| -> Result<(), String> {
         let starter = Starter::new(inputs, setup, data, &home)?;
-        let django = inputs.env("Deployment", &format!("{RELEASE}-django"), "django")?;
+        // GeoNode's side: Django's settings, and the OAuth2 application the init Job makes.
+        let mut django = inputs.env("Deployment", &format!("{RELEASE}-django"), "django")?;
+        for (name, value) in inputs.env("Job", &inputs.init_job()?, "init")? {
+            django.entry(name).or_insert(value);
+        }
         let upstream = read_back(&setup.upstream)?;
         datastore::place(data, &starter.env["GEONODE_GEODATABASE"])?;
         let first = start_stubbed(setup, &starter, &starter.env, step)?;
@@ -241,7 +245,8 @@ fn start_stubbed(
     let mut cmd = setup.as_geoserver("sh", env);
     cmd.env("PATH", format!("{}:{}", stub_dir.display(), setup.path()))
         .arg(&starter.script);
-    let out = exec(&mut cmd).map_err(|e| format!("the start script failed: {e}"))?;
+    let out = exec_container(&mut cmd, "geoserver")
+        .map_err(|e| format!("the start script failed: {e}"))?;
     if out.contains(&env["GEOSERVER_ADMIN_PASSWORD"]) || out.contains(&env["OAUTH2_API_KEY"]) {
         step.fail("the start script printed a secret");
     }

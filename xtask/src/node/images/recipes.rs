@@ -127,7 +127,7 @@ fn debian(
 pub fn nginx() -> Recipe {
     Recipe {
         name: "nginx",
-        tag: "bookworm",
+        tag: "1.22-bookworm",
         layer: debian(
             &["nginx"],
             vec![User {
@@ -155,7 +155,7 @@ pub fn nginx() -> Recipe {
 pub fn redis() -> Recipe {
     Recipe {
         name: "redis",
-        tag: "bookworm",
+        tag: "7.0-bookworm",
         layer: debian(
             &["redis-server", "redis-tools"],
             vec![User {
@@ -188,7 +188,7 @@ pub fn postgis(project: &Project) -> Result<Recipe, Error> {
         .context(format!("reading {}", upstream.display()))?;
     Ok(Recipe {
         name: "postgis",
-        tag: "15-bookworm",
+        tag: "15-3.3-bookworm",
         layer: debian(
             &["postgresql-15", "postgresql-15-postgis-3", "locales"],
             vec![User {

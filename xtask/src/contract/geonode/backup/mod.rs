@@ -10,7 +10,7 @@ mod refusals;
 use super::run::GeoNodeRun;
 use crate::contract::inputs::{Inputs, Mapping};
 use crate::contract::postgresql;
-use crate::contract::process::exec;
+use crate::contract::process::{exec, exec_container};
 use crate::project::RELEASE;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -32,6 +32,8 @@ pub const S3_SETS: &[&str] = &[
     "backup.enabled=true",
     "backup.target.type=s3",
     "backup.target.s3.endpoint=http://127.0.0.1:9000",
+    // The contract's S3 server is plain http on 127.0.0.1, beside tests/contract/values.yaml's risk.
+    "acceptedRisks=[oidc-over-http,backup-s3-over-http]",
     "backup.target.s3.bucket=contract-backups",
     "backup.target.s3.prefix=sites/contract/",
     "backup.target.s3.credentialsSecret.name=contract-backup-s3",
@@ -142,6 +144,8 @@ impl Volumes {
 /// One container of the render as a local process: its command and env, mapped; `sh` scripts
 /// with PostgreSQL's client programs, `python` with GeoNode's venv.
 pub(super) struct Container {
+    /// Its name in the pod spec, which names its log.
+    name: String,
     argv: Vec<String>,
     pub(super) env: BTreeMap<String, String>,
 }
@@ -167,7 +171,11 @@ impl Container {
             .iter()
             .map(|a| mapping.apply(a))
             .collect();
-        Ok(Container { argv, env })
+        Ok(Container {
+            name: container.to_string(),
+            argv,
+            env,
+        })
     }
 
     pub(super) fn run(&self, venv: &Path) -> Result<String, String> {
@@ -175,7 +183,7 @@ impl Container {
             "python" => venv.join("bin/python"),
             other => PathBuf::from(other),
         };
-        exec(
+        exec_container(
             Command::new(program)
                 .args(&self.argv[1..])
                 .env_clear()
@@ -184,6 +192,7 @@ impl Container {
                     "PATH",
                     format!("{PG_BIN}:{}:/usr/bin:/bin", venv.join("bin").display()),
                 ),
+            &self.name,
         )
     }
 }
@@ -296,16 +305,6 @@ fn the_backup(volumes: &Volumes) -> Result<(String, u64, usize), String> {
     Ok((name.clone(), bytes, parts.len()))
 }
 
-/// The init Job of the render, by its name's prefix.
-pub(super) fn init_job(inputs: &Inputs) -> Result<String, String> {
-    inputs
-        .objects
-        .iter()
-        .find(|o| o.kind == "Job" && o.name.starts_with(&format!("{RELEASE}-init-")))
-        .map(|o| o.name.clone())
-        .ok_or_else(|| "the backup render has no init Job".into())
-}
-
 /// What every round shares: GeoNode's run, the mounted folders, the database server, the
 /// files the backup must bring back.
 struct Site<'a> {
@@ -393,7 +392,7 @@ impl Round<'_> {
         let (name, bytes, parts) =
             self.the_backup(site, &self.container(site, "CronJob", &cron, "backup")?)?;
         site.wipe()?;
-        let job = init_job(self.inputs)?;
+        let job = self.inputs.init_job()?;
         let started = Instant::now();
         for c in ["restore-prepare", "restore-databases", "restore-files"] {
             self.container(site, "Job", &job, c)?
@@ -402,8 +401,11 @@ impl Round<'_> {
         }
         let restored_seconds = started.elapsed().as_secs_f64();
         let init = site.run.with_env_of(self.inputs, "Job", &job, "init")?;
-        exec(&mut init.command(&self.inputs.command("Job", &job, "init")?))
-            .map_err(|e| format!("{label}: the init Job's own command after the restore: {e}"))?;
+        exec_container(
+            &mut init.command(&self.inputs.command("Job", &job, "init")?),
+            "init",
+        )
+        .map_err(|e| format!("{label}: the init Job's own command after the restore: {e}"))?;
         let init_seconds = started.elapsed().as_secs_f64() - restored_seconds;
         site.shows_everything(&format!("{label}: after the restore"))?;
         Ok((

@@ -8,7 +8,7 @@
 //! documented recovery by hand (docs/backup-and-restore.md): openssl decrypts what the chart's
 //! own `backup_seal.py open` decrypts, byte for byte.
 
-use super::{init_job, Container, Round, Site, Volumes, PG_BIN};
+use super::{Container, Round, Site, Volumes, PG_BIN};
 use crate::contract::process::exec;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -39,6 +39,7 @@ fn refused(
     because: &str,
 ) -> Result<(), String> {
     let mut other = Container {
+        name: prepare.name.clone(),
         argv: prepare.argv.clone(),
         env: prepare.env.clone(),
     };
@@ -101,7 +102,7 @@ fn dump_with_a_function(site: &Site, file: &Path) -> Result<(), String> {
 pub(super) fn on_the_volume(round: &Round, site: &Site, name: &str) -> Result<(), String> {
     let venv = &site.run.venv;
     let volumes = &site.volumes;
-    let prepare = round.container(site, "Job", &init_job(round.inputs)?, "restore-prepare")?;
+    let prepare = round.container(site, "Job", &round.inputs.init_job()?, "restore-prepare")?;
     let again = prepare.run(venv)?;
     if !again.contains("nothing to do") {
         return Err(format!(
@@ -172,7 +173,7 @@ for o in client.list_objects_v2(Bucket=bucket, Prefix=source)["Contents"]:
 /// The refusals in the bucket: backup `name` copied under another name, and with a changed byte.
 pub(super) fn in_the_bucket(round: &Round, site: &Site, name: &str) -> Result<(), String> {
     let venv = &site.run.venv;
-    let prepare = round.container(site, "Job", &init_job(round.inputs)?, "restore-prepare")?;
+    let prepare = round.container(site, "Job", &round.inputs.init_job()?, "restore-prepare")?;
     let copy = "20991231T235957Z";
     let tamper = |mode: &str| {
         let code = S3_TAMPER_PY

@@ -1,0 +1,144 @@
+{{/*
+Weakenings of the chart's defaults that an operator may mean (a site on a closed network, a
+provider without PKCE, a database whose certificate cannot be checked): each is refused unless
+named in acceptedRisks, and the notes printed after every install and upgrade warn of each one in
+use. Everything else that opens the site is refused outright, beside its component.
+*/}}
+
+{{/* Host names that never leave the machine or the network they are used on. */}}
+{{- define "geonode.risks.localHost" -}}
+{{- $host := . }}
+{{- $local := or (eq $host "localhost") (hasPrefix "127." $host) (eq $host "[::1]") }}
+{{- range list ".localhost" ".local" ".test" }}{{ if hasSuffix . $host }}{{ $local = true }}{{ end }}{{ end }}
+{{- if $local }}true{{ end }}
+{{- end }}
+
+{{/*
+A security context (pod's or container's) that gives up what "restricted" asks: root, privilege,
+escalation, added capabilities, no seccomp profile. Its problems as a YAML list.
+*/}}
+{{- define "geonode.risks.privileges" -}}
+{{- $context := . | default dict }}
+{{- $found := list }}
+{{- if $context.privileged }}{{ $found = append $found "privileged" }}{{ end }}
+{{- if $context.allowPrivilegeEscalation }}{{ $found = append $found "allowPrivilegeEscalation" }}{{ end }}
+{{- if and (hasKey $context "runAsUser") (eq (toString $context.runAsUser) "0") }}
+{{- $found = append $found "runAsUser 0" }}
+{{- end }}
+{{- if and (hasKey $context "runAsNonRoot") (not $context.runAsNonRoot) }}
+{{- $found = append $found "runAsNonRoot false" }}
+{{- end }}
+{{- with ($context.capabilities | default dict).add }}
+{{- $found = append $found (printf "capabilities %s" (join "," .)) }}
+{{- end }}
+{{- if eq (toString ($context.seccompProfile | default dict).type) "Unconfined" }}
+{{- $found = append $found "seccompProfile Unconfined" }}
+{{- end }}
+{{- toYaml $found }}
+{{- end }}
+
+{{/* Every security context the values hold: (path, context) pairs as a YAML list. */}}
+{{- define "geonode.risks.securityContexts" -}}
+{{- $found := list }}
+{{- $components := dict "initJob" .Values.initJob "django" .Values.django "celery.worker" .Values.celery.worker
+  "celery.beat" .Values.celery.beat "geoserver" .Values.geoserver "nginx" .Values.nginx
+  "postgresql" .Values.postgresql "redis" .Values.redis "memcached" .Values.memcached
+  "credentials" .Values.credentials "backup" .Values.backup "tests" .Values.tests }}
+{{- range $path, $values := $components }}
+{{- range $kind := list "podSecurityContext" "containerSecurityContext" }}
+{{- $found = append $found (list (printf "%s.%s" $path $kind) (get $values $kind)) }}
+{{- end }}
+{{- end }}
+{{- toYaml $found }}
+{{- end }}
+
+{{/* The risks these values take, as a YAML list of {name, what}; what names the values. */}}
+{{- define "geonode.risks" -}}
+{{- $risks := list }}
+{{- $v := .Values }}
+{{- if not $v.networkPolicy.enabled }}
+{{- $risks = append $risks (dict "name" "network-policies-off" "what" (print "networkPolicy.enabled is false: "
+  "any pod may reach the databases, Redis and GeoServer, and the release's pods may reach any address, "
+  "the cloud metadata address too")) }}
+{{- end }}
+{{- if $v.geonode.accounts.openSignup }}
+{{- $risks = append $risks (dict "name" "open-signup" "what" (print "geonode.accounts.openSignup is true: "
+  "anyone on the internet may make an account" ($v.geonode.accounts.approvalRequired | ternary
+  " (it waits for an administrator's approval)" ", and use it at once"))) }}
+{{- end }}
+{{- $oidc := $v.geonode.oidc }}
+{{- if and $oidc.enabled (not $oidc.pkce) }}
+{{- $risks = append $risks (dict "name" "oidc-without-pkce" "what" (print "geonode.oidc.pkce is false: an "
+  "authorization code caught on its way back (a log, a redirect) can be exchanged for a login")) }}
+{{- end }}
+{{- if $oidc.enabled }}
+{{- $plain := list }}
+{{- range $name := list "authorize" "token" "userinfo" }}
+{{- $url := include "geonode.oidc.endpoint" (dict "context" $ "name" $name) }}
+{{- if hasPrefix "http://" $url }}{{ $plain = append $plain $url }}{{ end }}
+{{- end }}
+{{- if or (hasPrefix "http://" $oidc.issuer) $plain }}
+{{- $urls := join ", " (uniq (prepend $plain $oidc.issuer)) }}
+{{- $risks = append $risks (dict "name" "oidc-over-http" "what" (print "geonode.oidc: the provider is reached "
+  "over plain http (" $urls "): tokens and the client secret travel in clear, and GeoNode does not check "
+  "the ID token's signature")) }}
+{{- end }}
+{{- end }}
+{{- if and (eq (include "geonode.siteScheme" .) "http") (or $v.ingress.enabled $v.httpRoute.enabled) }}
+{{- if not (include "geonode.risks.localHost" (include "geonode.siteHost" .)) }}
+{{- $risks = append $risks (dict "name" "public-http-site" "what" (print "siteUrl " $v.siteUrl " is served "
+  "over plain http: passwords, sessions and tokens travel in clear (make it https://, with ingress.tls)")) }}
+{{- end }}
+{{- end }}
+{{- if and (not $v.postgresql.enabled) (ne $v.postgresql.external.tls.sslmode "verify-full") }}
+{{- $risks = append $risks (dict "name" "database-tls-unverified" "what" (print
+  "postgresql.external.tls.sslmode is " (quote $v.postgresql.external.tls.sslmode) ": the database's "
+  "certificate is not checked, so a machine in between can read and change every query (verify-full, "
+  "with the server's CA in caBundle, checks it)")) }}
+{{- end }}
+{{- $email := $v.geonode.email }}
+{{- if and $email.enabled $email.user (not $email.tls) (not $email.ssl) }}
+{{- $risks = append $risks (dict "name" "smtp-login-without-tls" "what" (print "geonode.email logs in as "
+  $email.user " without tls or ssl: the SMTP password travels in clear")) }}
+{{- end }}
+{{- $backup := $v.backup }}
+{{- if and (or $backup.enabled $backup.restore.enabled) (eq $backup.target.type "s3") }}
+{{- if hasPrefix "http://" $backup.target.s3.endpoint }}
+{{- $risks = append $risks (dict "name" "backup-s3-over-http" "what" (print "backup.target.s3.endpoint "
+  $backup.target.s3.endpoint " is plain http: the access key's signatures and the (encrypted) backups "
+  "travel in clear")) }}
+{{- end }}
+{{- end }}
+{{- $privileged := list }}
+{{- range $pair := include "geonode.risks.securityContexts" . | fromYamlArray }}
+{{- with include "geonode.risks.privileges" (last $pair) | fromYamlArray }}
+{{- $privileged = append $privileged (printf "%s (%s)" (first $pair) (join ", " .)) }}
+{{- end }}
+{{- end }}
+{{- with $privileged }}
+{{- $risks = append $risks (dict "name" "privileged-containers" "what" (print "these security contexts give "
+  "up what Pod Security \"restricted\" asks, so a compromised process has more to escape with: " (join "; " .))) }}
+{{- end }}
+{{- toYaml $risks }}
+{{- end }}
+
+{{/* The names acceptedRisks may hold. */}}
+{{- define "geonode.risks.names" -}}
+{{- toYaml (list "network-policies-off" "open-signup" "oidc-without-pkce" "oidc-over-http" "public-http-site"
+  "database-tls-unverified" "smtp-login-without-tls" "backup-s3-over-http" "privileged-containers") }}
+{{- end }}
+
+{{- define "geonode.risks.validate" -}}
+{{- $known := include "geonode.risks.names" . | fromYamlArray }}
+{{- range .Values.acceptedRisks }}
+{{- if not (has . $known) }}
+{{- fail (printf "acceptedRisks names %q, which the chart does not know; it knows %s" . (join ", " $known)) }}
+{{- end }}
+{{- end }}
+{{- range include "geonode.risks" . | fromYamlArray }}
+{{- if not (has .name $.Values.acceptedRisks) }}
+{{- fail (print .what ". If you mean it, add " .name " to acceptedRisks (the notes after every install and "
+  "upgrade then warn of it)") }}
+{{- end }}
+{{- end }}
+{{- end }}
