@@ -164,11 +164,12 @@ often, how patient). Call with (dict "handler" (dict ...) "timing" .Values.x.pro
 {{/*
 The parts every pod spec of the chart shares. Call with (dict "context" $ "component" <name> "values"
 .Values.<component> ["sharedVolumes" true] ["images" (list ...)] ["serviceAccountName" ...]
-["stop" (include "geonode.gracefulStop" ... | fromYaml)]; see geonode.scheduling). No service-account token, except for the one pod given a service account
-(the credentials Job, the only one that talks to the API server), and no service-link env vars.
+["stop" (include "geonode.gracefulStop" ... | fromYaml)]; see geonode.scheduling). No service-account token is
+mounted (the one pod given a service account, the credentials Job, mounts a short-lived one of its
+own), and no service-link env vars.
 */}}
 {{- define "geonode.podSpecCommon" -}}
-automountServiceAccountToken: {{ not (empty .serviceAccountName) }}
+automountServiceAccountToken: false
 {{- with .serviceAccountName }}
 serviceAccountName: {{ . }}
 {{- end }}

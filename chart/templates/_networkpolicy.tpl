@@ -57,7 +57,7 @@ wrote the rule (the chart, networkCidrs, extraEgress, apiServer.to); a rule with
 {{- range $rule := .rules }}
 {{- if not $rule.to }}
 {{- fail (print "networkPolicy: an egress rule of " $component " names no destinations (to), so it allows every "
-  "address, the cloud metadata address too; list the peers it is for") }}
+  "address, the cloud metadata address too; list the peers it is for (networkPolicy.extraEgress)") }}
 {{- end }}
 {{- $peers := list }}
 {{- range $peer := $rule.to }}
@@ -70,12 +70,15 @@ wrote the rule (the chart, networkCidrs, extraEgress, apiServer.to); a rule with
 {{- range $except }}
 {{- if include "geonode.cidrContains" (dict "cidr" . "address" $address) }}{{ $excepted = true }}{{ end }}
 {{- end }}
-{{- if and (include "geonode.cidrContains" (dict "cidr" $peer.ipBlock.cidr "address" $address)) (not $excepted) }}
+{{- if include "geonode.cidrContains" (dict "cidr" $peer.ipBlock.cidr "address" $address) }}
 {{- if or (eq (len $cidr) 1) (eq (int (last $cidr)) $bits) }}
 {{- fail (print "networkPolicy: an egress rule of " $component " leads to " $peer.ipBlock.cidr ", the cloud "
-  "metadata address (instance credentials); give the service's own address") }}
+  "metadata address (instance credentials); give the service's own address (its host, networkCidrs, or the "
+  "rule in networkPolicy.extraEgress or apiServer.to)") }}
 {{- end }}
+{{- if not $excepted }}
 {{- $except = append $except (printf "%s/%d" $address (contains ":" $address | ternary 128 32)) }}
+{{- end }}
 {{- end }}
 {{- end }}
 {{- if $except }}
@@ -197,6 +200,14 @@ Peers and rules that would open more than they seem to: an extra ingress rule wi
 {{- end }}
 {{- range $peer := $np.dns.to }}
 {{- $pods := $peer.podSelector | default dict }}
+{{- range $selector := list $pods ($peer.namespaceSelector | default dict) }}
+{{- range $key, $value := $selector.matchLabels }}
+{{- if not (regexMatch "^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$" (toString $value)) }}
+{{- fail (printf "networkPolicy.dns.to: the label value %q of %s is not one Kubernetes takes (up to 63 %s"
+  (toString $value) $key "letters, digits, '-', '_' or '.', starting and ending with a letter or digit)") }}
+{{- end }}
+{{- end }}
+{{- end }}
 {{- if not (or $pods.matchLabels $pods.matchExpressions) }}
 {{- fail (print "networkPolicy.dns.to: a DNS peer without pod labels lets the pods query any pod of its "
   "namespaces as DNS; select the DNS pods (podSelector.matchLabels, e.g. k8s-app: kube-dns)") }}

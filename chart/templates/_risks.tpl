@@ -79,9 +79,9 @@ escalation, added capabilities, no seccomp profile. Its problems as a YAML list.
 {{- end }}
 {{- if or (hasPrefix "http://" $oidc.issuer) $plain }}
 {{- $urls := join ", " (uniq (prepend $plain $oidc.issuer)) }}
-{{- $risks = append $risks (dict "name" "oidc-over-http" "what" (print "geonode.oidc: the provider is reached "
-  "over plain http (" $urls "): tokens and the client secret travel in clear, and GeoNode does not check "
-  "the ID token's signature")) }}
+{{- $risks = append $risks (dict "name" "oidc-over-http" "what" (print "geonode.oidc.issuer or endpoints: the "
+  "provider is reached over plain http (" $urls "): tokens and the client secret travel in clear, and GeoNode "
+  "does not check the ID token's signature")) }}
 {{- end }}
 {{- end }}
 {{- if and (eq (include "geonode.siteScheme" .) "http") (or $v.ingress.enabled $v.httpRoute.enabled) }}

@@ -118,8 +118,24 @@ def metadata(name):
     }
 
 
+class NotOurs(Exception):
+    """A Secret of the planned name that this release's credentials Job did not make."""
+
+
+def ours(secret):
+    """Made by this release: by its credentials Job (its labels), or rendered by Helm for it by a
+    chart before the Job made them (chart 0.1.0's own Secrets, which upgrades keep)."""
+    release = os.environ.get("RELEASE_NAME", "")
+    labels = secret.get("metadata", {}).get("labels") or {}
+    annotations = secret.get("metadata", {}).get("annotations") or {}
+    made_by_job = labels.get("geonode-k8s/release") == release and labels.get("app.kubernetes.io/component") == "credentials"
+    rendered = annotations.get("meta.helm.sh/release-name") == release and labels.get("app.kubernetes.io/name") == os.environ.get("APP_NAME", "geonode")
+    return made_by_job or rendered
+
+
 def ensure(api, name, kinds):
-    """Creates or completes one Secret; returns what it did."""
+    """Creates or completes one Secret; returns what it did. A Secret of that name that this
+    release did not make (planted before the install, say) is never taken: NotOurs."""
     for _ in range(ATTEMPTS):
         try:
             current = api.call("GET", name)
@@ -134,6 +150,8 @@ def ensure(api, name, kinds):
                 if error.status != 409:  # created meanwhile by another run: read it again
                     raise
                 continue
+        if not ours(current):
+            raise NotOurs(name)
         stored = current.get("data") or {}
         missing = {key: kind for key, kind in kinds.items() if not stored.get(key)}
         if not missing:
@@ -157,6 +175,15 @@ def main():
         name = entry["secret"]
         try:
             outcome = ensure(api, name, entry["keys"])
+        except NotOurs:
+            release = os.environ.get("RELEASE_NAME", "")
+            sys.exit(
+                f"credentials: Secret {api.namespace}/{name} exists, but this release's credentials Job did not make it "
+                "(its labels say so): its values would be trusted as this site's credentials. If it holds them on "
+                f"purpose, label it (kubectl -n {api.namespace} label secret {name} geonode-k8s/release={release} "
+                "app.kubernetes.io/component=credentials); else delete it, or name a Secret of yours in the "
+                "auth.existingSecret value it stands for"
+            )
         except ApiError as error:
             hint = ""
             if error.status == 403:

@@ -22,6 +22,12 @@ lock_timeout=${SEED_LOCK_TIMEOUT_SECONDS:-900}
 
 fail() { echo "seed: $*" >&2; exit 1; }
 
+# The folder of GeoNode's assets (raster stores point there), which GeoServer mounts alone: made
+# here, by the pods' user and group, before kubelet would make it as root for that mount.
+if [ -n "${ASSETS_DIR:-}" ]; then
+  mkdir -p "$ASSETS_DIR"
+fi
+
 # entries <dir>: the entries of <dir>, one per line, except the seed's own and lost+found.
 entries() {
   for entry in "$1"/* "$1"/.[!.]* "$1"/..?*; do

@@ -87,10 +87,14 @@ fn server_accepts(ctx: &Ctx, files: &[PathBuf], sets: &[&str]) -> Result<(), Str
 /// The checks above must be able to fail: a pod that breaks the namespace's Pod Security level,
 /// and an upgrade that changes an immutable field, are each reported.
 pub fn negative_controls(ctx: &Ctx, step: &mut Step) {
+    // The chart refuses it too unless the risk is accepted; accepted, the server must.
     let refused = server_accepts(
         ctx,
         &[],
-        &["nginx.containerSecurityContext.allowPrivilegeEscalation=true"],
+        &[
+            "nginx.containerSecurityContext.allowPrivilegeEscalation=true",
+            "acceptedRisks={privileged-containers}",
+        ],
     );
     let verdict = match &refused {
         Err(e) if e.contains("would violate PodSecurity") => Ok(()),
@@ -134,4 +138,35 @@ pub fn negative_controls(ctx: &Ctx, step: &mut Step) {
     }
     step.record(verdict);
     let _ = ctx.helm(&["uninstall", RELEASE, "-n", ns, "--wait", WAIT]);
+    step.record(planted_secret_refused(ctx));
+}
+
+/// A Secret of a generated credential's name that the release's credentials Job did not make
+/// (planted in the namespace before the install) is refused by the Job, never taken for the
+/// site's credentials.
+fn planted_secret_refused(ctx: &Ctx) -> Result<(), String> {
+    let ns = "geonode-e2e-planted";
+    create_namespace(ctx, ns)?;
+    let planted = format!("{RELEASE}-secrets");
+    ctx.plane.kubectl(&[
+        "create",
+        "secret",
+        "generic",
+        &planted,
+        "-n",
+        ns,
+        "--from-literal=secret-key=planted-before-the-install",
+    ])?;
+    helm_install(ctx, &ctx.project.chart, ns, &[])?;
+    let played = super::credentials::play_job(ctx, ns);
+    let _ = ctx.helm(&["uninstall", RELEASE, "-n", ns, "--wait", WAIT]);
+    match played {
+        Err(e) if e.contains("did not make it") => Ok(()),
+        Err(e) => Err(format!(
+            "the credentials Job failed on a planted Secret {planted}, but not for it: {e}"
+        )),
+        Ok(out) => Err(format!(
+            "the credentials Job took the planted Secret {planted}: {out}"
+        )),
+    }
 }

@@ -4,6 +4,7 @@
 
 use super::kinds::Kind;
 use super::meaning::{self, Leaf};
+use super::openings;
 use super::overlay::Path;
 use super::values_schema::ValuesSchema;
 use serde_json::{json, Value};
@@ -86,6 +87,15 @@ impl<'a> Walk<'a> {
     }
 
     fn value(&mut self, at: &At<'a>, value: &Value, siblings: &Value) {
+        for opening in openings::at(&at.path) {
+            self.out.push(Mutation {
+                kind: Kind::Opening,
+                path: at.path.clone(),
+                value: opening.value,
+                companions: opening.companions,
+                passed_through: false,
+            });
+        }
         match value {
             Value::Object(map) => {
                 self.map(at);

@@ -20,10 +20,11 @@ pub enum Kind {
     NonsenseQuantity,
     NonsenseValue,
     EmptyRequired,
+    Opening,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 16] = [
+    pub const ALL: [Kind; 17] = [
         Kind::UnknownKey,
         Kind::StringForNumber,
         Kind::StringForBool,
@@ -40,6 +41,7 @@ impl Kind {
         Kind::NonsenseQuantity,
         Kind::NonsenseValue,
         Kind::EmptyRequired,
+        Kind::Opening,
     ];
 
     pub fn name(self) -> &'static str {
@@ -60,6 +62,7 @@ impl Kind {
             Kind::NonsenseQuantity => "nonsense-quantity",
             Kind::NonsenseValue => "nonsense-value",
             Kind::EmptyRequired => "empty-required",
+            Kind::Opening => "opening",
         }
     }
 
@@ -111,6 +114,7 @@ impl Kind {
                 "\"\" for every string whose default is not empty, unless an empty one means \
                  something (label values)"
             }
+            Kind::Opening => super::openings::RULE,
         }
     }
 }

@@ -16,6 +16,7 @@
 mod generate;
 mod kinds;
 mod meaning;
+mod openings;
 mod overlay;
 mod render;
 mod tally;

@@ -67,11 +67,12 @@ impl<'a> ValuesSchema<'a> {
         let Some(node) = node.map(|n| self.resolve(n)) else {
             return true;
         };
-        let names_fixed = node["propertyNames"].as_object().is_some_and(|p| {
-            ["enum", "const", "pattern"]
-                .iter()
-                .any(|k| p.contains_key(*k))
-        });
+        // Names are fixed when the unknown key's name is not one of them (a pattern for variable
+        // names takes it: the map stays free-form).
+        let unknown = json!(super::generate::UNKNOWN_KEY);
+        let names_fixed = node
+            .get("propertyNames")
+            .is_some_and(|names| self.accepts(names, &unknown) == Some(false));
         node["additionalProperties"] != false && !names_fixed
     }
 
