@@ -210,8 +210,9 @@ fn write_kwok_stages(target: &Path) -> Result<(), Error> {
 
 pub(crate) fn go() -> Command {
     let mut cmd = Command::new(std::env::var("GO").unwrap_or_else(|_| "go".into()));
-    // -mod=mod: go.sum pins the module graph; -trimpath keeps paths of this machine out.
-    cmd.env("GOFLAGS", "-mod=mod -trimpath");
+    // -mod=readonly: go.mod and go.sum are used as committed, never updated (a module go.sum
+    // does not pin fails the build); -trimpath keeps paths of this machine out.
+    cmd.env("GOFLAGS", "-mod=readonly -trimpath");
     cmd
 }
 

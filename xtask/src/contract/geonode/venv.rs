@@ -10,15 +10,24 @@ pub const GEONODE_WHEEL: &str = "geonode==5.1.1";
 pub const GEONODE_WHEEL_SHA256: &str =
     "00edf4cdfdbca7eaaef9a2f36e383a95eb87fef96060b8577977987b9ef52194";
 
+/// Every runtime requirement of geonode but GDAL, pinned with the sha256 of each file pip takes
+/// here (tests/contract/geonode-venv.lock says how it was made).
+const LOCK: &str = include_str!("../../../../tests/contract/geonode-venv.lock");
+
 /// Installs geonode into a cached venv and returns the venv. geonode pins GDAL==3.8.4, an
 /// sdist needing libgdal >= 3.8.4; Debian bookworm has 3.6.2. So the venv is made from Debian's
 /// own python3 with --system-site-packages and uses Debian's python3-gdal, every other
-/// requirement comes from geonode's metadata (test-only packages left out), and geonode itself
-/// is installed without dependencies. Django's GIS layer loads libgdal on its own.
+/// requirement comes from the lock (checked against geonode's metadata, test-only packages left
+/// out) with --require-hashes, and geonode itself, sha256-checked, is installed without
+/// dependencies. Django's GIS layer loads libgdal on its own.
 pub fn ensure() -> Result<PathBuf, Error> {
     let venv = crate::tools::cache_dir().join("geonode-5.1.1-venv");
     let stamp = venv.join(".complete");
-    if fs::read_to_string(&stamp).is_ok_and(|s| s.trim() == GEONODE_WHEEL_SHA256) {
+    let made_of = format!(
+        "{GEONODE_WHEEL_SHA256} {}",
+        crate::tools::sha256_bytes(LOCK.as_bytes())
+    );
+    if fs::read_to_string(&stamp).is_ok_and(|s| s.trim() == made_of) {
         return Ok(venv);
     }
     let debian = [
@@ -78,19 +87,24 @@ pub fn ensure() -> Result<PathBuf, Error> {
         .find(|p| p.extension().is_some_and(|e| e == "whl"))
         .ok_or_else(|| Error::msg("pip downloaded no geonode wheel"))?;
     crate::tools::verify_sha256(&wheel, GEONODE_WHEEL_SHA256)?;
-    let requirements = venv.join("requirements.txt");
+    let lock = venv.join("requirements.lock");
+    fs::write(&lock, LOCK).context(format!("writing {}", lock.display()))?;
     exec(
         Command::new(venv.join("bin/python"))
             .arg("-c")
-            .arg(REQUIREMENTS_PY)
+            .arg(LOCK_MATCHES_PY)
             .arg(&wheel)
-            .arg(&requirements),
+            .arg(&lock),
     )
-    .map_err(Error::msg)?;
+    .map_err(|e| {
+        Error::msg(format!(
+            "tests/contract/geonode-venv.lock is not what {GEONODE_WHEEL} asks for: {e}"
+        ))
+    })?;
     exec(
         Command::new(&pip)
-            .args(["install", "-q", "-r"])
-            .arg(&requirements),
+            .args(["install", "-q", "--require-hashes", "--no-deps", "-r"])
+            .arg(&lock),
     )
     .map_err(Error::msg)?;
     exec(
@@ -99,22 +113,34 @@ pub fn ensure() -> Result<PathBuf, Error> {
             .arg(&wheel),
     )
     .map_err(Error::msg)?;
-    fs::write(&stamp, GEONODE_WHEEL_SHA256).context(format!("writing {}", stamp.display()))?;
+    fs::write(&stamp, made_of).context(format!("writing {}", stamp.display()))?;
     Ok(venv)
 }
 
-/// geonode's runtime requirements from its wheel: extras, GDAL (Debian's bindings serve) and
-/// test-only packages left out.
-const REQUIREMENTS_PY: &str = r#"
+/// The lock holds every runtime requirement of the wheel (extras, GDAL, whose Debian bindings
+/// serve, and test-only packages left out) at the version the wheel pins.
+const LOCK_MATCHES_PY: &str = r#"
 import re, sys, zipfile
-wheel, out = sys.argv[1:3]
+wheel, lock = sys.argv[1:3]
+norm = lambda n: re.sub(r"[-_.]+", "-", n).lower()
 test_only = {"gdal", "coverage", "flake8", "black", "pytest", "pytest-bdd", "splinter", "pytest-splinter",
              "pytest-django", "pixelmatch", "factory-boy", "flaky", "selenium", "selenium-requests", "webdriver-manager"}
 with zipfile.ZipFile(wheel) as z:
     meta = next(n for n in z.namelist() if n.endswith(".dist-info/METADATA"))
     lines = z.read(meta).decode().splitlines()
-reqs = [l.split(": ", 1)[1] for l in lines if l.startswith("Requires-Dist: ")]
-keep = [r for r in reqs if "extra ==" not in r
-        and re.split(r"[ =<>!~;\[]", r, 1)[0].lower().replace("_", "-") not in test_only]
-open(out, "w").write("\n".join(keep) + "\n")
+reqs = [l.split(": ", 1)[1] for l in lines if l.startswith("Requires-Dist: ") and "extra ==" not in l]
+pinned = dict(re.match(r"([A-Za-z0-9_.-]+)==(\S+)", l).groups() for l in open(lock) if re.match(r"[A-Za-z0-9]", l))
+pinned = {norm(k): v for k, v in pinned.items()}
+wrong = []
+for req in reqs:
+    name = norm(re.split(r"[ =<>!~;\[(]", req, 1)[0])
+    exact = re.search(r"==\s*([^,;\s)]+)", req)
+    if name in test_only:
+        continue
+    same = exact and (pinned.get(name, "").startswith(exact.group(1)[:-1]) if exact.group(1).endswith("*")
+                      else pinned.get(name) == exact.group(1))
+    if name not in pinned or (exact and not same):
+        wrong.append(f"{req} (the lock has {pinned.get(name, 'nothing')})")
+if wrong:
+    sys.exit("; ".join(wrong))
 "#;

@@ -133,19 +133,29 @@ fn seeder<'a>(inputs: &Inputs, setup: &'a Setup) -> Result<Seeder<'a>, String> {
             "the seed container runs {command:?}, not the chart's seed script"
         ));
     }
+    // The statics volume, where the seed makes the assets folder GeoServer mounts alone.
+    let statics = setup.dir.join("statics");
+    fs::create_dir_all(&statics).map_err(|e| e.to_string())?;
+    chown_tree(&statics)?;
     Ok(Seeder {
         setup,
         script,
         env,
         mapping: Mapping {
             hosts: vec![],
-            paths: vec![(
-                IMAGE_SKELETON_ZIP.into(),
-                setup.skeleton_zip.display().to_string(),
-            )],
+            paths: vec![
+                (
+                    IMAGE_SKELETON_ZIP.into(),
+                    setup.skeleton_zip.display().to_string(),
+                ),
+                (STATICS_MOUNT.into(), statics.display().to_string()),
+            ],
         },
     })
 }
+
+/// Where GeoNode's pods mount the statics volume.
+const STATICS_MOUNT: &str = "/mnt/volumes/statics";
 
 /// Whether `target` holds exactly the upstream data directory.
 fn complete(target: &Path, want: &Tree) -> Result<(), String> {
@@ -167,6 +177,13 @@ fn fresh_seed(seeder: &Seeder, want: &Tree) -> Result<PathBuf, String> {
     complete(&target, want)?;
     if !target.join(".geonode-k8s-seeded").exists() || target.join(".geonode-k8s-seed").exists() {
         return Err("a fresh seed left no done marker, or its staging folder".into());
+    }
+    let assets = seeder.setup.dir.join("statics/assets");
+    if !assets.is_dir() {
+        return Err(format!(
+            "the seed did not make {} (ASSETS_DIR), which GeoServer mounts alone",
+            assets.display()
+        ));
     }
     Ok(target)
 }
