@@ -8,6 +8,7 @@ mod check;
 mod cluster;
 mod contract;
 mod credential_leaks;
+mod data_file;
 mod docs;
 mod e2e;
 mod error;

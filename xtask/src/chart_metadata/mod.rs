@@ -4,7 +4,7 @@
 
 pub mod changes;
 
-use crate::check::read_json_or_yaml;
+use crate::data_file::read_json_or_yaml;
 use crate::manifest::{self, Object};
 use crate::project::{Project, Scenario};
 use crate::report::Step;

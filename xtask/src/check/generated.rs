@@ -2,7 +2,8 @@
 //! minor, pinned), and the generated parts of the pages (the values table, the architecture
 //! picture).
 
-use super::{read_json_or_yaml, Inputs, Render};
+use super::{Inputs, Render};
+use crate::data_file::read_json_or_yaml;
 use crate::docs;
 use crate::golden;
 use crate::parallel;

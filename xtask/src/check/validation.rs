@@ -2,9 +2,10 @@
 //! NetworkPolicy matrix, credentials kept out of everything but Secrets, and the values the
 //! chart must refuse.
 
-use super::{read_json_or_yaml, Inputs, Render};
+use super::{Inputs, Render};
 use crate::accepted_risks;
 use crate::bad_values;
+use crate::data_file::read_json_or_yaml;
 use crate::error::Error;
 use crate::manifest;
 use crate::network;

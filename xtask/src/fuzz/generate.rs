@@ -2,15 +2,12 @@
 //! leaves unset), walked with the schema beside it, each turned wrong in every way its kind
 //! allows (see kinds.rs). Exhaustive and ordered, so every run judges the same set.
 
-use super::kinds::Kind;
+use super::kinds::{Kind, UNKNOWN_KEY};
 use super::meaning::{self, Leaf};
 use super::openings;
 use super::overlay::Path;
 use super::values_schema::ValuesSchema;
 use serde_json::{json, Value};
-
-/// The key every unknown-key mutation adds.
-pub const UNKNOWN_KEY: &str = "notAKey";
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Mutation {

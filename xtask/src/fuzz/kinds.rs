@@ -1,6 +1,9 @@
 //! The mutation kinds: every one makes a value wrong by construction, whatever the schema says
 //! (the schema decides only where a kind applies, never whether its value is wrong).
 
+/// The key every unknown-key mutation adds.
+pub const UNKNOWN_KEY: &str = "notAKey";
+
 /// One kind of wrong value. The order is the order of the report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Kind {

@@ -201,12 +201,7 @@ mod tests {
     use super::*;
 
     fn path(dotted: &str) -> Path {
-        dotted
-            .split('.')
-            .fold(Path::default(), |p, k| match k.parse() {
-                Ok(i) => p.item(i),
-                Err(_) => p.child(k),
-            })
+        Path::dotted(dotted)
     }
 
     fn meaning(dotted: &str, enumerated: bool) -> Option<&'static str> {

@@ -51,7 +51,7 @@ pub struct Plan {
 
 impl Plan {
     pub fn load(project: &Project) -> Result<Plan, Error> {
-        let read = |path: PathBuf| crate::check::read_json_or_yaml(&path).map_err(Error::msg);
+        let read = |path: PathBuf| crate::data_file::read_json_or_yaml(&path).map_err(Error::msg);
         let values = read(project.chart.join("values.yaml"))?;
         let schema_path = project.chart.join("values.schema.json");
         let schema = if schema_path.is_file() {

@@ -24,17 +24,11 @@ pub const RULE: &str = "values that open the site (a tag naming no version, ever
     off, the superuser as an owner, backups on the site's own volumes), each with what turns on \
     the part it affects";
 
-fn path(dotted: &str) -> Path {
-    dotted
-        .split('.')
-        .fold(Path::default(), |p, k| match k.parse() {
-            Ok(i) => p.item(i),
-            Err(_) => p.child(k),
-        })
-}
-
 fn set(pairs: &[(&str, Value)]) -> Vec<(Path, Value)> {
-    pairs.iter().map(|(p, v)| (path(p), v.clone())).collect()
+    pairs
+        .iter()
+        .map(|(p, v)| (Path::dotted(p), v.clone()))
+        .collect()
 }
 
 /// What turns on the part of the chart under `at` (none for parts that are always on).
@@ -159,7 +153,7 @@ pub fn at(at: &Path) -> Vec<Opening> {
     // A tag of an optional image (the backup's pg_dump image) counts once a repository is named.
     if at.to_string() == "backup.postgresqlImage.tag" {
         companions.push((
-            path("backup.postgresqlImage.repository"),
+            Path::dotted("backup.postgresqlImage.repository"),
             json!("postgis/postgis"),
         ));
     }
@@ -191,19 +185,19 @@ mod tests {
 
     #[test]
     fn openings_come_with_what_turns_their_part_on() {
-        let issuer = at(&path("geonode.oidc.issuer"));
+        let issuer = at(&Path::dotted("geonode.oidc.issuer"));
         assert_eq!(issuer.len(), 1);
         assert!(issuer[0].value.as_str().unwrap().starts_with("http://"));
         assert!(issuer[0]
             .companions
             .iter()
             .any(|(p, v)| p.to_string() == "geonode.oidc.enabled" && v == &json!(true)));
-        let context = at(&path("nginx.containerSecurityContext"));
+        let context = at(&Path::dotted("nginx.containerSecurityContext"));
         assert_eq!(context.len(), 4);
         assert!(context.iter().all(|o| o.companions.is_empty()));
-        assert_eq!(at(&path("nginx.image.tag")).len(), 3);
-        assert!(at(&path("nginx.replicas")).is_empty());
-        let site = at(&path("siteUrl"));
+        assert_eq!(at(&Path::dotted("nginx.image.tag")).len(), 3);
+        assert!(at(&Path::dotted("nginx.replicas")).is_empty());
+        let site = at(&Path::dotted("siteUrl"));
         assert_eq!(site[0].companions[0].0.to_string(), "ingress.enabled");
     }
 }

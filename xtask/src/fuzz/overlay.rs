@@ -14,6 +14,16 @@ pub enum Seg {
 pub struct Path(pub Vec<Seg>);
 
 impl Path {
+    /// `a.b.0.c`: keys, and numbers for list indices.
+    pub fn dotted(dotted: &str) -> Path {
+        dotted
+            .split('.')
+            .fold(Path::default(), |p, k| match k.parse() {
+                Ok(i) => p.item(i),
+                Err(_) => p.child(k),
+            })
+    }
+
     pub fn child(&self, key: &str) -> Path {
         let mut segs = self.0.clone();
         segs.push(Seg::Key(key.to_string()));

@@ -69,7 +69,7 @@ impl<'a> ValuesSchema<'a> {
         };
         // Names are fixed when the unknown key's name is not one of them (a pattern for variable
         // names takes it: the map stays free-form).
-        let unknown = json!(super::generate::UNKNOWN_KEY);
+        let unknown = json!(super::kinds::UNKNOWN_KEY);
         let names_fixed = node
             .get("propertyNames")
             .is_some_and(|names| self.accepts(names, &unknown) == Some(false));

@@ -402,7 +402,7 @@ fn write_in_place(path: &Path, text: &str) -> Result<(), Error> {
 
 /// The `values-schema` step of `cargo xtask check`.
 pub fn check_step(project: &Project, tools: &Tools, step: &mut Step) {
-    let read = crate::check::read_json_or_yaml;
+    let read = crate::data_file::read_json_or_yaml;
     let schema_path = project.chart.join("values.schema.json");
     let rel = project.rel(&schema_path);
     let (schema, defaults) = match (read(&schema_path), read(&project.chart.join("values.yaml"))) {

@@ -14,6 +14,14 @@ pub const GEONODE_WHEEL_SHA256: &str =
 /// here (tests/contract/geonode-venv.lock says how it was made).
 const LOCK: &str = include_str!("../../../../tests/contract/geonode-venv.lock");
 
+/// What the venv is made of: geonode's wheel and the lock, by their sha256.
+pub fn made_of() -> String {
+    format!(
+        "{GEONODE_WHEEL_SHA256} {}",
+        crate::tools::sha256_bytes(LOCK.as_bytes())
+    )
+}
+
 /// Installs geonode into a cached venv and returns the venv. geonode pins GDAL==3.8.4, an
 /// sdist needing libgdal >= 3.8.4; Debian bookworm has 3.6.2. So the venv is made from Debian's
 /// own python3 with --system-site-packages and uses Debian's python3-gdal, every other
@@ -23,10 +31,7 @@ const LOCK: &str = include_str!("../../../../tests/contract/geonode-venv.lock");
 pub fn ensure() -> Result<PathBuf, Error> {
     let venv = crate::tools::cache_dir().join("geonode-5.1.1-venv");
     let stamp = venv.join(".complete");
-    let made_of = format!(
-        "{GEONODE_WHEEL_SHA256} {}",
-        crate::tools::sha256_bytes(LOCK.as_bytes())
-    );
+    let made_of = made_of();
     if fs::read_to_string(&stamp).is_ok_and(|s| s.trim() == made_of) {
         return Ok(venv);
     }

@@ -8,6 +8,7 @@
 mod datastore;
 mod seed;
 mod start;
+mod starter;
 mod tomcat;
 
 /// Tomcat's home, unpacked from Maven Central (the node's GeoServer stand-in image carries its

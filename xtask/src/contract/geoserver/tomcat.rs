@@ -7,7 +7,7 @@
 //! The geonode/geoserver image runs Tomcat 9.0.118 (tomcat:9.0.118-jdk17-temurin-jammy); Maven
 //! Central serves 9.0.117 here, the newest 9.0 it has, with the same configuration files.
 
-use super::start::Starter;
+use super::starter::Starter;
 use super::{tree, Setup, Tree};
 use crate::contract::inputs::Inputs;
 use crate::contract::process::{exec, maven_copy, Running};

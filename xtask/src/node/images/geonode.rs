@@ -52,10 +52,11 @@ fn wheelhouse() -> Result<(PathBuf, Vec<String>), Error> {
     let (cache, _lock) = crate::tools::lock_entry(entry)?;
     let dir = cache.join(entry);
     let stamp = dir.join(".complete");
-    // The stamp also names this layout (the Debian packages' list beside the wheels).
+    // The stamp names the venv it comes from and this layout (the Debian packages' list beside
+    // the wheels).
     let wheel_sha = format!(
         "{} {DEBIAN_PACKAGES}",
-        crate::contract::geonode::venv::GEONODE_WHEEL_SHA256
+        crate::contract::geonode::venv::made_of()
     );
     let packages = |dir: &PathBuf| -> Vec<String> {
         fs::read_to_string(dir.join(DEBIAN_PACKAGES))
