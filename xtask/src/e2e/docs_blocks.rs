@@ -3,8 +3,9 @@
 //! commands name) and `tests/docs/` (the setup scripts), with `helm` (Helm 4) and `kubectl` on PATH and the control plane as the
 //! cluster. A page may need a release it does not install itself (troubleshooting looks at the
 //! quickstart's): a line `<!-- e2e setup: <command> -->` on the page, invisible on the site, runs
-//! first. kwok plays the credentials Job's pod, so after each block the harness plays the Job's
-//! script as e2e's install does. Pages run at once, three at a time, beside e2e's other steps:
+//! first. kwok plays the credentials Job's pod, so after the setup and after each block the
+//! harness plays the Job's script as e2e's install does. Pages run at once, three at a time,
+//! beside e2e's other steps:
 //! the one thing changed in what a reader types is the namespace — each one a page names
 //! (`-n geonode`) becomes the page's own (`docs<n>-geonode`) — and those are deleted after it.
 //!
@@ -82,6 +83,8 @@ fn run_page(ctx: &Ctx, found: &[Block], number: usize, page: &str) -> PageRun {
             shell(ctx, work.path(), &in_namespaces(&command, &own))
                 .map_err(|e| format!("{page}: the page's `{SETUP} {command} -->` failed: {e}"))?;
         }
+        // The setup's install made the credentials Job, which a real cluster would have run.
+        settle_credentials(ctx, &namespaces);
         for block in &runnable {
             shell(ctx, work.path(), &in_namespaces(&block.script, &own))
                 .map_err(|e| format!("{}: the block failed: {e}\n{}", block.at(), block.script))?;
