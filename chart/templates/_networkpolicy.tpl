@@ -225,7 +225,8 @@ Peers and rules that would open more than they seem to: an extra ingress rule wi
 {{- if ne (toString (get $carried $key)) (toString $value) }}{{ $all = false }}{{ end }}
 {{- end }}
 {{- if and $all $pods.matchLabels (not $pods.matchExpressions) (not $peer.namespaceSelector) }}
-{{- fail (printf "%s carries the labels of networkPolicy.dns.to's DNS pods (%s): those pods would pass for DNS servers; remove them" $where (toJson $pods.matchLabels)) }}
+{{- fail (printf "%s carries the labels of networkPolicy.dns.to's DNS pods (%s): %s" $where
+  (toJson $pods.matchLabels) "those pods would pass for DNS servers; remove them") }}
 {{- end }}
 {{- end }}
 {{- end }}
@@ -290,11 +291,13 @@ networkPolicy.outside.enabled, and the user's extra rules for the component.
 {{- $egress = append $egress (dict "to" $np.dns.to "ports" $np.dns.ports) }}
 {{- end }}
 {{- if and .outside $np.outside.enabled }}
-{{- $egress = append $egress (dict "to" (list (dict "ipBlock" (dict "cidr" "0.0.0.0/0" "except" $np.outside.except)))) }}
+{{- $outside := dict "ipBlock" (dict "cidr" "0.0.0.0/0" "except" $np.outside.except) }}
+{{- $egress = append $egress (dict "to" (list $outside)) }}
 {{- end }}
 {{- $egress = concat $egress (index $np.extraEgress .component | default list) }}
 {{- /* The cloud metadata addresses are never reachable, whatever a rule or an except list says. */}}
-{{- $egress = include "geonode.networkPolicy.exceptMetadata" (dict "rules" $egress "component" .component) | fromYamlArray }}
+{{- $checked := dict "rules" $egress "component" .component }}
+{{- $egress = include "geonode.networkPolicy.exceptMetadata" $checked | fromYamlArray }}
 {{- $ingress := concat (.ingress | default list) (index $np.extraIngress .component | default list) }}
 apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy

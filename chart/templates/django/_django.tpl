@@ -342,7 +342,8 @@ spec:
       workingDir: {{ $root.Values.geonode.project.dir }}
       env:
         {{- include "geonode.django.env" $root | nindent 8 }}
-        {{- with include "geonode.django.credentialsEnv" (dict "context" $root "component" .component) | fromYamlArray }}
+        {{- $credentials := dict "context" $root "component" .component }}
+        {{- with include "geonode.django.credentialsEnv" $credentials | fromYamlArray }}
         {{- toYaml . | nindent 8 }}
         {{- end }}
         {{- with include "geonode.django.settingsEnv" $root | fromYamlArray }}

@@ -80,7 +80,8 @@ SOCIALACCOUNT_PROVIDERS entry from the GEONODE_K8S_OIDC_* variables below.
 {{- $own := list }}
 {{- range $group := include "geonode.credentials.groups" . | fromYamlArray }}
 {{- $ctx := dict "context" $ "group" $group }}
-{{- $own = concat $own (list (include "geonode.credentials.generatedName" $ctx) (include "geonode.credentials.givenName" $ctx)) }}
+{{- $names := list (include "geonode.credentials.generatedName" $ctx) (include "geonode.credentials.givenName" $ctx) }}
+{{- $own = concat $own $names }}
 {{- end }}
 {{- if has $oidc.clientSecret.name $own }}
 {{- fail (print "geonode.oidc.clientSecret.name is " $oidc.clientSecret.name ", a Secret of the chart's own "

@@ -46,8 +46,9 @@ admin surfaces are either public or open to address ranges.
 
 {{/*
 Who asked, and how, for Django and GeoServer alike. Set, never appended: GeoNode takes the first
-X-Forwarded-For entry as the client, allauth the last. The scheme is siteUrl's. A location with a proxy_set_header of its own inherits none
-of the server's, so the locations that set more include these again.
+X-Forwarded-For entry as the client, allauth the last. The scheme is siteUrl's. A location with a
+proxy_set_header of its own inherits none of the server's, so the locations that set more include
+these again.
 */}}
 {{- define "geonode.nginx.forwardedHeaders" -}}
 proxy_set_header Host $http_host;
@@ -96,8 +97,8 @@ read and written in its .json; the rest is read. Never a layer's DELETE (that re
 {{- end }}
 
 {{/*
-The REST calls of GeoNode's map client, open to every client: GeoServer authorises them itself (GeoNode's REST rules and GeoFence). Each path takes only
-the methods the client sends on it.
+The REST calls of GeoNode's map client, open to every client: GeoServer authorises them itself
+(GeoNode's REST rules and GeoFence). Each path takes only the methods the client sends on it.
 */}}
 {{- define "geonode.nginx.mapClientRest" -}}
 {{- range $path, $methods := include "geonode.nginx.mapClientCalls" . | fromYaml }}

@@ -87,8 +87,11 @@ GeoFence's JDBC URL. The CA bundle is mounted read-only beside the chart's confi
 {{- end }}
 {{- end }}
 {{- $tls := .Values.postgresql.external.tls }}
-{{- if and .Values.postgresql.enabled (or (ne $tls.sslmode "verify-full") $tls.caBundle.configMap $tls.caBundle.secret) }}
-{{- fail "postgresql.external.tls is set, but postgresql.enabled is true: the embedded PostgreSQL serves without TLS inside the cluster; set postgresql.enabled: false for an external server, or leave postgresql.external.tls as it is by default" }}
+{{- $tlsChanged := or (ne $tls.sslmode "verify-full") $tls.caBundle.configMap $tls.caBundle.secret }}
+{{- if and .Values.postgresql.enabled $tlsChanged }}
+{{- fail (print "postgresql.external.tls is set, but postgresql.enabled is true: the embedded PostgreSQL serves "
+  "without TLS inside the cluster; set postgresql.enabled: false for an external server, or leave "
+  "postgresql.external.tls as it is by default") }}
 {{- end }}
 {{- if and $tls.caBundle.configMap $tls.caBundle.secret }}
 {{- fail "postgresql.external.tls.caBundle: set configMap or secret, not both" }}
