@@ -334,3 +334,14 @@ upload among them) for up to the longest one may take, before Kubernetes kills i
 {{- $grace := add .drainSeconds .longestRequestSeconds 5 }}
 {{- toYaml (dict "terminationGracePeriodSeconds" $grace "lifecycle" (dict "preStop" (dict "sleep" (dict "seconds" .drainSeconds)))) }}
 {{- end }}
+
+{{/*
+The values of every part of the chart that makes pods, by their path in the values, as a YAML map:
+for the checks that read each one's security contexts or pod labels.
+*/}}
+{{- define "geonode.podValues" -}}
+{{- toYaml (dict "django" .Values.django "celery.worker" .Values.celery.worker "celery.beat" .Values.celery.beat
+  "initJob" .Values.initJob "geoserver" .Values.geoserver "nginx" .Values.nginx "postgresql" .Values.postgresql
+  "redis" .Values.redis "memcached" .Values.memcached "credentials" .Values.credentials "backup" .Values.backup
+  "tests" .Values.tests) }}
+{{- end }}

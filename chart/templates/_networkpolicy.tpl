@@ -191,11 +191,8 @@ Peers and rules that would open more than they seem to: an extra ingress rule wi
 {{- end }}
 {{- end }}
 {{- $labels := list (list "commonLabels" .Values.commonLabels) }}
-{{- range $path, $values := dict "django" .Values.django "celery.worker" .Values.celery.worker
-  "celery.beat" .Values.celery.beat "initJob" .Values.initJob "geoserver" .Values.geoserver
-  "nginx" .Values.nginx "postgresql" .Values.postgresql "redis" .Values.redis "memcached" .Values.memcached
-  "credentials" .Values.credentials "backup" .Values.backup }}
-{{- $merged := merge dict $values.podLabels $.Values.commonLabels }}
+{{- range $path, $values := include "geonode.podValues" . | fromYaml }}
+{{- $merged := merge dict ($values.podLabels | default dict) $.Values.commonLabels }}
 {{- $labels = append $labels (list (printf "%s.podLabels (with commonLabels)" $path) $merged) }}
 {{- end }}
 {{- range $peer := $np.dns.to }}

@@ -80,12 +80,11 @@ def site_content():
     return found
 
 
-def members(archive):
-    """The archive's members, if each is a folder or a regular file with a relative name that
+def members(tar):
+    """The open archive's members, if each is a folder or a regular file with a relative name that
     stays inside the folder it is unpacked into; else the reason it is refused. Checked by name
     alone, on every Python: no link is accepted, so no member can lead another elsewhere."""
-    with tarfile.open(archive, "r:gz") as tar:
-        found = tar.getmembers()
+    found = tar.getmembers()
     for member in found:
         name = member.name
         if not (member.isdir() or member.isreg()):
@@ -150,7 +149,8 @@ def plan_restore():
     except backup_seal.SealError as error:
         refuse(error)
     for part in ARCHIVES:
-        _, problem = members(scratch("restore", part))
+        with tarfile.open(scratch("restore", part), "r:gz") as tar:
+            _, problem = members(tar)
         if problem:
             refuse(f"{part}: {problem}")
     print(
@@ -162,18 +162,18 @@ def plan_restore():
 
 def put_back(archive, target, stamp):
     """Moves the target's entries aside into .geonode-k8s-replaced-<stamp>/ and unpacks."""
-    found, problem = members(archive)
-    if problem:  # prepare checked it; the scratch space is the pod's own
-        sys.exit(f"{archive}: {problem}; the backup is refused")
-    os.makedirs(target, exist_ok=True)
-    aside = os.path.join(target, ASIDE + stamp)
-    entries = [e for e in os.listdir(target) if not e.startswith(ASIDE)]
-    if entries:
-        os.makedirs(aside, exist_ok=True)
-        for entry in entries:
-            os.replace(os.path.join(target, entry), os.path.join(aside, entry))
-        print(f"moved what was in {target} aside into {aside}")
     with tarfile.open(archive, "r:gz") as tar:
+        found, problem = members(tar)
+        if problem:  # prepare checked it; the scratch space is the pod's own
+            sys.exit(f"{archive}: {problem}; the backup is refused")
+        os.makedirs(target, exist_ok=True)
+        aside = os.path.join(target, ASIDE + stamp)
+        entries = [e for e in os.listdir(target) if not e.startswith(ASIDE)]
+        if entries:
+            os.makedirs(aside, exist_ok=True)
+            for entry in entries:
+                os.replace(os.path.join(target, entry), os.path.join(aside, entry))
+            print(f"moved what was in {target} aside into {aside}")
         if "filter" in inspect.signature(tar.extractall).parameters:
             tar.extractall(target, members=found, filter="data")  # and Python's own checks
         else:  # Python before 3.11.4 (Debian 12's 3.11.2): members() is the guard

@@ -120,12 +120,19 @@ pub fn http_body(host: &str, args: &[&str]) -> Result<String, String> {
     exec(site_curl(host).args(args))
 }
 
-/// The headers a request reached a stand-in (`django` or `geoserver`) with, by its path.
-fn seen_by(dir: &Path, stand_in: &str, path: &str) -> Result<Value, String> {
+/// Every request a stand-in (`django` or `geoserver`) recorded: method, path, headers.
+fn recorded(dir: &Path, stand_in: &str) -> Vec<Value> {
     fs::read_to_string(dir.join(format!("{stand_in}.jsonl")))
         .unwrap_or_default()
         .lines()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .collect()
+}
+
+/// The headers a request reached a stand-in (`django` or `geoserver`) with, by its path.
+fn seen_by(dir: &Path, stand_in: &str, path: &str) -> Result<Value, String> {
+    recorded(dir, stand_in)
+        .into_iter()
         .find(|r| r["path"] == path)
         .map(|r| r["headers"].clone())
         .ok_or_else(|| format!("the {stand_in} stand-in saw no request for {path}"))
@@ -323,10 +330,8 @@ fn geoserver_paths(dir: &Path, base: &str) -> Result<(), String> {
             http_status("geonode.example.org", &args),
             code,
         )?;
-        let seen = fs::read_to_string(dir.join("geoserver.jsonl"))
-            .unwrap_or_default()
-            .lines()
-            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        let seen = recorded(dir, "geoserver")
+            .iter()
             .any(|r| r["path"] == *path && r["method"] == *method);
         if seen != (*code == "200") {
             return Err(format!(
@@ -405,10 +410,11 @@ pub fn run(inputs: &Inputs, work: &Path, step: &mut Step) {
             "413",
         )?;
         forwarded_headers_trusted_only(&dir, &base)?;
-        if !fs::read_to_string(dir.join("geoserver.jsonl"))
-            .unwrap_or_default()
-            .contains("/geoserver/ows")
-        {
+        if !recorded(&dir, "geoserver").iter().any(|r| {
+            r["path"]
+                .as_str()
+                .is_some_and(|p| p.starts_with("/geoserver/ows"))
+        }) {
             return Err("GeoServer's stand-in saw no /geoserver/ows request".into());
         }
         Ok(())

@@ -143,6 +143,7 @@ impl Volumes {
 
 /// One container of the render as a local process: its command and env, mapped; `sh` scripts
 /// with PostgreSQL's client programs, `python` with GeoNode's venv.
+#[derive(Clone)]
 pub(super) struct Container {
     /// Its name in the pod spec, which names its log.
     name: String,

@@ -38,11 +38,7 @@ fn refused(
     overwrite: &str,
     because: &str,
 ) -> Result<(), String> {
-    let mut other = Container {
-        name: prepare.name.clone(),
-        argv: prepare.argv.clone(),
-        env: prepare.env.clone(),
-    };
+    let mut other = prepare.clone();
     other.env.insert("BACKUP_RESTORE_FROM".into(), from.into());
     other
         .env
