@@ -240,7 +240,8 @@ emptyDir when persistence is off. An entry of `volumes`; pass the component's va
 
 {{/*
 A ClusterIP Service in front of one component's pods, with one named port.
-Call with (dict "context" $ "component" "redis" "portName" "redis" "port" 6379).
+Call with (dict "context" $ "component" "redis" "portName" "redis" "port" 6379), and "more" (list (dict
+"name" "cache" "port" 6380)) for more ports.
 */}}
 {{- define "geonode.service" -}}
 apiVersion: v1
@@ -255,10 +256,12 @@ spec:
   selector:
     {{- include "geonode.selectorLabels" . | nindent 4 }}
   ports:
-    - name: {{ .portName }}
-      port: {{ .port }}
-      targetPort: {{ .portName }}
+    {{- range $port := prepend (.more | default list) (dict "name" .portName "port" .port) }}
+    - name: {{ $port.name }}
+      port: {{ $port.port }}
+      targetPort: {{ $port.name }}
       protocol: TCP
+    {{- end }}
 {{- end }}
 
 {{/*

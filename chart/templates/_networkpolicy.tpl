@@ -151,20 +151,33 @@ port or its scheme's. (dict "url" ... "networkCidrs" (list ...)); a YAML list of
 Egress to an embedded service (its pods) or its external counterpart: its pods by their labels
 when it runs in the cluster (external.podSelector; pod addresses are not reliably matched by
 address ranges), else its address ranges; as a YAML list of rules.
-(dict "context" $ "service" "postgresql"|"redis" "port" <embedded port>)
+(dict "context" $ "service" "postgresql"|"redis" "port" <embedded port>), and "server" (a map with host and
+port) for another server on the external one's network (Redis's cache).
 */}}
 {{- define "geonode.networkPolicy.serviceEgress" -}}
 {{- $values := index .context.Values .service }}
+{{- $external := merge (deepCopy (.server | default dict)) $values.external }}
 {{- if $values.enabled }}
 {{- toYaml (list (include "geonode.networkPolicy.podsRule" (dict "context" .context "components" (list .service) "port" .port "direction" "to") | fromYaml)) }}
-{{- else if $values.external.podSelector }}
-{{- $peer := dict "podSelector" (dict "matchLabels" $values.external.podSelector) }}
-{{- with $values.external.namespaceSelector }}
+{{- else if $external.podSelector }}
+{{- $peer := dict "podSelector" (dict "matchLabels" $external.podSelector) }}
+{{- with $external.namespaceSelector }}
 {{- $_ := set $peer "namespaceSelector" (dict "matchLabels" .) }}
 {{- end }}
-{{- toYaml (list (dict "to" (list $peer) "ports" (list (dict "port" (int $values.external.port) "protocol" "TCP")))) }}
+{{- toYaml (list (dict "to" (list $peer) "ports" (list (dict "port" (int $external.port) "protocol" "TCP")))) }}
 {{- else }}
-{{- include "geonode.networkPolicy.addressEgress" (dict "server" $values.external "port" $values.external.port) }}
+{{- include "geonode.networkPolicy.addressEgress" (dict "server" $external "port" $external.port) }}
+{{- end }}
+{{- end }}
+
+{{/* Egress to Django's shared cache (see geonode.cache.backend), as a YAML list of rules. */}}
+{{- define "geonode.networkPolicy.cacheEgress" -}}
+{{- $backend := include "geonode.cache.backend" . }}
+{{- if eq $backend "memcached" }}
+{{- toYaml (list (include "geonode.networkPolicy.podsRule" (dict "context" . "components" (list "memcached") "port" 11211 "direction" "to") | fromYaml)) }}
+{{- else }}
+{{- $server := eq $backend "external" | ternary .Values.redis.external.cache dict }}
+{{- include "geonode.networkPolicy.serviceEgress" (dict "context" . "service" "redis" "port" 6380 "server" $server) }}
 {{- end }}
 {{- end }}
 
@@ -239,6 +252,10 @@ Peers and rules that would open more than they seem to: an extra ingress rule wi
 {{- fail (printf "%s.external.host %q is a name, and network policies allow addresses: set %s.external.networkCidrs to the address ranges it resolves to (e.g. [10.0.3.0/24]), %s.external.podSelector to its pods' labels when it runs in the cluster, or networkPolicy.enabled: false" $service (toString $values.external.host) $service $service) }}
 {{- end }}
 {{- end }}
+{{- if not (include "geonode.networkPolicy.cacheEgress" . | fromYamlArray) }}
+{{- fail (printf "redis.external.cache.host %q is a name, and network policies allow addresses: %s"
+  (toString .Values.redis.external.cache.host) "put its address ranges in redis.external.networkCidrs (with the broker's), or set redis.external.podSelector to its pods' labels") }}
+{{- end }}
 {{- $email := .Values.geonode.email }}
 {{- if and $email.enabled $email.host (not .Values.networkPolicy.outside.enabled) (not (include "geonode.networkPolicy.emailEgress" . | fromYamlArray)) }}
 {{- fail (printf "geonode.email.host %q is a name, and network policies allow addresses: set geonode.email.networkCidrs to the SMTP server's address ranges (e.g. [10.0.9.25/32]), or networkPolicy.outside.enabled: true for a server on the internet" (toString $email.host)) }}
@@ -263,14 +280,12 @@ as a YAML list of rules; none when e-mail is off.
 {{- end }}
 {{- end }}
 
-{{/* What every GeoNode workload reaches: both databases, Redis, GeoServer and memcached. */}}
+{{/* What every GeoNode workload reaches: both databases, Redis, GeoServer and the shared cache. */}}
 {{- define "geonode.networkPolicy.geonodeEgress" -}}
 {{- $rules := include "geonode.networkPolicy.serviceEgress" (dict "context" . "service" "postgresql" "port" 5432) | fromYamlArray }}
 {{- $rules = concat $rules (include "geonode.networkPolicy.serviceEgress" (dict "context" . "service" "redis" "port" 6379) | fromYamlArray) }}
 {{- $rules = append $rules (include "geonode.networkPolicy.podsRule" (dict "context" . "components" (list "geoserver") "port" 8080 "direction" "to") | fromYaml) }}
-{{- if .Values.memcached.enabled }}
-{{- $rules = append $rules (include "geonode.networkPolicy.podsRule" (dict "context" . "components" (list "memcached") "port" 11211 "direction" "to") | fromYaml) }}
-{{- end }}
+{{- $rules = concat $rules (include "geonode.networkPolicy.cacheEgress" . | fromYamlArray) }}
 {{- toYaml $rules }}
 {{- end }}
 

@@ -29,11 +29,11 @@ def _database_url(name, user, password):
     )
 
 
-def _redis_url(database):
+def _redis_url(database, host="REDIS_HOST", port="REDIS_PORT"):
     return "redis://{}{}:{}/{}".format(
         _userinfo("", _env.get("REDIS_PASSWORD", "")),
-        _env["REDIS_HOST"],
-        _env.get("REDIS_PORT", "6379"),
+        _env[host],
+        _env.get(port, "6379"),
         database,
     )
 
@@ -56,6 +56,18 @@ globals().update(
         for name in getattr(_project, "__all__", [n for n in vars(_project) if not n.startswith("_")])
     }
 )
+
+# Django's cache, one for the whole site (the chart's redis.cache, or redis.external.cache): GeoNode
+# keeps a resource's permissions there and clears them when they change, which reaches every uwsgi
+# process, pod and Celery worker only if they share it (GeoNode's default keeps one per process).
+# memcached, when the chart runs it, is set by GeoNode's own settings (MEMCACHED_ENABLED).
+if _env.get("GEONODE_K8S_CACHE_HOST"):
+    CACHES["default"] = {  # noqa: F405
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": _redis_url(0, "GEONODE_K8S_CACHE_HOST", "GEONODE_K8S_CACHE_PORT"),
+        "TIMEOUT": 600,
+    }
+    CACHES["services"] = CACHES["default"] | {"TIMEOUT": SERVICE_CACHE_EXPIRATION_TIME}  # noqa: F405
 
 # nginx passes on the scheme the client used (the Ingress's X-Forwarded-Proto when TLS ends
 # there), so Django builds https links and accepts https POSTs without redirect loops.

@@ -9,6 +9,8 @@
 #  - the admin password, written into the user database before GeoServer reads it (no REST call
 #    racing Tomcat's start-up, and a changed value takes effect at the next start);
 #  - GeoServer's log on stdout as well as in the data directory;
+#  - file locking between processes (GeoServer's and GeoWebCache's), and no second-level cache
+#    in GeoFence, where GeoNode's data directory assumes one GeoServer alone;
 #  - Tomcat from a base folder of its own ($CATALINA_BASE, in an emptyDir), where the two edits
 #    upstream makes to the image's Tomcat are made to copies: CORS, and no jar scan of bcprov;
 # then Tomcat in the foreground. Secrets come from the environment and are never printed; every
@@ -18,6 +20,16 @@ umask 077
 data="$GEOSERVER_DATA_DIR"
 if [ ! -f "$data/global.xml" ]; then
   echo "start: $data holds no GeoServer data directory (the seed init container fills it)" >&2
+  exit 1
+fi
+
+# The edits below rewrite shared files of the data directory: one start at a time edits them
+# (the chart runs one GeoServer, replaced with Recreate; this also holds for anything else that
+# starts on the same volume), each file through a temporary file of its own (mktemp), renamed into
+# place whole.
+exec 9>"$data/.geonode-k8s-start.lock"
+if ! flock -w 300 9; then
+  echo "start: another GeoServer start has held $data/.geonode-k8s-start.lock for 5 minutes; is a second GeoServer running on this data directory?" >&2
   exit 1
 fi
 
@@ -32,6 +44,7 @@ XML_ESCAPE='function xml(s) { gsub(/&/, "\\&amp;", s); gsub(/</, "\\&lt;", s); g
 # awk through the environment, so no character in them is special.
 edit_xml() {
   [ -f "$2" ] || return 0
+  tmp=$(mktemp "$2.XXXXXX")
   MODE=$1 OTAG=$3 CTAG=$4 VALUE=$5 PARENT=${6:-} awk "$XML_ESCAPE"'
     BEGIN { otag = ENVIRON["OTAG"]; ctag = ENVIRON["CTAG"]; parent = ENVIRON["PARENT"] }
     {
@@ -54,8 +67,8 @@ edit_xml() {
         }
         print line[k]
       }
-    }' "$2" > "$2.tmp"
-  mv "$2.tmp" "$2"
+    }' "$2" > "$tmp"
+  mv "$tmp" "$2"
 }
 
 # set_element <mode> <file> <tag> <value>: edit_xml for the element <tag>.
@@ -69,6 +82,7 @@ set_entry() { edit_xml "$1" "$2" "<entry key=\"$3\">" "</entry>" "$4" connection
 # is next saved).
 set_admin_password() {
   [ -f "$1" ] || { echo "start: $1 is missing; the admin password was not set" >&2; return 0; }
+  tmp=$(mktemp "$1.XXXXXX")
   VALUE=$GEOSERVER_ADMIN_PASSWORD awk "$XML_ESCAPE"'
     /<user / && / name="admin"/ {
       k = index($0, " password=\"")
@@ -77,8 +91,8 @@ set_admin_password() {
         $0 = substr($0, 1, k + 10) "plain:" xml(ENVIRON["VALUE"]) substr(rest, e)
       }
     }
-    { print }' "$1" > "$1.tmp"
-  mv "$1.tmp" "$1"
+    { print }' "$1" > "$tmp"
+  mv "$tmp" "$1"
 }
 
 geonode="$GEONODE_LOCATION"   # GeoNode inside the cluster: token checks, roles
@@ -103,6 +117,11 @@ set_element url "$oauth" logoutUri "$public"
 # Also passed as -DPROXY_BASE_URL, which wins where global.xml has no proxyBaseUrl element.
 set_element text "$data/global.xml" proxyBaseUrl "$public/geoserver"
 set_element text "$data/logging.xml" stdOutLogging true
+# GeoNode's data directory locks in memory (memoryLockProvider, memoryLock), which no other
+# process sees: file locks in the data directory instead ("NIO file locking", GeoServer's choice
+# for several processes on one directory), for GeoServer's configuration and GeoWebCache's tiles.
+set_element insert "$data/global.xml" lockProviderName fileLockProvider
+set_element insert "$data/gwc-gs.xml" lockProviderName nioLock
 
 # TLS to an external PostgreSQL (postgresql.external.tls): libpq's variables, in the JDBC URL.
 jdbc_tls=""
@@ -121,7 +140,10 @@ fi
 property() { printf '%s' "$1" | sed 's/\\/\\\\/g; 1s/^\([ \t\f]\)/\\\1/'; }
 mkdir -p "$data/geofence"
 geofence="$data/geofence/geofence-datasource-ovr.properties"
-cat > "$geofence.tmp" <<PROPERTIES
+# Hibernate's second-level cache off (GeoFence 3.8's default; on in GeoFence 3.7 and earlier): rules
+# come from the database, not from a copy another process may have changed underneath.
+tmp=$(mktemp "$geofence.XXXXXX")
+cat > "$tmp" <<PROPERTIES
 geofenceVendorAdapter.databasePlatform=org.hibernate.spatial.dialect.postgis.PostgisDialect
 geofenceDataSource.driverClassName=org.postgresql.Driver
 geofenceDataSource.url=jdbc:postgresql://$DATABASE_HOST:$DATABASE_PORT/$GEONODE_GEODATABASE$jdbc_tls
@@ -135,8 +157,9 @@ geofenceEntityManagerFactory.jpaPropertyMap[hibernate.validationQuery]=SELECT 1
 geofenceDataSource.removeAbandoned=true
 geofenceDataSource.removeAbandonedTimeout=60
 geofenceDataSource.connectionProperties=ApplicationName=GeoFence;
+geofenceEntityManagerFactory.jpaPropertyMap[hibernate.cache.use_second_level_cache]=false
 PROPERTIES
-mv "$geofence.tmp" "$geofence"
+mv "$tmp" "$geofence"
 
 # GeoNode's PostGIS store for uploaded layers (workspace geonode, named after the datastore
 # database): GeoNode makes it once through GeoServer's REST API with the database settings of
@@ -183,5 +206,7 @@ if [ "${GEOSERVER_CORS_ENABLED:-false}" = true ]; then
     { print }' "$home/conf/web.xml" > "$base/conf/web.xml"
 fi
 
+# The edits are done: the next start may make its own (Tomcat does not inherit the lock).
+exec 9>&-
 echo "start: GeoNode login, role service key, GeoFence, the datastore, admin password and Tomcat configured; starting Tomcat"
 exec catalina.sh run

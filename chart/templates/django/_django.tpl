@@ -133,11 +133,29 @@ the same volumes. Everything here is used by all of them, so they cannot drift a
 # GeoNode's upload limits follow nginx's (the init Job keeps the stored ones in line).
 - name: DEFAULT_MAX_UPLOAD_SIZE
   value: {{ include "geonode.nginx.maxBodyBytes" . | quote }}
+{{ include "geonode.django.cacheEnv" . }}
+{{- end }}
+
+{{/*
+Django's cache, one for every GeoNode process (GeoNode's own default keeps one in each process, so a
+permission change reaches only the process that made it): memcached through GeoNode's own settings,
+or a Redis of its own, which geonode_k8s_settings.py makes the default cache (see geonode.cache.backend).
+*/}}
+{{- define "geonode.django.cacheEnv" -}}
+- name: PERMISSION_CACHE_EXPIRATION_TIME
+  value: {{ .Values.geonode.permissionCacheSeconds | quote }}
 {{- if .Values.memcached.enabled }}
 - name: MEMCACHED_ENABLED
   value: "True"
 - name: MEMCACHED_LOCATION
-  value: {{ printf "%s.%s.svc:11211" (include "geonode.componentName" (dict "context" . "component" "memcached")) .Release.Namespace | quote }}
+  value: {{ printf "%s.%s.svc:11211" (include "geonode.componentName" (dict "context" . "component" "memcached"))
+    .Release.Namespace | quote }}
+{{- else }}
+{{- $server := include "geonode.cache.server" . | fromYaml }}
+- name: GEONODE_K8S_CACHE_HOST
+  value: {{ $server.host | quote }}
+- name: GEONODE_K8S_CACHE_PORT
+  value: {{ $server.port | quote }}
 {{- end }}
 {{- end }}
 

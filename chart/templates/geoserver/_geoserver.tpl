@@ -25,7 +25,21 @@ driver looks for PostgreSQL's root certificate (see files/geoserver/start.sh). *
 {{- fail (print "geoserver.extraJavaOptions holds a shell character ($ ` ; | & < > \\): catalina.sh "
   "evaluates the options, so it would run as a command; give plain -D and -X options") }}
 {{- end }}
-{{- if and (gt (int .Values.geoserver.replicas) 1) (not (include "geonode.storage.readWriteMany" .)) }}
-{{- fail (printf "geoserver.replicas is %v, but storage.accessMode is ReadWriteOnce: several GeoServers need the data directory on ReadWriteMany storage (set storage.accessMode: ReadWriteMany and a StorageClass that offers it), or keep geoserver.replicas: 1" .Values.geoserver.replicas) }}
+{{- if gt (int .Values.geoserver.replicas) 1 }}
+{{- fail (printf "geoserver.replicas is %v: GeoServer keeps its catalog in memory, so a layer, store or style %s"
+  .Values.geoserver.replicas (print "GeoNode publishes through one GeoServer stays unknown to the others "
+  "(uploads fail or half-publish, new layers answer on some requests only), and GeoFence's rule cache "
+  "and GeoWebCache's quota database are per process. Keep geoserver.replicas: 1 (docs/scaling.md)")) }}
 {{- end }}
+{{- end }}
+
+{{/*
+Startup and liveness of GeoServer: a request its OWS dispatcher answers at once, without the
+catalog (a WMS GetCapabilities asking for a newer updateSequence than any, refused with
+InvalidUpdateSequence, HTTP 200, logged at INFO), so a GeoServer whose request threads hang fails
+it while Tomcat still serves static pages. A YAML map.
+*/}}
+{{- define "geonode.geoserver.dispatcherProbe" -}}
+{{- $query := "service=WMS&version=1.1.1&request=GetCapabilities&updateSequence=9223372036854775807" }}
+{{- toYaml (dict "httpGet" (dict "path" (printf "/geoserver/ows?%s" $query) "port" "http")) }}
 {{- end }}

@@ -297,11 +297,17 @@ fn surroundings(values: &Value) -> Result<Vec<Endpoint>, String> {
     for (service, ip) in [("postgresql", "10.244.9.5"), ("redis", "10.244.9.6")] {
         if values[service]["enabled"] == false {
             let external = &values[service]["external"];
-            let port = external["port"].as_u64().unwrap_or(0) as u16;
+            let port = |server: &Value| server["port"].as_u64().unwrap_or(0) as u16;
+            let mut ports = tcp(port(external));
+            // Django's cache on another Redis of the same network (unless memcached is the cache).
+            if service == "redis" && values["memcached"]["enabled"] != true {
+                ports.extend(tcp(port(&external["cache"])));
+                ports.dedup();
+            }
             around.push(synthetic(
                 &format!("external-{service}"),
                 external_peer(service, external, ip)?,
-                tcp(port),
+                ports,
             ));
         }
     }
@@ -322,7 +328,8 @@ fn expected(src: &str, src_chart: bool, dst: &str, port: u16, facts: &Facts) -> 
         ("postgresql", 5432) | ("external-postgresql", _) => {
             geonode || matches!(src, "geoserver" | "backup")
         }
-        ("redis", 6379) | ("memcached", 11211) | ("external-redis", _) => geonode,
+        // The broker and Django's cache (redis.cache), or memcached as the cache.
+        ("redis", 6379 | 6380) | ("memcached", 11211) | ("external-redis", _) => geonode,
         ("dns", _) => !NO_DNS.contains(&src),
         // Mail goes out from Django and the Celery worker only.
         ("smtp", _) => matches!(src, "django" | "celery-worker"),

@@ -4,6 +4,7 @@
 
 pub mod architecture;
 mod config;
+mod one_site;
 mod pod_security;
 mod runtime;
 
@@ -98,6 +99,16 @@ pub const RULES: &[Rule] = &[
         id: "no-secret-in-args",
         reason: "a process's command line is readable by anything on the node (ps, /proc); a Secret expanded into it is disclosed",
         check: runtime::check_no_secret_in_args,
+    },
+    Rule {
+        id: "one-geoserver",
+        reason: "GeoServer keeps its catalog in memory: two on one data directory (replicas, a rolling update) disagree on what is published",
+        check: one_site::check_one_geoserver,
+    },
+    Rule {
+        id: "shared-cache",
+        reason: "GeoNode caches permissions in Django's cache: kept in each process, a change reaches only the process that made it",
+        check: one_site::check_shared_cache,
     },
     Rule {
         id: "shared-claim-groups",

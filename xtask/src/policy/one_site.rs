@@ -1,0 +1,218 @@
+//! Rules for state GeoNode and GeoServer keep in one process, which Kubernetes multiplies:
+//! `one-geoserver` (one GeoServer owns its data directory, replaced with Recreate, probed through
+//! its dispatcher) and `shared-cache` (every GeoNode process uses one Django cache, not the
+//! broker, which never evicts).
+
+use super::Render;
+use crate::manifest::{containers, Object};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// A container's plain environment variables (those with a value).
+fn env_of(container: &Value) -> BTreeMap<&str, &str> {
+    container["env"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| Some((e["name"].as_str()?, e["value"].as_str()?)))
+        .collect()
+}
+
+/// The path of an httpGet probe, if the probe is one.
+fn probe_path(probe: &Value) -> Option<&str> {
+    probe["httpGet"]["path"].as_str()
+}
+
+pub fn check_one_geoserver(object: &Object, context: &Render, out: &mut Vec<String>) {
+    let Some(spec) = object.pod_spec() else {
+        return;
+    };
+    let geoservers: Vec<&Value> = containers(spec)
+        .filter(|(kind, c)| *kind == "containers" && env_of(c).contains_key("GEOSERVER_DATA_DIR"))
+        .map(|(_, c)| c)
+        .collect();
+    if geoservers.is_empty() {
+        return;
+    }
+    let replicas = object.value["spec"]["replicas"].as_u64().unwrap_or(1);
+    if replicas > 1 {
+        out.push(format!(
+            "runs {replicas} GeoServers on one data directory; each keeps the catalog in its own memory: run one"
+        ));
+    }
+    if object.kind == "Deployment" && object.value["spec"]["strategy"]["type"] != "Recreate" {
+        out.push("a rolling update runs the old and the new GeoServer on the data directory at once; set strategy.type: Recreate".into());
+    }
+    let scaled = context.objects.iter().any(|o| {
+        o.kind == "HorizontalPodAutoscaler"
+            && o.value["spec"]["scaleTargetRef"]["name"] == object.name.as_str()
+    });
+    if scaled {
+        out.push("an autoscaler scales the GeoServer that owns the data directory".into());
+    }
+    for container in geoservers {
+        for probe in ["startupProbe", "livenessProbe"] {
+            match probe_path(&container[probe]) {
+                Some(path) if path.starts_with("/geoserver/ows?") => {}
+                other => out.push(format!(
+                    "its {probe} ({}) does not ask GeoServer's OWS dispatcher, so a GeoServer whose request threads hang passes it; ask /geoserver/ows",
+                    other.unwrap_or("not an HTTP request")
+                )),
+            }
+        }
+    }
+}
+
+/// The setting of one directive in a redis.conf text (the last one wins, as in Redis).
+fn directive<'a>(conf: &'a str, name: &str) -> Option<&'a str> {
+    conf.lines()
+        .filter_map(|l| l.trim().split_once(' '))
+        .filter(|(d, _)| d.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.trim())
+        .last()
+}
+
+/// The Redis ConfigMap's files of the release, when it runs Redis.
+fn redis_config<'a>(context: &Render<'a>) -> Option<&'a Value> {
+    context
+        .objects
+        .iter()
+        .find(|o| o.kind == "ConfigMap" && o.name.ends_with("-redis-config"))
+        .map(|o| &o.value["data"])
+}
+
+pub fn check_shared_cache(object: &Object, context: &Render, out: &mut Vec<String>) {
+    let Some(spec) = object.pod_spec() else {
+        return;
+    };
+    for (_, container) in containers(spec) {
+        let env = env_of(container);
+        if !env.contains_key("DJANGO_SETTINGS_MODULE") {
+            continue;
+        }
+        let name = container["name"].as_str().unwrap_or("?");
+        if !env.contains_key("PERMISSION_CACHE_EXPIRATION_TIME") {
+            out.push(format!("{name} leaves GeoNode's permission cache at its 7 days; set PERMISSION_CACHE_EXPIRATION_TIME"));
+        }
+        if env.get("MEMCACHED_ENABLED") == Some(&"True") {
+            continue;
+        }
+        let (Some(host), Some(port)) = (
+            env.get("GEONODE_K8S_CACHE_HOST"),
+            env.get("GEONODE_K8S_CACHE_PORT"),
+        ) else {
+            out.push(format!("{name} keeps Django's cache in each process (GeoNode's default): a permission change reaches one process only; give it the release's shared cache"));
+            continue;
+        };
+        if env.get("REDIS_HOST") == Some(host) && env.get("REDIS_PORT") == Some(port) {
+            out.push(format!(
+                "{name} caches in the broker's Redis, which must never evict (a cache must)"
+            ));
+            continue;
+        }
+        // The release's own cache: a redis-server of its own that evicts, beside a broker that does not.
+        if let Some(data) = redis_config(context).filter(|_| env.get("REDIS_HOST") == Some(host)) {
+            let broker = data["redis.conf"].as_str().unwrap_or_default();
+            let cache = data["cache.conf"].as_str().unwrap_or_default();
+            if directive(broker, "maxmemory-policy") != Some("noeviction") {
+                out.push("the broker's redis.conf does not say maxmemory-policy noeviction: full, it would drop queued tasks".into());
+            }
+            if directive(cache, "port") != Some(port)
+                || directive(cache, "maxmemory-policy") != Some("allkeys-lru")
+            {
+                out.push(format!("{name}'s cache (port {port}) is not a redis-server of cache.conf on that port with maxmemory-policy allkeys-lru"));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::parse;
+
+    /// This module's findings on the default render (the golden file), changed by `edits`.
+    fn findings(edits: &[(&str, &str)]) -> Vec<String> {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/golden/default.yaml");
+        let mut text = std::fs::read_to_string(path).unwrap();
+        for (from, to) in edits {
+            assert!(text.contains(from), "{from}");
+            text = text.replace(from, to);
+        }
+        let objects = parse(&text).unwrap();
+        let context = Render { objects: &objects };
+        let mut out = Vec::new();
+        for object in &objects {
+            check_one_geoserver(object, &context, &mut out);
+            check_shared_cache(object, &context, &mut out);
+        }
+        out
+    }
+
+    fn finds(edits: &[(&str, &str)], expected: &str) {
+        let found = findings(edits);
+        assert!(
+            found.iter().any(|f| f.contains(expected)),
+            "{expected:?} not in {found:#?}"
+        );
+    }
+
+    #[test]
+    fn the_default_render_keeps_one_site() {
+        assert_eq!(findings(&[]), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_rolling_geoserver_is_found() {
+        let recreate = "  replicas: 1\n  strategy:\n    type: Recreate\n  selector:\n    matchLabels:\n      app.kubernetes.io/name: geonode\n      app.kubernetes.io/instance: geonode\n      app.kubernetes.io/component: geoserver";
+        let rolling = recreate.replace("Recreate", "RollingUpdate");
+        finds(&[(recreate, &rolling)], "strategy.type: Recreate");
+    }
+
+    #[test]
+    fn a_static_liveness_page_is_found() {
+        finds(
+            &[("path: /geoserver/ows?", "path: /geoserver/index.html?")],
+            "does not ask GeoServer's OWS dispatcher",
+        );
+    }
+
+    #[test]
+    fn a_cache_per_process_is_found() {
+        finds(
+            &[("GEONODE_K8S_CACHE_HOST", "GEONODE_K8S_CACHE_HOSTNAME")],
+            "keeps Django's cache in each process",
+        );
+    }
+
+    #[test]
+    fn an_evicting_broker_is_found() {
+        finds(
+            &[(
+                "maxmemory-policy noeviction",
+                "maxmemory-policy volatile-lru",
+            )],
+            "does not say maxmemory-policy noeviction",
+        );
+    }
+
+    #[test]
+    fn a_cache_that_does_not_evict_is_found() {
+        finds(
+            &[(
+                "maxmemory-policy allkeys-lru",
+                "maxmemory-policy noeviction",
+            )],
+            "with maxmemory-policy allkeys-lru",
+        );
+    }
+
+    #[test]
+    fn the_last_directive_wins() {
+        let conf =
+            "port 6379\nmaxmemory-policy noeviction\n# comment\nMAXMEMORY-POLICY allkeys-lru\n";
+        assert_eq!(directive(conf, "maxmemory-policy"), Some("allkeys-lru"));
+        assert_eq!(directive(conf, "port"), Some("6379"));
+        assert_eq!(directive(conf, "save"), None);
+    }
+}
