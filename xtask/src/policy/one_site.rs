@@ -66,10 +66,10 @@ pub fn check_one_geoserver(object: &Object, context: &Render, out: &mut Vec<Stri
 /// The setting of one directive in a redis.conf text (the last one wins, as in Redis).
 fn directive<'a>(conf: &'a str, name: &str) -> Option<&'a str> {
     conf.lines()
+        .rev()
         .filter_map(|l| l.trim().split_once(' '))
-        .filter(|(d, _)| d.eq_ignore_ascii_case(name))
+        .find(|(d, _)| d.eq_ignore_ascii_case(name))
         .map(|(_, v)| v.trim())
-        .last()
 }
 
 /// The Redis ConfigMap's files of the release, when it runs Redis.
