@@ -103,7 +103,7 @@ pub fn run(project: &Project, options: Options) -> Result<Report, Error> {
     };
     let mut prepared = None;
     report.step("site", |step| {
-        match site::prepare(inputs, work.path(), database.port, broker.port) {
+        match site::prepare(inputs, work.path(), database.port, broker.ports()) {
             Ok(p) => {
                 step.passed += 1;
                 step.detail = format!(

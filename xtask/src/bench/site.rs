@@ -6,6 +6,7 @@ use crate::contract::geonode::{venv, GeoNodeRun};
 use crate::contract::inputs::Inputs;
 use crate::contract::nginx::stand_in;
 use crate::contract::process::{exec, free_port, Running};
+use crate::contract::redis::RedisPorts;
 use crate::project::RELEASE;
 use std::path::Path;
 use std::time::Instant;
@@ -32,7 +33,12 @@ doc.set_default_permissions(owner=user, created=True)
 print(doc.pk)
 "#;
 
-pub fn prepare(inputs: Inputs, work: &Path, db: u16, redis: u16) -> Result<Prepared, String> {
+pub fn prepare(
+    inputs: Inputs,
+    work: &Path,
+    db: u16,
+    redis: RedisPorts,
+) -> Result<Prepared, String> {
     let venv = venv::ensure().map_err(|e| e.to_string())?;
     let geoserver = free_port()?;
     let gs_dir = work.join("geoserver-stand-in");
@@ -71,12 +77,7 @@ pub fn prepare(inputs: Inputs, work: &Path, db: u16, redis: u16) -> Result<Prepa
         .max_by_key(|(_, size)| *size)
         .cloned()
         .ok_or("collectstatic left no .js file")?;
-    let host = run.env["SITEURL"]
-        .split("://")
-        .nth(1)
-        .and_then(|rest| rest.split(['/', ':']).next())
-        .unwrap_or("localhost")
-        .to_string();
+    let host = run.site_host();
     Ok(Prepared {
         site: Site {
             run,

@@ -164,7 +164,7 @@ pub fn run(project: &Project, only: &[String]) -> Result<Report, Error> {
                 &changed_limit,
                 work.path(),
                 database.port,
-                broker.port,
+                broker.ports(),
                 &mut report,
             );
             geonode_ran = true;

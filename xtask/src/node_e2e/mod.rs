@@ -4,6 +4,7 @@
 //! with the chart's security context in a namespace enforcing Pod Security "restricted".
 
 mod backup;
+mod geoserver;
 mod resilience;
 mod site;
 mod volumes;
@@ -258,6 +259,12 @@ pub fn run(project: &Project) -> Result<Report, Error> {
                 }));
                 report.add(Step::timed("upgrade-under-load", |step| {
                     resilience::upgrade_under_load(&ctx, step)
+                }));
+                report.add(Step::timed("geoserver-upgrade-one-at-a-time", |step| {
+                    geoserver::upgrade_one_at_a_time(&ctx, step)
+                }));
+                report.add(Step::timed("geoserver-hang-restarted", |step| {
+                    geoserver::hang_restarted(&ctx, step)
                 }));
                 report.add(Step::timed("backup", |step| backup::backup_now(&ctx, step)));
             }

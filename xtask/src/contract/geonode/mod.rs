@@ -3,10 +3,13 @@
 
 mod accounts;
 mod backup;
+mod cache_pressure;
 mod database_tls;
 mod gate;
+mod geofence_rules;
 mod init;
 pub(super) mod oidc;
+mod one_site;
 mod project;
 mod run;
 pub(crate) mod venv;
@@ -14,6 +17,7 @@ pub(crate) mod venv;
 use super::inputs::Inputs;
 use super::nginx::{expect, http_body, http_headers, http_status, stand_in, start_nginx};
 use super::process::{container_log_path, exec, free_port, start_container, Running};
+use super::redis::RedisPorts;
 use crate::project::RELEASE;
 use crate::report::Report;
 pub(crate) use run::GeoNodeRun;
@@ -48,7 +52,7 @@ pub fn run(
     changed_limit: &str,
     work: &Path,
     db: u16,
-    redis: u16,
+    redis: RedisPorts,
     report: &mut Report,
 ) {
     let mut venv = None;
@@ -125,15 +129,7 @@ pub fn run(
                 uwsgi_port,
                 geoserver_port,
             )?;
-            let host = run.env["SITEURL"]
-                .split("://")
-                .nth(1)
-                .unwrap_or("")
-                .trim_end_matches('/')
-                .split(':')
-                .next()
-                .unwrap_or("")
-                .to_string();
+            let host = run.site_host();
             let base = format!("http://127.0.0.1:{listen}");
             let started = Instant::now();
             // uwsgi loads the application in its workers; give it a moment.
@@ -240,6 +236,39 @@ pub fn run(
         })();
         step.record(result);
         step.detail = "the worker Deployment's command (the project's Celery application) on Redis runs a task queued from Django".into();
+    });
+
+    report.step("one-cache-for-every-process", |step| {
+        match one_site::run(&run, inputs, work) {
+            Ok(note) => {
+                step.passed += 1;
+                step.notes.push(note);
+            }
+            Err(e) => step.fail(e),
+        }
+        step.detail = "two Django pods (the Deployment's uwsgi, its process count each) and the Celery worker on one database, broker and cache: a user reads a shared document on pod B from every process; the owner gives them edit through pod A's API (GeoNode applies it in the worker); every answer of every process of B has it at once. The negative control, GeoNode's default cache (one per process), keeps the old permissions in B".into();
+    });
+
+    report.step("geofence-rules-from-every-worker", |step| {
+        match geofence_rules::run(&run, inputs, work) {
+            Ok(note) => {
+                step.passed += 1;
+                step.notes.push(note);
+            }
+            Err(e) => step.fail(e),
+        }
+        step.detail = "datasets made public, then private, through GeoNode's API, all at once: the Celery worker's processes write each dataset's GeoFence rules (to a stand-in that models GeoFence's REST API and records every batch); an anonymous rule while public, none once private. No negative control: the worker writes them from permissions it reads from the database, never the cache (see geofence_rules.rs)".into();
+    });
+
+    report.step("cache-full-broker-whole", |step| {
+        match cache_pressure::run(&run, inputs, work) {
+            Ok(note) => {
+                step.passed += 1;
+                step.notes.push(note);
+            }
+            Err(e) => step.fail(e),
+        }
+        step.detail = "GeoNode fills the release's cache (redis.cache) to twice its maxmemory, half of it without expiry, while tasks are queued before, during and after: the cache evicts and refuses no write, the broker evicts nothing, and a worker then runs every task".into();
     });
 
     // Last: it wipes the site's databases and volumes.

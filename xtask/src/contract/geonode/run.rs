@@ -2,6 +2,7 @@
 
 use crate::contract::inputs::{require, service, Inputs, Mapping};
 use crate::contract::process::exec;
+use crate::contract::redis::RedisPorts;
 use crate::manifest;
 use crate::project::{NAMESPACE, RELEASE};
 use std::collections::BTreeMap;
@@ -27,7 +28,7 @@ impl GeoNodeRun {
         work: &Path,
         venv: PathBuf,
         db: u16,
-        redis: u16,
+        redis: RedisPorts,
         geoserver: u16,
     ) -> Result<Self, String> {
         let dir = work.join("geonode");
@@ -89,7 +90,11 @@ impl GeoNodeRun {
         }
         // Ports of the local servers, and a HOME of this run.
         env.insert("DATABASE_PORT".into(), db.to_string());
-        env.insert("REDIS_PORT".into(), redis.to_string());
+        env.insert("REDIS_PORT".into(), redis.broker.to_string());
+        // Django's shared cache (redis.cache): the cache's redis-server of this run.
+        if env.contains_key("GEONODE_K8S_CACHE_PORT") {
+            env.insert("GEONODE_K8S_CACHE_PORT".into(), redis.cache.to_string());
+        }
         env.insert("HOME".into(), home.display().to_string());
         Ok(GeoNodeRun {
             venv,
@@ -135,6 +140,16 @@ impl GeoNodeRun {
         // uwsgi takes options from UWSGI_* variables: the venv of this run.
         cmd.env("UWSGI_VIRTUALENV", &self.venv);
         cmd
+    }
+
+    /// The site's host name (SITEURL's, without scheme, port or path): the Host of requests.
+    pub fn site_host(&self) -> String {
+        let url = self.env.get("SITEURL").map_or("", String::as_str);
+        url.split("://")
+            .nth(1)
+            .and_then(|rest| rest.split(['/', ':']).next())
+            .unwrap_or("localhost")
+            .to_string()
     }
 
     /// Python with GeoNode's settings: the output of `code`.

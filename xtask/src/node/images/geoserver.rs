@@ -1,7 +1,8 @@
 //! The GeoServer image, a clearly named stand-in: GeoServer is on no registry reachable here.
 //! It carries what the chart's seed and start scripts use in geonode/geoserver — dash, mawk,
 //! util-linux's flock, Info-ZIP's unzip, curl, GeoNode's data directory zipped as upstream ships
-//! it (vendored, `tests/upstream/geoserver-geonode-ext`), Tomcat's configuration at
+//! it (vendored, `tests/upstream/geoserver-geonode-ext`) and unpacked where the seed's data image
+//! (geonode/geoserver_data) has it, Tomcat's configuration at
 //! CATALINA_HOME (Tomcat 9 from Maven Central, as the contract runs it) — and, where the image
 //! has Tomcat with GeoServer, a `catalina.sh` that checks the base the start script prepared
 //! and serves what the probes and `helm test` ask (`geoserver/`).
@@ -25,7 +26,14 @@ pub fn recipe(project: &Project) -> Result<Recipe, Error> {
         layer: Layer::Debian(Box::new(Rootfs {
             packages: ["curl", "unzip", "mawk", "python3"].map(String::from).to_vec(),
             users: Vec::new(),
-            trees: vec![(tomcat.join("conf"), "/usr/local/tomcat/conf")],
+            trees: vec![
+                (tomcat.join("conf"), "/usr/local/tomcat/conf"),
+                // Also the seed's data image (geonode/geoserver_data keeps it there).
+                (
+                    project.root.join("tests/upstream/geoserver-geonode-ext/data"),
+                    "/geoserver_data/data",
+                ),
+            ],
             files: vec![
                 script("catalina.sh", include_str!("geoserver/catalina.sh")),
                 script(
@@ -42,7 +50,7 @@ pub fn recipe(project: &Project) -> Result<Recipe, Error> {
                 "mkdir -p /usr/local/tomcat/webapps/geoserver".into(),
                 // Tomcat's distribution keeps conf/ to its owner; the official tomcat image
                 // opens it up for users other than root, as this does.
-                "chmod -R +rX /usr/local/tomcat".into(),
+                "chmod -R +rX /usr/local/tomcat /geoserver_data".into(),
             ],
         })),
         config: Config {

@@ -1,11 +1,17 @@
 """The node's GeoServer stand-in: answers what the chart's probes and `helm test` ask of
 GeoServer, from the data directory the chart's scripts prepared.
 
-- /geoserver/index.html: the startup and liveness probes' page.
+- /geoserver/index.html: Tomcat's static start page.
 - /geoserver/rest/about/version.json: the readiness probe; only for `admin` with the password
   the chart's start script wrote into users.xml (GeoServer reads a `plain:` password as it is).
 - /geoserver/ows?...request=GetCapabilities: `helm test`'s WMS capabilities, with the proxy base
-  URL the start script wrote into global.xml.
+  URL the start script wrote into global.xml; with an updateSequence above global.xml's, the
+  exception GeoServer's WMS answers without building them (InvalidUpdateSequence, HTTP 200:
+  org.geoserver.wms.GetCapabilities), which the startup and liveness probes ask.
+- /stand-in/hang-dispatcher: a model of a GeoServer whose request threads hang (the community
+  chart's GeoNodeUserGroup-DE/geonode-k8s#313: no more WMS or WFS answers, nothing in the log):
+  from then on every request to the OWS dispatcher (/geoserver/ows, /wms, /wfs) waits forever,
+  while the static page still answers. Kept in this process only: a restart ends it.
 """
 
 import base64
@@ -14,9 +20,12 @@ import http.server
 import os
 import re
 import sys
+import threading
 from urllib.parse import parse_qs, urlparse
 
 DATA = os.environ["GEOSERVER_DATA_DIR"]
+DISPATCHER = ("/geoserver/ows", "/geoserver/wms", "/geoserver/wfs")
+hung = threading.Event()
 
 
 def read(relative):
@@ -32,6 +41,11 @@ def admin_password():
             password = html.unescape(attributes.get("password", ""))
             return password[len("plain:"):] if password.startswith("plain:") else None
     return None
+
+
+def update_sequence():
+    match = re.search(r"<updateSequence>(\d+)</updateSequence>", read("global.xml"))
+    return int(match.group(1)) if match else 0
 
 
 def proxy_base_url():
@@ -53,7 +67,20 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         url = urlparse(self.path)
         query = {k.lower(): v[0] for k, v in parse_qs(url.query).items()}
-        if url.path == "/geoserver/index.html":
+        if url.path in DISPATCHER and hung.is_set():
+            threading.Event().wait()  # never answers, as a hung dispatcher
+        if url.path == "/stand-in/hang-dispatcher":
+            hung.set()
+            self.answer(200, "the OWS dispatcher hangs from now on\n")
+        elif url.path in DISPATCHER and int(query.get("updatesequence", "-1")) > update_sequence():
+            self.answer(
+                200,
+                '<?xml version="1.0" encoding="UTF-8" standalone="no"?>\n<ServiceExceptionReport version="1.1.1">'
+                '<ServiceException code="InvalidUpdateSequence">Client supplied an updateSequence that is '
+                "greater than the current server updateSequence</ServiceException></ServiceExceptionReport>\n",
+                "application/vnd.ogc.se_xml",
+            )
+        elif url.path == "/geoserver/index.html":
             self.answer(200, "<html><body>GeoServer stand-in</body></html>", "text/html")
         elif url.path == "/geoserver/rest/about/version.json":
             expected = admin_password()

@@ -1,0 +1,123 @@
+//! Django's cache full, Celery's broker whole: GeoNode fills the release's cache (redis.cache)
+//! past its memory while tasks are queued before, during and after; the cache evicts, the
+//! broker evicts nothing and refuses nothing, and a worker then runs every task.
+
+use super::GeoNodeRun;
+use crate::contract::inputs::Inputs;
+use crate::contract::process::Running;
+use crate::contract::redis::cli;
+use crate::project::RELEASE;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::Path;
+
+/// Queues tasks, fills the cache with 1 MiB values (half without expiry, as GeoNode's task
+/// locks are kept) to twice its maxmemory, queues more between the writes and after; prints
+/// the task ids and how many writes the cache refused.
+const FILL_PY: &str = r#"
+import json, sys
+from django.core.cache import cache
+from contract_site.celeryapp import app
+maxmemory = int(sys.argv[1])
+queue = lambda n: app.send_task("celery.accumulate", args=(n,), queue="default").id
+ids = {"before": [queue(i) for i in range(10)], "during": [], "after": []}
+chunk = b"x" * (1 << 20)
+refused = 0
+for i in range(2 * maxmemory // len(chunk)):
+    try:
+        cache.set(f"contract-fill-{i}", chunk, timeout=None if i % 2 else 3600)
+    except Exception as e:
+        refused += 1
+    if i % 25 == 0:
+        ids["during"].append(queue(100 + i))
+ids["after"] = [queue(1000 + i) for i in range(10)]
+print(json.dumps({"ids": ids, "refused": refused}))
+"#;
+
+/// Waits for every task's result (the worker runs them).
+const RESULTS_PY: &str = r#"
+import json, sys
+from celery.result import AsyncResult
+from contract_site.celeryapp import app
+ids = json.loads(sys.argv[1])
+print(json.dumps({k: [AsyncResult(i, app=app).get(timeout=120) for i in v] for k, v in ids.items()}))
+"#;
+
+/// INFO's fields of one Redis of the run.
+fn info(run: &GeoNodeRun, port_var: &str) -> Result<BTreeMap<String, String>, String> {
+    let port: u16 = run.env[port_var]
+        .parse()
+        .map_err(|_| format!("{port_var} is no port"))?;
+    let password = run.env.get("REDIS_PASSWORD").map(String::as_str);
+    let out = cli(port, password, &["info"]);
+    Ok(out
+        .lines()
+        .filter_map(|l| l.trim().split_once(':'))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect())
+}
+
+fn number(info: &BTreeMap<String, String>, key: &str) -> u64 {
+    info.get(key).and_then(|v| v.parse().ok()).unwrap_or(0)
+}
+
+pub fn run(run: &GeoNodeRun, inputs: &Inputs, work: &Path) -> Result<String, String> {
+    let cache = info(run, "GEONODE_K8S_CACHE_PORT")?;
+    let maxmemory = number(&cache, "maxmemory");
+    if maxmemory == 0 {
+        return Err(format!("the cache has no maxmemory: {cache:?}"));
+    }
+    let filled = run.python(&format!(
+        "import sys; sys.argv = ['', '{maxmemory}']\n{FILL_PY}"
+    ))?;
+    let filled: Value = serde_json::from_str(filled.trim().lines().last().unwrap_or_default())
+        .map_err(|e| format!("{e}: {filled}"))?;
+    let (cache, broker) = (
+        info(run, "GEONODE_K8S_CACHE_PORT")?,
+        info(run, "REDIS_PORT")?,
+    );
+    if filled["refused"] != 0 || number(&cache, "evicted_keys") == 0 {
+        return Err(format!(
+            "filling the cache to twice its maxmemory ({maxmemory} B): {} writes refused, {} keys evicted (it must evict, never refuse)",
+            filled["refused"],
+            number(&cache, "evicted_keys")
+        ));
+    }
+    if number(&broker, "evicted_keys") > 0 {
+        return Err(format!(
+            "the broker evicted {} keys: queued tasks are lost",
+            number(&broker, "evicted_keys")
+        ));
+    }
+    let argv = inputs.command(
+        "Deployment",
+        &format!("{RELEASE}-celery-worker"),
+        "celery-worker",
+    )?;
+    let log = fs::File::create(work.join("pressure-worker.log")).map_err(|e| e.to_string())?;
+    let log_err = log.try_clone().map_err(|e| e.to_string())?;
+    let _worker = Running::spawn(run.command(&argv).stdout(log).stderr(log_err))
+        .map_err(|e| format!("starting the worker: {e}"))?;
+    let ids = filled["ids"].to_string();
+    let results = run.python(&format!(
+        "import sys; sys.argv = ['', {ids:?}]\n{RESULTS_PY}"
+    ))?;
+    let results: Value = serde_json::from_str(results.trim().lines().last().unwrap_or_default())
+        .map_err(|e| format!("the worker did not run every task: {e}: {results}"))?;
+    let ran: usize = ["before", "during", "after"]
+        .iter()
+        .map(|k| results[*k].as_array().map_or(0, Vec::len))
+        .sum();
+    let queued: usize = ["before", "during", "after"]
+        .iter()
+        .map(|k| filled["ids"][*k].as_array().map_or(0, Vec::len))
+        .sum();
+    if ran != queued {
+        return Err(format!("{ran} of {queued} queued tasks ran: {results}"));
+    }
+    Ok(format!(
+        "the cache (maxmemory {maxmemory} B) took twice that and evicted {} keys, refusing no write; the broker evicted none; the {queued} tasks queued before, during and after all ran",
+        number(&cache, "evicted_keys")
+    ))
+}

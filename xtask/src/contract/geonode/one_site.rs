@@ -1,0 +1,188 @@
+//! One site, however many copies: GeoNode's processes as the chart multiplies them (two Django
+//! pods, each with the rendered uwsgi process count, and the Celery worker with its rendered
+//! concurrency) agree on a resource's permissions once they change.
+
+use super::GeoNodeRun;
+use crate::contract::inputs::Inputs;
+use crate::contract::nginx::{expect, http_status};
+use crate::contract::process::{container_log_path, exec, free_port, start_container, Running};
+use crate::project::RELEASE;
+use serde_json::Value;
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const PERMISSIONS_PY: &str = include_str!("permissions.py");
+
+/// An owner, a user and the owner's document, which the user may view (an explicit share, so
+/// GeoNode clears the user's cached permissions when they change); prints the ids as JSON.
+const SETUP_PY: &str = r#"
+import json, sys
+from django.contrib.auth import get_user_model
+from geonode.documents.models import Document
+tag, password = sys.argv[1], sys.argv[2]
+users = {}
+for role in ("owner", "user"):
+    users[role], _ = get_user_model().objects.get_or_create(username=f"{tag}-{role}", defaults={"email": f"{tag}-{role}@contract.test"})
+    users[role].set_password(password)
+    users[role].save()
+doc = Document.objects.create(title=f"{tag} document", abstract="Shared with one user.", owner=users["owner"], doc_url="https://example.org/a.pdf")
+doc.set_permissions({"users": {users["user"].username: ["view_resourcebase", "download_resourcebase"]}, "groups": {}})
+print(json.dumps({"pk": doc.pk, "user_id": users["user"].pk}))
+"#;
+
+/// What a permission change looked like from Django pod B's processes.
+pub struct Seen {
+    pub processes: usize,
+    /// Answers after the change that still lack the new permission.
+    pub stale: usize,
+    pub answers: usize,
+}
+
+/// A uwsgi "pod" of the Deployment's command, on a port of this run, logging as `name`.
+fn start_django(run: &GeoNodeRun, inputs: &Inputs, name: &str) -> Result<(Running, u16), String> {
+    let port = free_port()?;
+    let mut argv = inputs.command("Deployment", &format!("{RELEASE}-django"), "django")?;
+    for a in argv.iter_mut() {
+        if a.starts_with("--http-socket=") {
+            *a = format!("--http-socket=127.0.0.1:{port}");
+        }
+    }
+    let running = start_container(&mut run.command(&argv), name, port)?;
+    Ok((running, port))
+}
+
+/// The rendered uwsgi process count (`--processes=N`).
+fn processes(inputs: &Inputs) -> Result<usize, String> {
+    inputs
+        .command("Deployment", &format!("{RELEASE}-django"), "django")?
+        .iter()
+        .find_map(|a| a.strip_prefix("--processes=")?.parse().ok())
+        .ok_or("the django container's command has no --processes".into())
+}
+
+/// The permission change with `run`'s cache (`tag` names its users and document): the user's
+/// `perms` from every process of pod B before and after the owner gives them "edit" on pod A.
+pub fn permission_change(
+    run: &GeoNodeRun,
+    inputs: &Inputs,
+    work: &Path,
+    tag: &str,
+) -> Result<Seen, String> {
+    let password = "contract-Permissions-1";
+    let ids: Value = serde_json::from_str(
+        run.python(&format!(
+            "import sys; sys.argv = ['', {tag:?}, {password:?}]\n{SETUP_PY}"
+        ))?
+        .trim()
+        .lines()
+        .last()
+        .unwrap_or_default(),
+    )
+    .map_err(|e| format!("the setup printed no ids: {e}"))?;
+    let worker_argv = inputs.command(
+        "Deployment",
+        &format!("{RELEASE}-celery-worker"),
+        "celery-worker",
+    )?;
+    let worker_log = work.join(format!("{tag}-worker.log"));
+    let log = fs::File::create(&worker_log).map_err(|e| e.to_string())?;
+    let log_err = log.try_clone().map_err(|e| e.to_string())?;
+    let _worker = Running::spawn(run.command(&worker_argv).stdout(log).stderr(log_err))
+        .map_err(|e| format!("starting the worker: {e}"))?;
+    let (_a, port_a) = start_django(run, inputs, &format!("{tag}-django-a"))?;
+    let (_b, port_b) = start_django(run, inputs, &format!("{tag}-django-b"))?;
+    let host = run.site_host();
+    for port in [port_a, port_b] {
+        let url = format!("http://127.0.0.1:{port}/api/v2/");
+        let started = Instant::now();
+        while expect("GET /api/v2/", http_status(&host, &["-L", &url]), "200").is_err()
+            && started.elapsed() < Duration::from_secs(90)
+        {
+            std::thread::sleep(Duration::from_secs(1));
+        }
+    }
+    let processes = processes(inputs)?;
+    let log_b = container_log_path(&format!("{tag}-django-b"))
+        .ok_or("pod B's log is not kept in this run")?;
+    let args = serde_json::json!({
+        "base_a": format!("http://127.0.0.1:{port_a}"),
+        "base_b": format!("http://127.0.0.1:{port_b}"),
+        "host": host,
+        "log_b": log_b,
+        "pk": ids["pk"],
+        "user_id": ids["user_id"],
+        "user": [format!("{tag}-user"), password],
+        "owner": [format!("{tag}-owner"), password],
+        "processes": processes,
+    });
+    let out = exec(
+        Command::new("python3")
+            .arg("-c")
+            .arg(PERMISSIONS_PY)
+            .arg(args.to_string()),
+    )
+    .map_err(|e| format!("the permission change: {e}"))?;
+    let seen: Value = serde_json::from_str(out.trim().lines().last().unwrap_or_default())
+        .map_err(|e| format!("{e}: {out}"))?;
+    let edits = |perms: &Value| {
+        perms
+            .as_array()
+            .is_some_and(|p| p.iter().any(|x| x == "change_resourcebase"))
+    };
+    let pids = |key: &str| seen[key].as_array().map_or(0, Vec::len);
+    if pids("pids_before") < processes || pids("pids_after") < processes {
+        return Err(format!(
+            "pod B's reads reached {} and {} of its {processes} processes before and after the change: {seen}",
+            pids("pids_before"),
+            pids("pids_after")
+        ));
+    }
+    if seen["execution"] != "finished" {
+        let tail = fs::read_to_string(&worker_log).unwrap_or_default();
+        return Err(format!(
+            "GeoNode's permission change ended {} (the worker's log ends: {})",
+            seen["execution"],
+            tail.lines().rev().take(15).collect::<Vec<_>>().join(" | ")
+        ));
+    }
+    let before = seen["before"].as_array().cloned().unwrap_or_default();
+    if before.is_empty() || before.iter().any(edits) {
+        return Err(format!(
+            "before the change the user should view, not edit: {before:?}"
+        ));
+    }
+    let after = seen["after"].as_array().cloned().unwrap_or_default();
+    Ok(Seen {
+        processes,
+        stale: after.iter().filter(|p| !edits(p)).count(),
+        answers: after.len(),
+    })
+}
+
+/// The chart's cache: every answer of every process of pod B has the new permission; GeoNode's
+/// default cache (one per process), the negative control: answers of B keep the old one.
+pub fn run(run: &GeoNodeRun, inputs: &Inputs, work: &Path) -> Result<String, String> {
+    let shared = permission_change(run, inputs, work, "shared")?;
+    if shared.stale > 0 {
+        return Err(format!(
+            "with the chart's cache, {} of {} answers of pod B's {} processes after the change still had the old permissions",
+            shared.stale, shared.answers, shared.processes
+        ));
+    }
+    let mut default = run.clone();
+    default.env.remove("GEONODE_K8S_CACHE_HOST");
+    default.env.remove("GEONODE_K8S_CACHE_PORT");
+    let control = permission_change(&default, inputs, work, "per-process")?;
+    if control.stale == 0 {
+        return Err(format!(
+            "the negative control (GeoNode's default cache, one per process) saw no stale permissions in {} answers: the test cannot tell a shared cache from none",
+            control.answers
+        ));
+    }
+    Ok(format!(
+        "the chart's cache: {} answers from all {} processes of pod B had the new permission at once; GeoNode's default cache (negative control): {} of {} still had the old one",
+        shared.answers, shared.processes, control.stale, control.answers
+    ))
+}
