@@ -20,7 +20,7 @@ use stacks::Stack;
 use std::fs;
 use std::path::Path;
 use std::time::{Duration, Instant};
-use table::{Figures, CEILING, CHART, UPSTREAM};
+use table::{Figures, CEILING, CHART, CHART_PROCESS_CACHE, UPSTREAM};
 
 /// How much to measure.
 #[derive(Debug, Clone, Copy)]
@@ -132,44 +132,45 @@ fn measure(
     report: &mut Report,
 ) -> Option<(Figures, Vec<String>)> {
     let site = &prepared.site;
-    let mut stacks: Option<(Stack, Stack, (crate::contract::process::Running, u16))> = None;
+    let mut stacks: Option<([Stack; 3], (crate::contract::process::Running, u16))> = None;
     report.step("stacks", |step| {
         let made = (|| -> Result<_, String> {
+            // The chart as it was before its shared cache: GeoNode's default, one per process.
+            let mut process_cache = site.run.clone();
+            process_cache.env.remove("GEONODE_K8S_CACHE_HOST");
             Ok((
-                stacks::chart(site)?,
-                upstream::stack(site)?,
+                [
+                    stacks::chart(site, CHART, &site.run)?,
+                    stacks::chart(site, CHART_PROCESS_CACHE, &process_cache)?,
+                    upstream::stack(site)?,
+                ],
                 stacks::ceiling(&site.run.statics, &site.work.join("ceiling"))?,
             ))
         })();
         match made {
             Ok(s) => {
                 step.passed += 1;
-                step.detail = "the chart's nginx and uwsgi; upstream's nginx and uwsgi.ini with its entrypoint steps; nginx with a minimal configuration".into();
+                step.detail = "the chart's nginx and uwsgi, with its shared cache and with GeoNode's cache per process; upstream's nginx and uwsgi.ini with its entrypoint steps; nginx with a minimal configuration".into();
                 stacks = Some(s);
             }
             Err(e) => step.fail(e),
         }
     });
-    let (mut chart, mut upstream, ceiling) = stacks?;
+    let (mut stacks, ceiling) = stacks?;
     let mut figures = Figures::default();
     let mut headers = Vec::new();
     for round in 0..options.rounds {
         report.step(format!("round {}", round + 1), |step| {
-            let order: [&mut Stack; 2] = if round % 2 == 0 {
-                [&mut chart, &mut upstream]
-            } else {
-                [&mut upstream, &mut chart]
-            };
-            for stack in order {
+            // Interleaved: each round starts with the next stack.
+            stacks.rotate_left(usize::from(round > 0));
+            for stack in stacks.iter_mut() {
                 step.record(one_stack(stack, prepared, options, &mut figures));
             }
             step.record(static_ceiling(prepared, ceiling.1, options, &mut figures));
             if round == 0 {
-                for (name, base) in [
-                    (CHART, chart.base()),
-                    (UPSTREAM, upstream.base()),
-                    (CEILING, format!("http://127.0.0.1:{}", ceiling.1)),
-                ] {
+                let bases = stacks.iter().map(|s| (s.name, s.base()));
+                let ceiling = (CEILING, format!("http://127.0.0.1:{}", ceiling.1));
+                for (name, base) in bases.chain([ceiling]) {
                     let url = format!("{base}{}", prepared.largest_script.0);
                     let got = crate::contract::nginx::http_headers(&prepared.site.host, &url)
                         .map(|h| site::cache_headers(&h))
@@ -178,9 +179,12 @@ fn measure(
                 }
             }
             step.detail = format!(
-                "{} then {}, {} s per load run",
-                if round % 2 == 0 { CHART } else { UPSTREAM },
-                if round % 2 == 0 { UPSTREAM } else { CHART },
+                "{}, {} s per load run",
+                stacks
+                    .iter()
+                    .map(|s| s.name)
+                    .collect::<Vec<_>>()
+                    .join(" then "),
                 options.seconds
             );
         });
@@ -231,16 +235,12 @@ fn one_stack(
     figures: &mut Figures,
 ) -> Result<(), String> {
     let site = &prepared.site;
-    let variant = if stack.name == "chart" {
-        CHART
-    } else {
-        UPSTREAM
-    };
+    let variant = stack.name;
     // A new pod: everything a start runs; a restart of the chart's skips the migrations gate
     // (an init container runs once per pod), upstream's entrypoint runs whole either way.
     let new_pod = stack.restart(site, 0)?.as_secs_f64();
     figures.record("new pod → first 200 on /api/v2/", "s", variant, new_pod);
-    let restart = if variant == CHART {
+    let restart = if variant != UPSTREAM {
         stack.restart(site, 1)?.as_secs_f64()
     } else {
         new_pod

@@ -117,10 +117,11 @@ fn chart_command(site: &Site, container: &str, port: u16) -> Result<Vec<String>,
 }
 
 /// The chart's configuration: its nginx.conf, its migrations gate (a new pod's init container)
-/// and its uwsgi command.
-pub fn chart(site: &Site) -> Result<Stack, String> {
+/// and its uwsgi command, with GeoNode's environment `run` (the chart's, or another cache), as
+/// the variant `name`.
+pub fn chart(site: &Site, name: &'static str, run: &GeoNodeRun) -> Result<Stack, String> {
     let uwsgi_port = free_port()?;
-    let dir = site.work.join("chart");
+    let dir = site.work.join(name.replace([',', ' '], "-"));
     let (nginx, listen) = start_nginx(
         &site.inputs,
         &dir.join("nginx"),
@@ -129,7 +130,7 @@ pub fn chart(site: &Site) -> Result<Stack, String> {
         site.geoserver,
     )?;
     let deployment = format!("{RELEASE}-django");
-    let gate = site.run.with_env_of(
+    let gate = run.with_env_of(
         &site.inputs,
         "Deployment",
         &deployment,
@@ -145,12 +146,12 @@ pub fn chart(site: &Site) -> Result<Stack, String> {
         },
         Start {
             argv: chart_command(site, "django", uwsgi_port)?,
-            run: site.run.clone(),
+            run: run.clone(),
             serves: true,
         },
     ];
     Ok(Stack {
-        name: "chart",
+        name,
         listen,
         _nginx: nginx,
         uwsgi: None,

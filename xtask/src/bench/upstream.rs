@@ -8,6 +8,7 @@
 //! value of each variable the chart tunes (GEONODE_DB_CONN_MAX_AGE, from `.env.sample`).
 
 use super::stacks::{assemble, Site, Stack, Start};
+use super::table::UPSTREAM;
 use crate::contract::nginx::check_and_start;
 use crate::contract::process::free_port;
 use std::collections::{BTreeMap, BTreeSet};
@@ -208,7 +209,7 @@ pub fn stack(site: &Site) -> Result<Stack, String> {
             serves: true,
         },
     ];
-    let mut stack = assemble("upstream", nginx, starts, dir.join("uwsgi.log"));
+    let mut stack = assemble(UPSTREAM, nginx, starts, dir.join("uwsgi.log"));
     stack.restart(site, 0)?;
     Ok(stack)
 }

@@ -67,14 +67,27 @@ fn volume_id(claim: &str) -> String {
     format!("volume_{}", claim.replace('-', "_"))
 }
 
-/// Each workload's component and kind (test pods, which `helm test` starts, are left out).
+/// Each workload's component and kind, with how many of it may run: one pod (a StatefulSet of
+/// one, a Deployment replaced with Recreate) or several (test pods, which `helm test` starts,
+/// are left out).
 fn workloads(objects: &[Object]) -> BTreeMap<String, String> {
     objects
         .iter()
         .filter(|o| o.kind != "Pod")
         .filter_map(|o| {
             let component = o.pod_template()?["metadata"]["labels"][COMPONENT].as_str()?;
-            Some((component.to_string(), o.kind.clone()))
+            let spec = &o.value["spec"];
+            let label = match o.kind.as_str() {
+                "Deployment" if spec["strategy"]["type"] == "Recreate" => {
+                    "Deployment, one pod (Recreate)".to_string()
+                }
+                "Deployment" => "Deployment, scalable".to_string(),
+                "StatefulSet" if spec["replicas"].as_u64() == Some(1) => {
+                    "StatefulSet, one pod".to_string()
+                }
+                kind => kind.to_string(),
+            };
+            Some((component.to_string(), label))
         })
         .collect()
 }
@@ -238,7 +251,7 @@ mod tests {
         ];
         let chart = flowchart(&objects);
         assert!(
-            chart.contains("  nginx[\"nginx<br/>Deployment\"]\n"),
+            chart.contains("  nginx[\"nginx<br/>Deployment, scalable\"]\n"),
             "{chart}"
         );
         assert!(chart.contains("  clients -->|8080| nginx\n"), "{chart}");

@@ -4,12 +4,9 @@
 
 use super::GeoNodeRun;
 use crate::contract::inputs::Inputs;
-use crate::contract::process::Running;
 use crate::contract::redis::cli;
-use crate::project::RELEASE;
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::fs;
 use std::path::Path;
 
 /// Queues tasks, fills the cache with 1 MiB values (half without expiry, as GeoNode's task
@@ -90,15 +87,7 @@ pub fn run(run: &GeoNodeRun, inputs: &Inputs, work: &Path) -> Result<String, Str
             number(&broker, "evicted_keys")
         ));
     }
-    let argv = inputs.command(
-        "Deployment",
-        &format!("{RELEASE}-celery-worker"),
-        "celery-worker",
-    )?;
-    let log = fs::File::create(work.join("pressure-worker.log")).map_err(|e| e.to_string())?;
-    let log_err = log.try_clone().map_err(|e| e.to_string())?;
-    let _worker = Running::spawn(run.command(&argv).stdout(log).stderr(log_err))
-        .map_err(|e| format!("starting the worker: {e}"))?;
+    let _worker = run.start_worker(inputs, &work.join("pressure-worker.log"))?;
     let ids = filled["ids"].to_string();
     let results = run.python(&format!(
         "import sys; sys.argv = ['', {ids:?}]\n{RESULTS_PY}"

@@ -12,15 +12,13 @@
 
 use super::GeoNodeRun;
 use crate::contract::inputs::Inputs;
-use crate::contract::nginx::{expect, http_status};
-use crate::contract::process::{exec, free_port, start_container, wait_for_port, Running};
+use crate::contract::process::{exec, free_port, wait_for_port, Running};
 use crate::project::RELEASE;
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
 
 const STAND_IN_PY: &str = include_str!("geofence_stand_in.py");
 const DRIVER_PY: &str = include_str!("geofence_rules.py");
@@ -75,33 +73,9 @@ pub fn run(run: &GeoNodeRun, inputs: &Inputs, work: &Path) -> Result<String, Str
     let datasets: Value = serde_json::from_str(datasets.trim().lines().last().unwrap_or_default())
         .map_err(|e| format!("the setup printed no datasets: {e}: {datasets}"))?;
     let worker_log = work.join("geofence-worker.log");
-    let log = fs::File::create(&worker_log).map_err(|e| e.to_string())?;
-    let log_err = log.try_clone().map_err(|e| e.to_string())?;
-    let _worker = Running::spawn(run.command(&worker_argv).stdout(log).stderr(log_err))
-        .map_err(|e| format!("starting the worker: {e}"))?;
-    let django = free_port()?;
-    let mut argv = inputs.command("Deployment", &format!("{RELEASE}-django"), "django")?;
-    for a in argv.iter_mut() {
-        if a.starts_with("--http-socket=") {
-            *a = format!("--http-socket=127.0.0.1:{django}");
-        }
-    }
-    let _django = start_container(&mut run.command(&argv), "geofence-django", django)?;
+    let worker = run.start_worker(inputs, &worker_log)?;
+    let (_django, django) = run.start_django(inputs, "geofence-django")?;
     let host = run.site_host();
-    let started = Instant::now();
-    while expect(
-        "GET /api/v2/",
-        http_status(
-            &host,
-            &["-L", &format!("http://127.0.0.1:{django}/api/v2/")],
-        ),
-        "200",
-    )
-    .is_err()
-        && started.elapsed() < Duration::from_secs(90)
-    {
-        std::thread::sleep(Duration::from_secs(1));
-    }
     let args = serde_json::json!({
         "base": format!("http://127.0.0.1:{django}"),
         "host": host,
@@ -136,28 +110,28 @@ pub fn run(run: &GeoNodeRun, inputs: &Inputs, work: &Path) -> Result<String, Str
             return Err(format!("dataset {} made private after it was public keeps anonymous GeoFence rules: {change}", change["pk"]));
         }
     }
-    // The pool processes that ran the changes (Celery names them in its log).
-    let log = fs::read_to_string(&worker_log).unwrap_or_default();
-    let ran_by: BTreeSet<&str> = log
+    // The worker's processes that sent the batches (its pool's children share its group).
+    let records: Vec<Value> = fs::read_to_string(&batches)
+        .unwrap_or_default()
         .lines()
-        .filter(|l| l.contains("resouce_service_dispatcher") && l.contains("succeeded"))
-        .filter_map(|l| l.split('/').nth(1)?.split(']').next())
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let ran_by: BTreeSet<u64> = records
+        .iter()
+        .filter(|r| r["group"] == u64::from(worker.id()) && r["pid"] != u64::from(worker.id()))
+        .filter_map(|r| r["pid"].as_u64())
         .collect();
     if ran_by.len() < 2.min(processes) {
         return Err(format!(
-            "the changes ran in {} of the worker's {processes} processes ({ran_by:?}): the test did not reach several",
+            "the worker's pool processes sent the batches from {} processes ({ran_by:?}) of its {processes}: the test did not reach several",
             ran_by.len()
         ));
     }
-    let batch_count = fs::read_to_string(&batches)
-        .unwrap_or_default()
-        .lines()
-        .count();
+    let batch_count = records.len();
     Ok(format!(
-        "{} changes of {} datasets (public, then private, twice, at once) in {} worker processes ({}); {batch_count} rule batches: an anonymous rule while public, none once private",
+        "{} changes of {} datasets (public, then private, twice, at once) sent by {} of the worker's pool processes; {batch_count} rule batches: an anonymous rule while public, none once private",
         seen.len() * 2,
         rules(&datasets),
-        ran_by.len(),
-        ran_by.into_iter().collect::<Vec<_>>().join(", ")
+        ran_by.len()
     ))
 }

@@ -1,20 +1,43 @@
 """A model of GeoServer's GeoFence REST API, as GeoNode 5.1.1 calls it (geonode/geoserver/geofence.py):
 not GeoServer. It keeps rules in memory, answers rules/count.json and rules.json (page, entries,
 workspace, layer filters), applies batch/exec (insert and delete) and ruleCache/invalidate, and
-writes each batch GeoNode sends to a JSON-lines file. Every other path is answered 404 (GeoNode's
-GeoWebCache calls then skip their work, as they do for a layer without a tile cache).
+writes each batch GeoNode sends to a JSON-lines file, with the process that sent it (the owner of
+the connection's other end, found in /proc: the contract runs everything on one machine). Every
+other path is answered 404 (GeoNode's GeoWebCache calls then skip their work, as they do for a
+layer without a tile cache).
 
 Arguments: port, batches file.
 """
 
 import http.server
 import json
+import os
 import sys
 import threading
 import urllib.parse
 
 port, batches = int(sys.argv[1]), sys.argv[2]
 rules, lock, next_id = [], threading.Lock(), [1]
+
+
+def sender(client_port):
+    """The process (and its group) whose TCP socket has local port `client_port` on 127.0.0.1."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as f:
+            for line in f.readlines()[1:]:
+                fields = line.split()
+                if int(fields[1].rsplit(":", 1)[1], 16) == client_port:
+                    inodes.add(fields[9])
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                link = os.readlink(f"/proc/{pid}/fd/{fd}")
+                if link.startswith("socket:[") and link[8:-1] in inodes:
+                    return int(pid), os.getpgid(int(pid))
+        except OSError:
+            continue
+    return None, None
 
 
 class GeoFence(http.server.BaseHTTPRequestHandler):
@@ -48,6 +71,7 @@ class GeoFence(http.server.BaseHTTPRequestHandler):
         if not self.path.endswith("/rest/geofence/batch/exec"):
             return self.answer(404)
         operations = json.loads(body)["Batch"]["operations"]
+        pid, group = sender(self.client_address[1])
         with lock:
             for op in operations:
                 if op["@type"] == "insert":
@@ -56,7 +80,8 @@ class GeoFence(http.server.BaseHTTPRequestHandler):
                 elif op["@type"] == "delete":
                     rules[:] = [r for r in rules if r["id"] != int(op["@id"])]
             with open(batches, "a") as f:
-                f.write(json.dumps({"operations": operations, "rules": rules}) + "\n")
+                record = {"operations": operations, "rules": rules, "pid": pid, "group": group}
+                f.write(json.dumps(record) + "\n")
         self.answer(200)
 
     def do_PUT(self):

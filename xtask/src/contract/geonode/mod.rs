@@ -16,7 +16,7 @@ pub(crate) mod venv;
 
 use super::inputs::Inputs;
 use super::nginx::{expect, http_body, http_headers, http_status, stand_in, start_nginx};
-use super::process::{container_log_path, exec, free_port, start_container, Running};
+use super::process::{container_log_path, exec, free_port, Running};
 use super::redis::RedisPorts;
 use crate::project::RELEASE;
 use crate::report::Report;
@@ -112,16 +112,9 @@ pub fn run(
 
     report.step("django-behind-nginx", |step| {
         let result = (|| -> Result<(), String> {
-            let uwsgi_port = free_port()?;
-            let mut argv = inputs.command("Deployment", &format!("{RELEASE}-django"), "django")?;
-            for a in argv.iter_mut() {
-                if a.starts_with("--http-socket=") {
-                    *a = format!("--http-socket=127.0.0.1:{uwsgi_port}");
-                }
-            }
             fs::create_dir_all(run.config.parent().unwrap_or(work).join("src"))
                 .map_err(|e| e.to_string())?;
-            let _uwsgi = start_container(&mut run.command(&argv), "django", uwsgi_port)?;
+            let (_uwsgi, uwsgi_port) = run.start_django(inputs, "django")?;
             let (_nginx, listen) = start_nginx(
                 inputs,
                 &work.join("nginx-django"),
@@ -131,13 +124,6 @@ pub fn run(
             )?;
             let host = run.site_host();
             let base = format!("http://127.0.0.1:{listen}");
-            let started = Instant::now();
-            // uwsgi loads the application in its workers; give it a moment.
-            while expect("GET /", http_status(&host, &[&format!("{base}/")]), "200").is_err()
-                && started.elapsed() < Duration::from_secs(60)
-            {
-                std::thread::sleep(Duration::from_secs(1));
-            }
             expect(
                 "GET / through nginx to Django",
                 http_status(&host, &[&format!("{base}/")]),

@@ -4,14 +4,12 @@
 
 use super::GeoNodeRun;
 use crate::contract::inputs::Inputs;
-use crate::contract::nginx::{expect, http_status};
-use crate::contract::process::{container_log_path, exec, free_port, start_container, Running};
+use crate::contract::process::{container_log_path, exec};
 use crate::project::RELEASE;
 use serde_json::Value;
 use std::fs;
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
 
 const PERMISSIONS_PY: &str = include_str!("permissions.py");
 
@@ -38,19 +36,6 @@ pub struct Seen {
     /// Answers after the change that still lack the new permission.
     pub stale: usize,
     pub answers: usize,
-}
-
-/// A uwsgi "pod" of the Deployment's command, on a port of this run, logging as `name`.
-fn start_django(run: &GeoNodeRun, inputs: &Inputs, name: &str) -> Result<(Running, u16), String> {
-    let port = free_port()?;
-    let mut argv = inputs.command("Deployment", &format!("{RELEASE}-django"), "django")?;
-    for a in argv.iter_mut() {
-        if a.starts_with("--http-socket=") {
-            *a = format!("--http-socket=127.0.0.1:{port}");
-        }
-    }
-    let running = start_container(&mut run.command(&argv), name, port)?;
-    Ok((running, port))
 }
 
 /// The rendered uwsgi process count (`--processes=N`).
@@ -81,28 +66,11 @@ pub fn permission_change(
         .unwrap_or_default(),
     )
     .map_err(|e| format!("the setup printed no ids: {e}"))?;
-    let worker_argv = inputs.command(
-        "Deployment",
-        &format!("{RELEASE}-celery-worker"),
-        "celery-worker",
-    )?;
     let worker_log = work.join(format!("{tag}-worker.log"));
-    let log = fs::File::create(&worker_log).map_err(|e| e.to_string())?;
-    let log_err = log.try_clone().map_err(|e| e.to_string())?;
-    let _worker = Running::spawn(run.command(&worker_argv).stdout(log).stderr(log_err))
-        .map_err(|e| format!("starting the worker: {e}"))?;
-    let (_a, port_a) = start_django(run, inputs, &format!("{tag}-django-a"))?;
-    let (_b, port_b) = start_django(run, inputs, &format!("{tag}-django-b"))?;
+    let _worker = run.start_worker(inputs, &worker_log)?;
+    let (_a, port_a) = run.start_django(inputs, &format!("{tag}-django-a"))?;
+    let (_b, port_b) = run.start_django(inputs, &format!("{tag}-django-b"))?;
     let host = run.site_host();
-    for port in [port_a, port_b] {
-        let url = format!("http://127.0.0.1:{port}/api/v2/");
-        let started = Instant::now();
-        while expect("GET /api/v2/", http_status(&host, &["-L", &url]), "200").is_err()
-            && started.elapsed() < Duration::from_secs(90)
-        {
-            std::thread::sleep(Duration::from_secs(1));
-        }
-    }
     let processes = processes(inputs)?;
     let log_b = container_log_path(&format!("{tag}-django-b"))
         .ok_or("pod B's log is not kept in this run")?;

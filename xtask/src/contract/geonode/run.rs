@@ -1,7 +1,8 @@
 //! GeoNode's containers as local processes: the chart's env and commands, mapped to this run.
 
 use crate::contract::inputs::{require, service, Inputs, Mapping};
-use crate::contract::process::exec;
+use crate::contract::nginx::{expect, http_status};
+use crate::contract::process::{exec, free_port, start_container, Running};
 use crate::contract::redis::RedisPorts;
 use crate::manifest;
 use crate::project::{NAMESPACE, RELEASE};
@@ -9,6 +10,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::{Duration, Instant};
 
 /// GeoNode's environment as the chart renders it for one container, with the in-cluster
 /// addresses and container paths mapped to this run.
@@ -140,6 +142,44 @@ impl GeoNodeRun {
         // uwsgi takes options from UWSGI_* variables: the venv of this run.
         cmd.env("UWSGI_VIRTUALENV", &self.venv);
         cmd
+    }
+
+    /// A Django "pod": the Deployment's uwsgi command on a port of this run, its output in the
+    /// container log `name`; returned once /api/v2/ answers 200 (uwsgi loads the application in
+    /// its workers), with its port.
+    pub fn start_django(&self, inputs: &Inputs, name: &str) -> Result<(Running, u16), String> {
+        let port = free_port()?;
+        let mut argv = inputs.command("Deployment", &format!("{RELEASE}-django"), "django")?;
+        for a in argv.iter_mut() {
+            if a.starts_with("--http-socket=") {
+                *a = format!("--http-socket=127.0.0.1:{port}");
+            }
+        }
+        let running = start_container(&mut self.command(&argv), name, port)?;
+        let (host, url) = (self.site_host(), format!("http://127.0.0.1:{port}/api/v2/"));
+        let started = Instant::now();
+        while expect("GET /api/v2/", http_status(&host, &["-L", &url]), "200").is_err() {
+            if started.elapsed() > Duration::from_secs(90) {
+                return Err(format!(
+                    "{name}: GET /api/v2/ did not answer 200 within 90 s"
+                ));
+            }
+            std::thread::sleep(Duration::from_secs(1));
+        }
+        Ok((running, port))
+    }
+
+    /// The Celery worker Deployment's command, its output in `log`.
+    pub fn start_worker(&self, inputs: &Inputs, log: &Path) -> Result<Running, String> {
+        let argv = inputs.command(
+            "Deployment",
+            &format!("{RELEASE}-celery-worker"),
+            "celery-worker",
+        )?;
+        let out = fs::File::create(log).map_err(|e| e.to_string())?;
+        let err = out.try_clone().map_err(|e| e.to_string())?;
+        Running::spawn(self.command(&argv).stdout(out).stderr(err))
+            .map_err(|e| format!("starting the worker: {e}"))
     }
 
     /// The site's host name (SITEURL's, without scheme, port or path): the Host of requests.
