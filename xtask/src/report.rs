@@ -42,6 +42,17 @@ impl Step {
         }
     }
 
+    /// A passed check with what it found as a note, or its failure.
+    pub fn record_note(&mut self, result: Result<String, String>) {
+        match result {
+            Ok(note) => {
+                self.passed += 1;
+                self.notes.push(note);
+            }
+            Err(message) => self.failures.push(message),
+        }
+    }
+
     pub fn fail(&mut self, message: impl Into<String>) {
         self.failures.push(message.into());
     }

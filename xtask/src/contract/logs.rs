@@ -127,13 +127,7 @@ pub fn run(renders: &[&Inputs], database: Option<u16>, carried: &[(&str, &str)],
             secrets.len()
         ))
     })();
-    match result {
-        Ok(note) => {
-            step.passed += 1;
-            step.notes.push(note);
-        }
-        Err(e) => step.fail(e),
-    }
+    step.record_note(result);
 }
 
 /// Where a contract run keeps them: beside its other files.

@@ -14,6 +14,7 @@ import json
 import os
 import sys
 import threading
+import time
 import urllib.parse
 
 port, batches = int(sys.argv[1]), sys.argv[2]
@@ -82,6 +83,9 @@ class GeoFence(http.server.BaseHTTPRequestHandler):
             with open(batches, "a") as f:
                 record = {"operations": operations, "rules": rules, "pid": pid, "group": group}
                 f.write(json.dumps(record) + "\n")
+        # A batch takes GeoFence a moment (a transaction in its database): changes queued together
+        # overlap, so the worker hands them to several of its processes.
+        time.sleep(1)
         self.answer(200)
 
     def do_PUT(self):

@@ -101,13 +101,7 @@ pub fn run(
     });
     report.step("migrations-gate", |step| {
         step.detail = "the Django pods' init container: waits while the init Job of their configuration has not finished (through its killed runs), passes within a poll of its end, at once for a new pod; another configuration's gate keeps waiting".into();
-        match waiting.and_then(|w| gate::after_the_job(w, work)) {
-            Ok(note) => {
-                step.passed += 1;
-                step.notes.push(note);
-            }
-            Err(e) => step.fail(e),
-        }
+        step.record_note(waiting.and_then(|w| gate::after_the_job(w, work)));
     });
 
     report.step("django-behind-nginx", |step| {
@@ -182,13 +176,7 @@ pub fn run(
     });
 
     report.step("login-limit", |step| {
-        match accounts::login_limit_per_client(&run) {
-            Ok(note) => {
-                step.passed += 1;
-                step.notes.push(note);
-            }
-            Err(e) => step.fail(e),
-        }
+        step.record_note(accounts::login_limit_per_client(&run));
         step.detail = "allauth's limit on failed logins counts the client nginx names in X-Forwarded-For, not nginx: one client is stopped, another behind the same nginx is not".into();
     });
 
@@ -225,35 +213,17 @@ pub fn run(
     });
 
     report.step("one-cache-for-every-process", |step| {
-        match one_site::run(&run, inputs, work) {
-            Ok(note) => {
-                step.passed += 1;
-                step.notes.push(note);
-            }
-            Err(e) => step.fail(e),
-        }
+        step.record_note(one_site::run(&run, inputs, work));
         step.detail = "two Django pods (the Deployment's uwsgi, its process count each) and the Celery worker on one database, broker and cache: a user reads a shared document on pod B from every process; the owner gives them edit through pod A's API (GeoNode applies it in the worker); every answer of every process of B has it at once. The negative control, GeoNode's default cache (one per process), keeps the old permissions in B".into();
     });
 
     report.step("geofence-rules-from-every-worker", |step| {
-        match geofence_rules::run(&run, inputs, work) {
-            Ok(note) => {
-                step.passed += 1;
-                step.notes.push(note);
-            }
-            Err(e) => step.fail(e),
-        }
-        step.detail = "datasets made public, then private, through GeoNode's API, all at once: the Celery worker's processes write each dataset's GeoFence rules (to a stand-in that models GeoFence's REST API and records every batch); an anonymous rule while public, none once private. No negative control: the worker writes them from permissions it reads from the database, never the cache (see geofence_rules.rs)".into();
+        step.record_note(geofence_rules::run(&run, inputs, work));
+        step.detail = "datasets made public, then private, through GeoNode's API, queued together, more changes than a pool process takes: the Celery worker's processes write each dataset's GeoFence rules (to a stand-in that models GeoFence's REST API and records every batch); an anonymous rule while public, none once private. No negative control: the worker writes them from permissions it reads from the database, never the cache (see geofence_rules.rs)".into();
     });
 
     report.step("cache-full-broker-whole", |step| {
-        match cache_pressure::run(&run, inputs, work) {
-            Ok(note) => {
-                step.passed += 1;
-                step.notes.push(note);
-            }
-            Err(e) => step.fail(e),
-        }
+        step.record_note(cache_pressure::run(&run, inputs, work));
         step.detail = "GeoNode fills the release's cache (redis.cache) to twice its maxmemory, half of it without expiry, while tasks are queued before, during and after: the cache evicts and refuses no write, the broker evicts nothing, and a worker then runs every task".into();
     });
 
