@@ -12,11 +12,12 @@ use std::time::{Duration, Instant};
 
 const SELECTOR: &str = "app.kubernetes.io/component=geoserver";
 
-/// The upgrade of upgrade_under_load's value plus one of GeoServer's (a shorter liveness
-/// period, which the hang below then waits for: 5 failures, 10 s apart).
+/// The upgrade of upgrade_under_load's value plus GeoServer's (a shorter liveness period and
+/// timeout, which the hang below then waits for: 5 failures, 10 s apart, of 5 s each).
 pub const SETS: &[&str] = &[
     "nginx.workerProcesses=1",
     "geoserver.probes.liveness.periodSeconds=10",
+    "geoserver.probes.liveness.timeoutSeconds=5",
 ];
 
 fn geoserver_pods(ctx: &Ctx) -> Result<Vec<Value>, String> {
@@ -156,7 +157,7 @@ pub fn hang_restarted(ctx: &Ctx, step: &mut Step) {
                     .any(|c| c["type"] == "Ready" && c["status"] == "True");
                 if ready {
                     return Ok(format!(
-                        "the kubelet restarted {name}'s geoserver container {:.0} s after its dispatcher hung (its static page answering all along) and it is ready again",
+                        "the kubelet restarted {name}'s geoserver container {:.0} s after its dispatcher hung (its static page still answering) and it is ready again",
                         hung.elapsed().as_secs_f64()
                     ));
                 }

@@ -29,6 +29,7 @@ for key, relative in FILES.items():
         out[key] = {u.get("name"): u.get("password") for u in users}
     elif key == "global":
         out[key] = {e.tag: (e.text or "") for e in root.find("settings")}
+        out["locks"] = {"global.xml": root.findtext("lockProviderName")}
     else:
         out[key] = {}
         for element in root:
@@ -57,6 +58,17 @@ def java_property(value):
 
 
 geofence = "geofence/geofence-datasource-ovr.properties"
+try:
+    out["locks"]["gwc-gs.xml"] = ET.parse(os.path.join(data, "gwc-gs.xml")).getroot().findtext("lockProviderName")
+except (OSError, ET.ParseError) as error:
+    sys.exit("gwc-gs.xml: {}".format(error))
+# What an edit left behind: temporary files beside the files (start.sh's mktemp names end in a
+# dot and six characters).
+out["leftovers"] = sorted(
+    os.path.relpath(p, data)
+    for p in glob.glob(os.path.join(data, "**", "*.*"), recursive=True)
+    if os.path.isfile(p) and (p.endswith(".tmp") or os.path.exists(p.rsplit(".", 1)[0]) and len(p.rsplit(".", 1)[1]) == 6)
+)
 out["geofence"] = {}
 with open(os.path.join(data, geofence)) as f:
     for line in f:

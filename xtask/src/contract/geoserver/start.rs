@@ -14,6 +14,8 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
 
 const READ_BACK_PY: &str = include_str!("read_back.py");
 
@@ -46,6 +48,7 @@ pub fn run(
         let facts = read_back(data)?;
         check_against_django(inputs, &facts, &upstream, &django, step);
         step.record(datastore::check(&facts, &django, None));
+        step.record(one_writer(&facts));
         check_base(&starter.base, &home, &pristine, step);
         // Every start runs the script: a second one leaves the same files.
         start_stubbed(setup, &starter, &starter.env, step)?;
@@ -93,6 +96,7 @@ pub fn run(
         });
         let tls = tls_reaches_geofence(tls_inputs, setup, &starter, data, step);
         step.record(tls);
+        step.record(starts_wait_for_the_lock(setup, &starter, data));
         // Back to the rendered values for the next part.
         start_stubbed(setup, &starter, &starter.env, step)?;
         if first.is_empty() {
@@ -105,6 +109,59 @@ pub fn run(
         return None;
     }
     step.failures.is_empty().then_some((home, pristine))
+}
+
+/// What several processes on one data directory need (docs/scaling.md, "One GeoServer"): file
+/// locks for GeoServer's configuration and GeoWebCache (not GeoNode's in-process ones), no
+/// second-level cache in GeoFence, and no temporary file left by the edits.
+fn one_writer(facts: &Value) -> Result<(), String> {
+    let locks = &facts["locks"];
+    let cache = &facts["geofence"]
+        ["geofenceEntityManagerFactory.jpaPropertyMap[hibernate.cache.use_second_level_cache]"];
+    if locks["global.xml"] != "fileLockProvider"
+        || locks["gwc-gs.xml"] != "nioLock"
+        || cache != "false"
+    {
+        return Err(format!(
+            "after the start, global.xml locks with {}, gwc-gs.xml with {}, GeoFence's second-level cache is {cache}: want fileLockProvider, nioLock, false",
+            locks["global.xml"], locks["gwc-gs.xml"]
+        ));
+    }
+    match facts["leftovers"].as_array() {
+        Some(left) if !left.is_empty() => Err(format!("the start left temporary files: {left:?}")),
+        _ => Ok(()),
+    }
+}
+
+/// A start waits while another holds the data volume's start lock (`flock`, as a second start
+/// on the same volume would), and goes on once it is released.
+fn starts_wait_for_the_lock(setup: &Setup, starter: &Starter, data: &Path) -> Result<(), String> {
+    let lock = data.join(".geonode-k8s-start.lock");
+    let mut holder = Command::new("flock")
+        .arg(&lock)
+        .args(["sleep", "4"])
+        .spawn()
+        .map_err(|e| format!("holding the start lock: {e}"))?;
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let record = setup.dir.join("tmp/catalina-called");
+    let _ = fs::remove_file(&record);
+    let started = Instant::now();
+    let mut cmd = setup.as_geoserver("sh", &starter.env);
+    cmd.env(
+        "PATH",
+        format!("{}:{}", setup.dir.join("stub").display(), setup.path()),
+    )
+    .arg(&starter.script);
+    let out = exec(&mut cmd).map_err(|e| format!("the start script failed: {e}"))?;
+    let waited = started.elapsed();
+    let _ = holder.wait();
+    if waited < std::time::Duration::from_secs(3) || !record.exists() {
+        return Err(format!(
+            "a start finished {:.1} s after it began while another held the start lock for 4 s (or did not reach Tomcat: {out})",
+            waited.as_secs_f64()
+        ));
+    }
+    Ok(())
 }
 
 /// postgresql.external.tls: with the TLS render's env, GeoFence's JDBC URL carries its sslmode and

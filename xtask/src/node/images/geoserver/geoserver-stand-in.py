@@ -19,6 +19,7 @@ import html
 import http.server
 import os
 import re
+import signal
 import sys
 import threading
 from urllib.parse import parse_qs, urlparse
@@ -111,4 +112,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
 if __name__ == "__main__":
     # Fails at start, not at the first probe, when the data directory is not one.
     read("global.xml")
+    # Stops on SIGTERM as Tomcat does (as the container's first process, Python would ignore it).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     http.server.ThreadingHTTPServer(("0.0.0.0", 8080), Handler).serve_forever()
