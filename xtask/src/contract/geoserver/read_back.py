@@ -62,12 +62,18 @@ try:
     out["locks"]["gwc-gs.xml"] = ET.parse(os.path.join(data, "gwc-gs.xml")).getroot().findtext("lockProviderName")
 except (OSError, ET.ParseError) as error:
     sys.exit("gwc-gs.xml: {}".format(error))
-# What an edit left behind: temporary files beside the files (start.sh's mktemp names end in a
-# dot and six characters).
+# What an edit left behind: temporary files beside the files start.sh edits (its mktemp names
+# are the file's name, a dot and six characters; older scripts used .tmp).
+edited = list(FILES.values()) + [
+    "gwc-gs.xml",
+    "geofence/geofence-datasource-ovr.properties",
+    "security/auth/geonodeAuthProvider/config.xml",
+] + glob.glob("workspaces/geonode/*/datastore.xml", root_dir=data)
 out["leftovers"] = sorted(
     os.path.relpath(p, data)
-    for p in glob.glob(os.path.join(data, "**", "*.*"), recursive=True)
-    if os.path.isfile(p) and (p.endswith(".tmp") or os.path.exists(p.rsplit(".", 1)[0]) and len(p.rsplit(".", 1)[1]) == 6)
+    for relative in edited
+    for p in glob.glob(glob.escape(os.path.join(data, relative)) + ".*")
+    if p.endswith(".tmp") or len(p.rsplit(".", 1)[1]) == 6
 )
 out["geofence"] = {}
 with open(os.path.join(data, geofence)) as f:

@@ -15,6 +15,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 /// Where the geonode/geoserver image carries GeoNode's data-directory skeleton
 /// (geonode-docker docker/geoserver/Dockerfile: GEOSERVER_SHARE_DIR).
 const IMAGE_SKELETON_ZIP: &str = "/usr/local/share/geoserver/geoserver-data-skeleton.zip";
+/// Where the copy-data-image init container leaves the data image's /geoserver_data/data
+/// (geoserver.seed.dataImage, the default).
+const DATA_IMAGE_COPY: &str = "/mnt/seed-source/data";
 /// Where the seed container mounts the data volume.
 const TARGET_MOUNT: &str = "/mnt/geoserver-data";
 /// Kills in a row; the issue asks for at least 40.
@@ -69,7 +72,7 @@ impl Seeder<'_> {
 
 pub fn run(inputs: &Inputs, setup: &Setup, step: &mut Step) -> Option<PathBuf> {
     step.detail = format!(
-        "seed script on GeoNode's data dir zipped as the image carries it: fresh, {KILL_TRIALS} random kills and reruns, {CONCURRENT_TRIALS}× two at once, existing data kept"
+        "seed script on GeoNode's data dir from the rendered source (the data image's folder; the image's skeleton zip too): fresh, {KILL_TRIALS} random kills and reruns, {CONCURRENT_TRIALS}× two at once, existing data kept"
     );
     let seeder = match seeder(inputs, setup) {
         Ok(s) => s,
@@ -121,10 +124,12 @@ fn seeder<'a>(inputs: &Inputs, setup: &'a Setup) -> Result<Seeder<'a>, String> {
     chown_tree(&scripts)?;
     let env = inputs.env("Deployment", &deployment(), "seed-data-dir")?;
     require(&env, "seed-data-dir", &["SEED_SOURCE", "TARGET_DIR"])?;
-    if env["SEED_SOURCE"] != IMAGE_SKELETON_ZIP || env["TARGET_DIR"] != TARGET_MOUNT {
+    let source = env["SEED_SOURCE"].as_str();
+    if ![IMAGE_SKELETON_ZIP, DATA_IMAGE_COPY].contains(&source) || env["TARGET_DIR"] != TARGET_MOUNT
+    {
         return Err(format!(
-            "the seed container seeds {} from {}, but the geonode/geoserver image carries its skeleton at {IMAGE_SKELETON_ZIP} and the volume is mounted at {TARGET_MOUNT}",
-            env["TARGET_DIR"], env["SEED_SOURCE"]
+            "the seed container seeds {} from {source}, but the geonode/geoserver image carries its skeleton at {IMAGE_SKELETON_ZIP}, the data image's copy is at {DATA_IMAGE_COPY} and the volume is mounted at {TARGET_MOUNT}",
+            env["TARGET_DIR"]
         ));
     }
     let command = inputs.command("Deployment", &deployment(), "seed-data-dir")?;
@@ -148,6 +153,8 @@ fn seeder<'a>(inputs: &Inputs, setup: &'a Setup) -> Result<Seeder<'a>, String> {
                     IMAGE_SKELETON_ZIP.into(),
                     setup.skeleton_zip.display().to_string(),
                 ),
+                // The copy of the data image's folder: GeoNode's data directory, vendored.
+                (DATA_IMAGE_COPY.into(), setup.upstream.display().to_string()),
                 (STATICS_MOUNT.into(), statics.display().to_string()),
             ],
         },
@@ -295,7 +302,9 @@ fn concurrent(seeder: &Seeder, want: &Tree) -> Result<String, String> {
             if !out.status.success() {
                 return Err(format!("trial {trial}: a seeder failed: {}", text.trim()));
             }
-            unpacked += text.matches("seed: unpacking").count();
+            // The source unpacked (the zip) or copied (the data image's folder).
+            unpacked +=
+                text.matches("seed: unpacking").count() + text.matches("seed: copying").count();
         }
         complete(&target, want).map_err(|e| format!("trial {trial}: {e}"))?;
         if unpacked != 1 {
@@ -362,9 +371,13 @@ fn interrupted_by_old_chart(seeder: &Seeder, want: &Tree) -> Result<String, Stri
 }
 
 fn other_sources(seeder: &Seeder, want: &Tree) -> Result<String, String> {
-    // geoserver.seed.dataImage: the data image's /geoserver_data/data, copied to an emptyDir.
+    // The rendered source is one of these; the other is checked here. geoserver.seed.dataImage:
+    // the data image's /geoserver_data/data, copied to an emptyDir; off: the image's zip.
     let target = seeder.volume("data-image")?;
     exec(&mut seeder.command(&target, Some(&seeder.setup.upstream)))?;
+    complete(&target, want)?;
+    let target = seeder.volume("skeleton-zip")?;
+    exec(&mut seeder.command(&target, Some(&seeder.setup.skeleton_zip)))?;
     complete(&target, want)?;
     // A GeoServer image without the skeleton: a clear error that says what to set.
     let target = seeder.volume("no-skeleton")?;
