@@ -174,7 +174,8 @@ port) for another server on the external one's network (Redis's cache).
 {{- define "geonode.networkPolicy.cacheEgress" -}}
 {{- $backend := include "geonode.cache.backend" . }}
 {{- if eq $backend "memcached" }}
-{{- toYaml (list (include "geonode.networkPolicy.podsRule" (dict "context" . "components" (list "memcached") "port" 11211 "direction" "to") | fromYaml)) }}
+{{- $memcached := dict "context" . "components" (list "memcached") "port" 11211 "direction" "to" }}
+{{- toYaml (list (include "geonode.networkPolicy.podsRule" $memcached | fromYaml)) }}
 {{- else }}
 {{- $server := eq $backend "external" | ternary .Values.redis.external.cache dict }}
 {{- include "geonode.networkPolicy.serviceEgress" (dict "context" . "service" "redis" "port" 6380 "server" $server) }}
@@ -254,7 +255,8 @@ Peers and rules that would open more than they seem to: an extra ingress rule wi
 {{- end }}
 {{- if not (include "geonode.networkPolicy.cacheEgress" . | fromYamlArray) }}
 {{- fail (printf "redis.external.cache.host %q is a name, and network policies allow addresses: %s"
-  (toString .Values.redis.external.cache.host) "put its address ranges in redis.external.networkCidrs (with the broker's), or set redis.external.podSelector to its pods' labels") }}
+  (toString .Values.redis.external.cache.host) (print "put its address ranges in redis.external.networkCidrs "
+  "(with the broker's), or set redis.external.podSelector to its pods' labels")) }}
 {{- end }}
 {{- $email := .Values.geonode.email }}
 {{- if and $email.enabled $email.host (not .Values.networkPolicy.outside.enabled) (not (include "geonode.networkPolicy.emailEgress" . | fromYamlArray)) }}

@@ -86,6 +86,7 @@ pub fn run(project: &Project, only: &[String]) -> Result<Report, Error> {
                 s3,
                 s3_keys,
                 no_email: with(geonode::NO_EMAIL_SETS)?,
+                memcached: with(geonode::MEMCACHED_SETS)?,
             });
             // The same with another upload limit: GeoNode's limits must follow it, so the init
             // Job (named by a hash of its inputs) must be a new one.

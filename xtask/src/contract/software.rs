@@ -93,6 +93,8 @@ pub fn install() -> Result<String, Error> {
         ("mvn", "maven"),
         ("java", "default-jdk-headless"),
         ("ip", "iproute2"),
+        // memcached.enabled: Django's shared cache in memcached instead of Redis.
+        ("memcached", "memcached"),
         // `cargo xtask bench`'s load generator.
         ("wrk", "wrk"),
     ];

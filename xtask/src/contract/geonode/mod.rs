@@ -32,6 +32,7 @@ use venv::GEONODE_WHEEL;
 pub use accounts::NO_EMAIL_SETS;
 pub use backup::{BACKUP_SETS, S3_BUCKET, S3_SECRET, S3_SETS};
 pub use database_tls::TLS_SETS;
+pub use one_site::MEMCACHED_SETS;
 
 /// The contract's other renders, each on top of its own settings.
 pub struct Variants {
@@ -44,6 +45,8 @@ pub struct Variants {
     pub s3_keys: (String, String),
     /// E-mail off, as by default (NO_EMAIL_SETS).
     pub no_email: Inputs,
+    /// memcached as Django's shared cache (MEMCACHED_SETS).
+    pub memcached: Inputs,
 }
 
 pub fn run(
@@ -212,19 +215,20 @@ pub fn run(
         step.detail = "the worker Deployment's command (the project's Celery application) on Redis runs a task queued from Django".into();
     });
 
+    // Before the steps that change permissions: the tasks their GeoNode queues stay behind.
+    report.step("cache-full-broker-whole", |step| {
+        step.record_note(cache_pressure::run(&run, inputs, work));
+        step.detail = "GeoNode fills the release's cache (redis.cache) to twice its maxmemory, half of it without expiry, while tasks are queued before, during and after: the cache evicts and refuses no write, the broker evicts nothing, and a worker then runs every task".into();
+    });
+
     report.step("one-cache-for-every-process", |step| {
-        step.record_note(one_site::run(&run, inputs, work));
-        step.detail = "two Django pods (the Deployment's uwsgi, its process count each) and the Celery worker on one database, broker and cache: a user reads a shared document on pod B from every process; the owner gives them edit through pod A's API (GeoNode applies it in the worker); every answer of every process of B has it at once. The negative control, GeoNode's default cache (one per process), keeps the old permissions in B".into();
+        step.record_note(one_site::run(&run, inputs, &variants.memcached, work));
+        step.detail = "two Django pods (the Deployment's uwsgi, its process count each) and the Celery worker on one database, broker and cache: a user reads a shared document on pod B from every process; the owner gives them edit through pod A's API (GeoNode applies it in the worker); every answer of every process of B has it at once, with the chart's Redis cache and with memcached (memcached.enabled). The negative control, GeoNode's default cache (one per process), keeps the old permissions in B".into();
     });
 
     report.step("geofence-rules-from-every-worker", |step| {
         step.record_note(geofence_rules::run(&run, inputs, work));
         step.detail = "datasets made public, then private, through GeoNode's API, queued together, more changes than a pool process takes: the Celery worker's processes write each dataset's GeoFence rules (to a stand-in that models GeoFence's REST API and records every batch); an anonymous rule while public, none once private. No negative control: the worker writes them from permissions it reads from the database, never the cache (see geofence_rules.rs)".into();
-    });
-
-    report.step("cache-full-broker-whole", |step| {
-        step.record_note(cache_pressure::run(&run, inputs, work));
-        step.detail = "GeoNode fills the release's cache (redis.cache) to twice its maxmemory, half of it without expiry, while tasks are queued before, during and after: the cache evicts and refuses no write, the broker evicts nothing, and a worker then runs every task".into();
     });
 
     // Last: it wipes the site's databases and volumes.

@@ -4,8 +4,9 @@
 
 use super::GeoNodeRun;
 use crate::contract::inputs::Inputs;
-use crate::contract::process::{container_log_path, exec};
-use crate::project::RELEASE;
+use crate::contract::process::{container_log_path, exec, free_port, start_container, Running};
+use crate::contract::redis::RedisPorts;
+use crate::project::{NAMESPACE, RELEASE};
 use serde_json::Value;
 use std::fs;
 use std::path::Path;
@@ -129,15 +130,68 @@ pub fn permission_change(
     })
 }
 
-/// The chart's cache: every answer of every process of pod B has the new permission; GeoNode's
-/// default cache (one per process), the negative control: answers of B keep the old one.
-pub fn run(run: &GeoNodeRun, inputs: &Inputs, work: &Path) -> Result<String, String> {
-    let shared = permission_change(run, inputs, work, "shared")?;
-    if shared.stale > 0 {
+/// memcached as the shared cache.
+pub const MEMCACHED_SETS: &[&str] = &["memcached.enabled=true"];
+
+/// The memcached Deployment's command (its port mapped), for the memcached render's GeoNode.
+fn start_memcached(inputs: &Inputs, run: &GeoNodeRun) -> Result<(Running, GeoNodeRun), String> {
+    let port = free_port()?;
+    let argv: Vec<String> = inputs
+        .command("Deployment", &format!("{RELEASE}-memcached"), "memcached")?
+        .into_iter()
+        .map(|a| if a == "11211" { port.to_string() } else { a })
+        .collect();
+    let (program, args) = argv.split_first().ok_or("memcached has no command")?;
+    // The pod runs it as the image's memcache user; here, where the harness is root, memcached
+    // needs a user to drop to.
+    let running = start_container(
+        Command::new(program).args(args).args(["-u", "nobody"]),
+        "memcached",
+        port,
+    )?;
+    let location = format!("{RELEASE}-memcached.{NAMESPACE}.svc:11211");
+    if run.env.get("MEMCACHED_LOCATION") != Some(&location) {
         return Err(format!(
-            "with the chart's cache, {} of {} answers of pod B's {} processes after the change still had the old permissions",
-            shared.stale, shared.answers, shared.processes
+            "with memcached.enabled, Django's MEMCACHED_LOCATION is {:?}, not memcached's Service {location}",
+            run.env.get("MEMCACHED_LOCATION")
         ));
+    }
+    Ok((
+        running,
+        run.with_var("MEMCACHED_LOCATION", &format!("127.0.0.1:{port}")),
+    ))
+}
+
+/// The chart's cache (Redis's, and memcached with memcached.enabled): every answer of every
+/// process of pod B has the new permission. GeoNode's default cache (one per process), the
+/// negative control: answers of B keep the old one.
+pub fn run(
+    run: &GeoNodeRun,
+    inputs: &Inputs,
+    memcached_inputs: &Inputs,
+    work: &Path,
+) -> Result<String, String> {
+    let shared = permission_change(run, inputs, work, "shared")?;
+    let memcached_run = GeoNodeRun::new(
+        memcached_inputs,
+        &work.join("memcached"),
+        run.venv.clone(),
+        run.env["DATABASE_PORT"].parse().unwrap_or(0),
+        RedisPorts {
+            broker: run.env["REDIS_PORT"].parse().unwrap_or(0),
+            cache: 0,
+        },
+        0,
+    )?;
+    let (_memcached, memcached_run) = start_memcached(memcached_inputs, &memcached_run)?;
+    let memcached = permission_change(&memcached_run, memcached_inputs, work, "memcached")?;
+    for (name, seen) in [("Redis", &shared), ("memcached", &memcached)] {
+        if seen.stale > 0 {
+            return Err(format!(
+                "with the chart's cache ({name}), {} of {} answers of pod B's {} processes after the change still had the old permissions",
+                seen.stale, seen.answers, seen.processes
+            ));
+        }
     }
     let mut default = run.clone();
     default.env.remove("GEONODE_K8S_CACHE_HOST");
@@ -150,7 +204,7 @@ pub fn run(run: &GeoNodeRun, inputs: &Inputs, work: &Path) -> Result<String, Str
         ));
     }
     Ok(format!(
-        "the chart's cache: {} answers from all {} processes of pod B had the new permission at once; GeoNode's default cache (negative control): {} of {} still had the old one",
-        shared.answers, shared.processes, control.stale, control.answers
+        "the chart's cache: {} answers from all {} processes of pod B had the new permission at once (memcached: {} of {}); GeoNode's default cache (negative control): {} of {} still had the old one",
+        shared.answers, shared.processes, memcached.answers - memcached.stale, memcached.answers, control.stale, control.answers
     ))
 }
