@@ -25,6 +25,16 @@ driver looks for PostgreSQL's root certificate (see files/geoserver/start.sh). *
 {{- fail (print "geoserver.extraJavaOptions holds a shell character ($ ` ; | & < > \\): catalina.sh "
   "evaluates the options, so it would run as a command; give plain -D and -X options") }}
 {{- end }}
+{{- /* Only where helm reads the cluster: a GeoServer Deployment of an earlier chart, with rolling
+updates, whose defaulted rollingUpdate a server-side apply cannot drop for Recreate. */}}
+{{- $name := include "geonode.geoserver.fullname" . }}
+{{- $existing := lookup "apps/v1" "Deployment" .Release.Namespace $name }}
+{{- if and $existing (ne (toString (dig "spec" "strategy" "type" "" $existing)) "Recreate") }}
+{{- $format := print "geoserver: Deployment %s was made by an earlier chart with rolling updates, which Kubernetes "
+  "cannot turn into Recreate in place (one GeoServer owns the data directory: docs/scaling.md). Once, run: "
+  "kubectl -n %s delete deployment %s (GeoServer stops; its data directory stays on its claim); then upgrade again" }}
+{{- fail (printf $format $name .Release.Namespace $name) }}
+{{- end }}
 {{- if gt (int .Values.geoserver.replicas) 1 }}
 {{- fail (printf "geoserver.replicas is %v: GeoServer keeps its catalog in memory, so a layer, store or style %s"
   .Values.geoserver.replicas (print "GeoNode publishes through one GeoServer stays unknown to the others "

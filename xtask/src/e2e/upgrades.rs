@@ -44,6 +44,13 @@ pub(super) fn previous_charts(project: &Project) -> Vec<(String, String)> {
     charts
 }
 
+/// The kubectl arguments of a refusal's one-time step ("Once, run: kubectl <args> (...)").
+fn once_step(error: &str) -> Option<Vec<String>> {
+    let rest = error.split("Once, run: kubectl ").nth(1)?;
+    let command = rest.split(" (").next()?;
+    Some(command.split_whitespace().map(String::from).collect())
+}
+
 /// Installs the chart as it was at a release or the previous commit, then upgrades to this one: renames, immutable fields and selector changes show up here.
 pub(super) fn upgrade_from_previous(ctx: &Ctx, previous: &str, step: &mut Step) {
     let root = &ctx.project.root;
@@ -76,11 +83,38 @@ pub(super) fn upgrade_from_previous(ctx: &Ctx, previous: &str, step: &mut Step) 
     // The previous chart may have made the generated credentials itself, or by its Job.
     step.record(credentials::play_job(ctx, ns).map(|_| ()));
     let secrets_before = secret_data(ctx, ns);
-    step.record(
-        ctx.helm(&["upgrade", RELEASE, path(&ctx.project.chart), "-n", ns, "--wait", "--wait-for-jobs", WAIT])
-            .map(|_| ())
-            .map_err(|e| format!("upgrading from the chart of {previous} failed (a rename or an immutable field?): {e}")),
-    );
+    let upgrade = || {
+        ctx.helm(&[
+            "upgrade",
+            RELEASE,
+            path(&ctx.project.chart),
+            "-n",
+            ns,
+            "--wait",
+            "--wait-for-jobs",
+            WAIT,
+        ])
+        .map(|_| ())
+    };
+    // A change the chart cannot make in place stops the upgrade with the one-time step to take
+    // ("Once, run: kubectl ... (why); then upgrade again"): taken as an operator would, then again.
+    let result = upgrade().or_else(|e| match once_step(&e) {
+        Some(args) => {
+            ctx.plane
+                .kubectl(&args.iter().map(String::as_str).collect::<Vec<_>>())?;
+            step.notes.push(format!(
+                "from {previous}: the chart asked for `kubectl {}` once",
+                args.join(" ")
+            ));
+            upgrade()
+        }
+        None => Err(e),
+    });
+    step.record(result.map_err(|e| {
+        format!(
+            "upgrading from the chart of {previous} failed (a rename or an immutable field?): {e}"
+        )
+    }));
     credentials::settle(ctx, ns, step);
     let secrets_after = secret_data(ctx, ns);
     let changed: Vec<&String> = secrets_before
@@ -101,4 +135,23 @@ pub(super) fn upgrade_from_previous(ctx: &Ctx, previous: &str, step: &mut Step) 
             .map(|_| ()),
     );
     step.detail = format!("from {}", &previous[..previous.len().min(12)]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::once_step;
+
+    #[test]
+    fn a_refusal_names_its_one_time_step() {
+        let e = "Error: execution error: geoserver: ... Once, run: kubectl -n ns delete deployment g-geoserver (GeoServer stops; ...); then upgrade again";
+        assert_eq!(
+            once_step(e),
+            Some(
+                ["-n", "ns", "delete", "deployment", "g-geoserver"]
+                    .map(String::from)
+                    .to_vec()
+            )
+        );
+        assert_eq!(once_step("Error: something else"), None);
+    }
 }
