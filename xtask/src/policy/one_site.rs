@@ -164,9 +164,11 @@ mod tests {
 
     #[test]
     fn a_rolling_geoserver_is_found() {
-        let recreate = "  replicas: 1\n  strategy:\n    type: Recreate\n  selector:\n    matchLabels:\n      app.kubernetes.io/name: geonode\n      app.kubernetes.io/instance: geonode\n      app.kubernetes.io/component: geoserver";
-        let rolling = recreate.replace("Recreate", "RollingUpdate");
-        finds(&[(recreate, &rolling)], "strategy.type: Recreate");
+        let component = "  selector:\n    matchLabels:\n      app.kubernetes.io/name: geonode\n      app.kubernetes.io/instance: geonode\n      app.kubernetes.io/component: geoserver";
+        let recreate =
+            format!("  strategy:\n    type: Recreate\n    rollingUpdate: null\n{component}");
+        let rolling = format!("  strategy:\n    type: RollingUpdate\n{component}");
+        finds(&[(&recreate, &rolling)], "strategy.type: Recreate");
     }
 
     #[test]
