@@ -59,11 +59,7 @@ pub fn run(run: &GeoNodeRun, inputs: &Inputs, work: &Path) -> Result<String, Str
     if maxmemory == 0 {
         return Err(format!("the cache has no maxmemory: {cache:?}"));
     }
-    let filled = run.python(&format!(
-        "import sys; sys.argv = ['', '{maxmemory}']\n{FILL_PY}"
-    ))?;
-    let filled: Value = serde_json::from_str(filled.trim().lines().last().unwrap_or_default())
-        .map_err(|e| format!("{e}: {filled}"))?;
+    let filled = run.python_json(FILL_PY, &[&maxmemory.to_string()])?;
     let (cache, broker) = (
         info(run, "GEONODE_K8S_CACHE_PORT")?,
         info(run, "REDIS_PORT")?,

@@ -10,6 +10,7 @@
 //! wrong with GeoNode's default cache, and no negative control is kept: the test shows the rules
 //! the worker's processes really write.
 
+use super::run::{last_json, number_option};
 use super::GeoNodeRun;
 use crate::contract::inputs::Inputs;
 use crate::contract::process::{exec, free_port, wait_for_port, Running};
@@ -42,12 +43,6 @@ for i in range(count):
 print(json.dumps(datasets))
 "#;
 
-fn concurrency(argv: &[String]) -> usize {
-    argv.iter()
-        .find_map(|a| a.strip_prefix("--concurrency=")?.parse().ok())
-        .unwrap_or(1)
-}
-
 pub fn run(run: &GeoNodeRun, inputs: &Inputs, work: &Path) -> Result<String, String> {
     let port = free_port()?;
     let batches = work.join("geofence-batches.jsonl");
@@ -65,13 +60,11 @@ pub fn run(run: &GeoNodeRun, inputs: &Inputs, work: &Path) -> Result<String, Str
         &format!("{RELEASE}-celery-worker"),
         "celery-worker",
     )?;
-    let processes = concurrency(&worker_argv);
+    let processes = number_option(&worker_argv, "concurrency")?;
     let password = "contract-GeoFence-1";
-    let datasets = run.python(&format!(
-        "import sys; sys.argv = ['', '{processes}', {password:?}]\n{SETUP_PY}"
-    ))?;
-    let datasets: Value = serde_json::from_str(datasets.trim().lines().last().unwrap_or_default())
-        .map_err(|e| format!("the setup printed no datasets: {e}: {datasets}"))?;
+    let datasets = run
+        .python_json(SETUP_PY, &[&processes.to_string(), password])
+        .map_err(|e| format!("the setup printed no datasets: {e}"))?;
     let worker_log = work.join("geofence-worker.log");
     let worker = run.start_worker(inputs, &worker_log)?;
     let (_django, django) = run.start_django(inputs, "geofence-django")?;
@@ -98,8 +91,10 @@ pub fn run(run: &GeoNodeRun, inputs: &Inputs, work: &Path) -> Result<String, Str
             log.lines().rev().take(12).collect::<Vec<_>>().join(" | ")
         )
     })?;
-    let seen: Vec<Value> = serde_json::from_str(out.trim().lines().last().unwrap_or_default())
-        .map_err(|e| format!("{e}: {out}"))?;
+    let seen = last_json(&out)?
+        .as_array()
+        .cloned()
+        .ok_or(format!("the driver printed no list of changes: {out}"))?;
     let rules = |v: &Value| v.as_array().map_or(0, Vec::len);
     for change in &seen {
         if rules(&change["public"]) == 0 {

@@ -2,6 +2,7 @@
 //! pods, each with the rendered uwsgi process count, and the Celery worker with its rendered
 //! concurrency) agree on a resource's permissions once they change.
 
+use super::run::{last_json, number_option};
 use super::GeoNodeRun;
 use crate::contract::inputs::Inputs;
 use crate::contract::process::{container_log_path, exec, free_port, start_container, Running};
@@ -41,11 +42,8 @@ pub struct Seen {
 
 /// The rendered uwsgi process count (`--processes=N`).
 fn processes(inputs: &Inputs) -> Result<usize, String> {
-    inputs
-        .command("Deployment", &format!("{RELEASE}-django"), "django")?
-        .iter()
-        .find_map(|a| a.strip_prefix("--processes=")?.parse().ok())
-        .ok_or("the django container's command has no --processes".into())
+    let argv = inputs.command("Deployment", &format!("{RELEASE}-django"), "django")?;
+    number_option(&argv, "processes")
 }
 
 /// The permission change with `run`'s cache (`tag` names its users and document): the user's
@@ -57,16 +55,9 @@ pub fn permission_change(
     tag: &str,
 ) -> Result<Seen, String> {
     let password = "contract-Permissions-1";
-    let ids: Value = serde_json::from_str(
-        run.python(&format!(
-            "import sys; sys.argv = ['', {tag:?}, {password:?}]\n{SETUP_PY}"
-        ))?
-        .trim()
-        .lines()
-        .last()
-        .unwrap_or_default(),
-    )
-    .map_err(|e| format!("the setup printed no ids: {e}"))?;
+    let ids = run
+        .python_json(SETUP_PY, &[tag, password])
+        .map_err(|e| format!("the setup printed no ids: {e}"))?;
     let worker_log = work.join(format!("{tag}-worker.log"));
     let _worker = run.start_worker(inputs, &worker_log)?;
     let (_a, port_a) = run.start_django(inputs, &format!("{tag}-django-a"))?;
@@ -93,8 +84,7 @@ pub fn permission_change(
             .arg(args.to_string()),
     )
     .map_err(|e| format!("the permission change: {e}"))?;
-    let seen: Value = serde_json::from_str(out.trim().lines().last().unwrap_or_default())
-        .map_err(|e| format!("{e}: {out}"))?;
+    let seen = last_json(&out)?;
     let edits = |perms: &Value| {
         perms
             .as_array()

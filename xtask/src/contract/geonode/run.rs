@@ -6,11 +6,26 @@ use crate::contract::process::{exec, free_port, start_container, Running};
 use crate::contract::redis::RedisPorts;
 use crate::manifest;
 use crate::project::{NAMESPACE, RELEASE};
+use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
+
+/// The number a command's `--<name>=N` option gives (uwsgi's processes, Celery's concurrency).
+pub fn number_option(argv: &[String], name: &str) -> Result<usize, String> {
+    let prefix = format!("--{name}=");
+    argv.iter()
+        .find_map(|a| a.strip_prefix(&prefix)?.parse().ok())
+        .ok_or(format!("the command {argv:?} has no {prefix}N"))
+}
+
+/// The JSON a program printed on its last line (GeoNode's own output may come before it).
+pub fn last_json(out: &str) -> Result<Value, String> {
+    serde_json::from_str(out.trim().lines().last().unwrap_or_default())
+        .map_err(|e| format!("{e}: {out}"))
+}
 
 /// GeoNode's environment as the chart renders it for one container, with the in-cluster
 /// addresses and container paths mapped to this run.
@@ -190,6 +205,12 @@ impl GeoNodeRun {
             .and_then(|rest| rest.split(['/', ':']).next())
             .unwrap_or("localhost")
             .to_string()
+    }
+
+    /// `script` with GeoNode's settings and `args` as its sys.argv[1:]: the JSON it printed last.
+    pub fn python_json(&self, script: &str, args: &[&str]) -> Result<Value, String> {
+        let argv = serde_json::to_string(&[&[""][..], args].concat()).map_err(|e| e.to_string())?;
+        last_json(&self.python(&format!("import sys; sys.argv = {argv}\n{script}"))?)
     }
 
     /// Python with GeoNode's settings: the output of `code`.
