@@ -1,7 +1,7 @@
 {{/*
 Guards against values that contradict each other or Kubernetes, which only the API server or the
 running software would otherwise notice (mid-install, or never). Each fails with what to change.
-The component-specific ones live beside their component; validate.yaml calls them all.
+The component-specific ones live beside their component; validate/guards.yaml calls them all.
 */}}
 
 {{/* CPU in millicores: "500m" → 500, "2" → 2000. */}}
