@@ -22,6 +22,7 @@ mod node;
 mod node_e2e;
 mod parallel;
 mod policy;
+mod process;
 mod project;
 mod release;
 mod report;
@@ -29,6 +30,7 @@ mod resources;
 mod schema;
 mod schema_defs;
 mod tools;
+mod versions;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

@@ -1,7 +1,7 @@
 //! Load and what it costs: wrk (Debian's package) on 127.0.0.1 with a Lua report of its own
 //! numbers, and the proportional memory (PSS) of a process tree from /proc.
 
-use crate::contract::process::exec;
+use crate::process::exec;
 use serde_json::Value;
 use std::fs;
 use std::path::Path;

@@ -89,7 +89,7 @@ pub fn run(project: &Project, options: Options) -> Result<Report, Error> {
         .tempdir()
         .context("creating a work folder")?;
     // The postgres user must reach the folder: PostgreSQL refuses to run as root.
-    crate::contract::process::chmod(work.path(), 0o755)?;
+    crate::process::chmod(work.path(), 0o755)?;
     let (mut database, mut broker) = (None, None);
     report.step("postgresql", |step| {
         database = postgresql::run(&inputs, work.path(), step)
@@ -132,7 +132,7 @@ fn measure(
     report: &mut Report,
 ) -> Option<(Figures, Vec<String>)> {
     let site = &prepared.site;
-    let mut stacks: Option<([Stack; 3], (crate::contract::process::Running, u16))> = None;
+    let mut stacks: Option<([Stack; 3], (crate::process::Running, u16))> = None;
     report.step("stacks", |step| {
         let made = (|| -> Result<_, String> {
             // The chart as it was before its shared cache: GeoNode's default, one per process.

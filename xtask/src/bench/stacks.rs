@@ -5,7 +5,7 @@
 use crate::contract::geonode::GeoNodeRun;
 use crate::contract::inputs::Inputs;
 use crate::contract::nginx::{check_and_start, http_status, start_nginx};
-use crate::contract::process::{exec, free_port, Running};
+use crate::process::{exec, free_port, Running};
 use crate::project::RELEASE;
 use std::fs;
 use std::path::{Path, PathBuf};

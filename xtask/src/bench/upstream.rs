@@ -10,7 +10,7 @@
 use super::stacks::{assemble, Site, Stack, Start};
 use super::table::UPSTREAM;
 use crate::contract::nginx::check_and_start;
-use crate::contract::process::free_port;
+use crate::process::free_port;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::Path;
@@ -59,7 +59,7 @@ fn nginx(
     dir: &Path,
     uwsgi: u16,
     static_root: &Path,
-) -> Result<(crate::contract::process::Running, u16), String> {
+) -> Result<(crate::process::Running, u16), String> {
     let root = crate::workspace_root()
         .join(REFERENCE)
         .join("geonode-docker/docker/nginx");
@@ -174,7 +174,7 @@ fn uwsgi_ini(site: &Site, dir: &Path, port: u16) -> Result<std::path::PathBuf, S
 pub fn stack(site: &Site) -> Result<Stack, String> {
     let dir = site.work.join("upstream");
     fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    crate::contract::process::chmod(&dir, 0o755).map_err(|e| e.to_string())?;
+    crate::process::chmod(&dir, 0o755).map_err(|e| e.to_string())?;
     let static_root = site.run.statics.join("static-upstream");
     let uwsgi = free_port()?;
     let nginx = nginx(site, &dir.join("nginx"), uwsgi, &static_root)?;

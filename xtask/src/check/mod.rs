@@ -157,7 +157,7 @@ pub fn run(project: &Project, options: &Options) -> Result<Report, Error> {
     });
     report.step(
         "version-policy",
-        |step| match crate::release::policy::check(&project.root) {
+        |step| match crate::versions::policy::check(&project.root) {
             Ok((problems, compared)) => {
                 step.passed += usize::from(problems.is_empty());
                 for problem in problems {

@@ -2,8 +2,8 @@
 //! Central (sha256-checked) into the tool cache, and driven by a Java program of a few lines
 //! that connects with a JDBC URL and says whether the connection uses TLS.
 
-use super::process::{exec, maven_copy};
 use crate::error::{Context, Error};
+use crate::process::{exec, maven_copy};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;

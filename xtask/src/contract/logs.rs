@@ -68,7 +68,7 @@ fn issued_tokens(
 /// GeoNode part ran; `carried`: what each request that carried a token must have left in a log.
 pub fn run(renders: &[&Inputs], database: Option<u16>, carried: &[(&str, &str)], step: &mut Step) {
     let result = (|| -> Result<String, String> {
-        let dir = super::process::container_logs().ok_or("this run keeps no container logs")?;
+        let dir = crate::process::container_logs().ok_or("this run keeps no container logs")?;
         let mut secrets = rendered_secrets(renders.iter().flat_map(|r| r.objects.iter()));
         let mut tokens = 0;
         if let Some(port) = database {

@@ -15,16 +15,15 @@ mod jdbc;
 mod logs;
 pub(crate) mod nginx;
 pub(crate) mod postgresql;
-pub(crate) mod process;
 pub(crate) mod redis;
 pub mod s3;
 pub(crate) mod software;
 
 use crate::error::{Context, Error};
+use crate::process::chmod;
 use crate::project::Project;
 use crate::report::Report;
 use inputs::Inputs;
-use process::chmod;
 use std::time::Instant;
 
 /// Values for the contract render on top of the defaults and pins: a small upload limit, so
@@ -136,7 +135,7 @@ pub fn run(project: &Project, only: &[String]) -> Result<Report, Error> {
             .context("creating a work folder")?;
         // The postgres user must reach the folder: PostgreSQL refuses to run as root.
         chmod(work.path(), 0o755)?;
-        process::keep_container_logs(&logs::folder(work.path())).map_err(Error::msg)?;
+        crate::process::keep_container_logs(&logs::folder(work.path())).map_err(Error::msg)?;
         let inputs = Inputs { objects };
         let (mut database, mut broker) = (None, None);
         if wanted("postgresql") {

@@ -1,8 +1,8 @@
 //! nginx: the chart's whole configuration, in front of recording stand-ins.
 
 use super::inputs::{service, Inputs, Mapping};
-use super::process::{chmod, exec, free_port, start_container, wait_for_port, Running};
 use super::MAX_BODY_BYTES;
+use crate::process::{chmod, exec, free_port, start_container, wait_for_port, Running};
 use crate::project::RELEASE;
 use crate::report::Step;
 use serde_json::Value;

@@ -3,7 +3,7 @@
 //! the Secret's (a changed password value has to reach a server that already exists).
 
 use super::inputs::{require, Inputs};
-use super::process::{chmod, exec, free_port, keep_running, start_container, Running, Server};
+use crate::process::{chmod, exec, free_port, keep_running, start_container, Running, Server};
 use crate::project::RELEASE;
 use crate::report::Step;
 use std::collections::BTreeMap;

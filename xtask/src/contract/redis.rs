@@ -4,7 +4,7 @@
 //! never evicts, the cache does.
 
 use super::inputs::{require, Inputs, Mapping};
-use super::process::{exec, free_port, start_container, Server};
+use crate::process::{exec, free_port, start_container, Server};
 use crate::project::RELEASE;
 use crate::report::Step;
 use serde_json::Value;

@@ -5,8 +5,8 @@
 //! multipart uploads, listing), not a mock. SeaweedFS works too but takes 13 minutes to build
 //! here, versitygw under 3.
 
-use super::process::{free_port, wait_for_port, Running};
 use crate::cluster::binaries::{go_installed, GoTool};
+use crate::process::{free_port, wait_for_port, Running};
 use std::fs;
 use std::path::Path;
 use std::process::{Command, Stdio};

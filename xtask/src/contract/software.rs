@@ -1,9 +1,9 @@
 //! The contract's inputs: the chart rendered with the contract's values, and the Debian
 //! packages of the real programs.
 
-use super::process::on_path;
 use crate::error::{Context, Error};
 use crate::manifest::{self, Object};
+use crate::process::on_path;
 use crate::project::Project;
 use std::fs;
 use std::path::{Path, PathBuf};

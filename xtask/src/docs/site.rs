@@ -9,8 +9,8 @@
 //! with the reason it is not (see `blocks`).
 
 use super::blocks::{self, Block};
-use crate::contract::process::exec;
 use crate::error::{Context, Error};
+use crate::process::exec;
 use crate::project::Project;
 use crate::report::Step;
 use std::fs;

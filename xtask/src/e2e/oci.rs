@@ -6,8 +6,8 @@
 
 use super::{check_release, create_namespace, path, Ctx, WAIT};
 use crate::cluster::binaries::{go_installed, run, GoTool};
-use crate::contract::process::{free_port, start_server, Running};
 use crate::helm::Helm;
+use crate::process::{free_port, start_server, Running};
 use crate::project::RELEASE;
 use crate::release;
 use crate::report::Step;
@@ -56,7 +56,7 @@ impl Keys {
     fn new(dir: &Path) -> Result<Keys, String> {
         let home = dir.join("gnupg");
         fs::create_dir_all(&home).map_err(|e| format!("creating {}: {e}", home.display()))?;
-        crate::contract::process::chmod(&home, 0o700).map_err(|e| e.to_string())?;
+        crate::process::chmod(&home, 0o700).map_err(|e| e.to_string())?;
         Ok(Keys { home })
     }
 

@@ -15,11 +15,10 @@ const RENDERED_CREDENTIALS_CHART: &str = "fc2ef880a88e13fc85f2174ec8082f64e74238
 /// The charts upgrades start from, by label: every release (tag `geonode-<version>`), the
 /// previous commit, and the last chart that rendered generated credentials, when this clone has it.
 pub(super) fn previous_charts(project: &Project) -> Vec<(String, String)> {
-    let git = |args: &[&str]| {
-        crate::release::version::git(&project.root, args).map(|s| s.trim().to_string())
-    };
+    let git =
+        |args: &[&str]| crate::versions::git(&project.root, args).map(|s| s.trim().to_string());
     // Every released version (tags geonode-<version>), then the previous commit.
-    let mut charts: Vec<(String, String)> = crate::release::policy::releases(&project.root)
+    let mut charts: Vec<(String, String)> = crate::versions::policy::releases(&project.root)
         .unwrap_or_default()
         .into_iter()
         .filter_map(|tag| {

@@ -115,7 +115,7 @@ fn is_root() -> bool {
 }
 
 fn ip(args: &[&str]) -> Result<(), Error> {
-    crate::contract::process::exec(Command::new("ip").args(args))
+    crate::process::exec(Command::new("ip").args(args))
         .map(|_| ())
         .map_err(|e| Error::msg(format!("{e} (apt-get install iproute2)")))
 }

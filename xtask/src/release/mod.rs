@@ -3,12 +3,11 @@
 //! packaged and signed (Helm provenance, with the releaser's OpenPGP key), the signature is
 //! verified, the package and its `.prov` are pushed to an OCI registry, and the release is tagged.
 
-pub mod policy;
 pub mod version;
 
-use crate::contract::process::exec;
 use crate::error::Error;
 use crate::helm::Helm;
+use crate::process::exec;
 use crate::project::Project;
 use crate::report::Report;
 use std::fs;
@@ -52,7 +51,7 @@ pub fn run(project: &Project, helm: &Helm, options: &Options) -> Result<Report, 
                 step.passed += 1;
                 step.detail = format!(
                     "{v}: no tag {} yet, CHANGELOG.md has its section, nothing uncommitted",
-                    version::tag(&v)
+                    crate::versions::tag(&v)
                 );
                 version = Some(v);
             }
@@ -99,7 +98,7 @@ pub fn run(project: &Project, helm: &Helm, options: &Options) -> Result<Report, 
     if let Some(p) = published {
         report.step("tag", |step| {
             step.record(version::create_tag(&project.root, &version, &p.digest));
-            step.detail = version::tag(&version);
+            step.detail = crate::versions::tag(&version);
         });
     }
     report.finish(started.elapsed());
@@ -166,7 +165,7 @@ pub fn publish(
         .to_string();
     Ok(Published {
         chart: format!("{target}/geonode"),
-        version: version::chart_version(&project.root)?,
+        version: crate::versions::chart_version(&project.root)?,
         digest,
     })
 }

@@ -7,8 +7,8 @@ use super::backup::{Container, Volumes};
 use super::run::GeoNodeRun;
 use crate::contract::inputs::Inputs;
 use crate::contract::postgresql::{self, Local};
-use crate::contract::process::{exec, start_server, Running};
 use crate::manifest;
+use crate::process::{exec, start_server, Running};
 use crate::project::RELEASE;
 use serde_json::Value;
 use std::fs;
@@ -263,7 +263,7 @@ impl Certificates {
             let target = data.join(format!("server.{ext}"));
             fs::copy(self.dir.join(format!("{name}.{ext}")), &target).map_err(|e| e.to_string())?;
             exec(Command::new("chown").arg("postgres:postgres").arg(&target))?;
-            crate::contract::process::chmod(&target, 0o600).map_err(|e| e.to_string())?;
+            crate::process::chmod(&target, 0o600).map_err(|e| e.to_string())?;
         }
         Ok(())
     }

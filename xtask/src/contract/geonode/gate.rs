@@ -5,7 +5,7 @@
 
 use super::run::GeoNodeRun;
 use crate::contract::inputs::Inputs;
-use crate::contract::process::{exec_container, Running};
+use crate::process::{exec_container, Running};
 use crate::project::RELEASE;
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -13,7 +13,7 @@
 use super::run::{last_json, number_option};
 use super::GeoNodeRun;
 use crate::contract::inputs::Inputs;
-use crate::contract::process::{exec, free_port, wait_for_port, Running};
+use crate::process::{exec, free_port, wait_for_port, Running};
 use crate::project::RELEASE;
 use serde_json::Value;
 use std::collections::BTreeSet;

@@ -4,7 +4,7 @@
 //! nginx.maxBodySize (the upload limits follow).
 
 use super::run::GeoNodeRun;
-use crate::contract::process::exec_container;
+use crate::process::exec_container;
 use crate::report::Step;
 use serde_json::Value;
 use std::os::unix::process::ExitStatusExt;

@@ -16,8 +16,8 @@ pub(crate) mod venv;
 
 use super::inputs::Inputs;
 use super::nginx::{expect, http_body, http_headers, http_status, stand_in, start_nginx};
-use super::process::{container_log_path, exec, free_port, Running};
 use super::redis::RedisPorts;
+use crate::process::{container_log_path, exec, free_port, Running};
 use crate::project::RELEASE;
 use crate::report::Report;
 pub(crate) use run::GeoNodeRun;
@@ -489,7 +489,7 @@ fn mail_reaches_the_sink(run: &GeoNodeRun, work: &Path) -> Result<(), String> {
             .stdout(log),
     )
     .map_err(|e| format!("starting the SMTP sink: {e}"))?;
-    super::process::wait_for_port(port)?;
+    crate::process::wait_for_port(port)?;
     let email = run.env.get("ADMIN_EMAIL").cloned().unwrap_or_default();
     let with_sink = run.with_var("DJANGO_EMAIL_PORT", &port.to_string());
     let out = with_sink.python(&format!(

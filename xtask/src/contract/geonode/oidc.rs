@@ -8,8 +8,8 @@
 
 use super::run::GeoNodeRun;
 use crate::contract::inputs::Inputs;
-use crate::contract::process::{free_port, wait_for_port, Running};
 use crate::manifest::Object;
+use crate::process::{free_port, wait_for_port, Running};
 use crate::report::Step;
 use serde_json::{json, Value};
 use std::fs;

@@ -5,8 +5,8 @@
 use super::run::{last_json, number_option};
 use super::GeoNodeRun;
 use crate::contract::inputs::Inputs;
-use crate::contract::process::{container_log_path, exec, free_port, start_container, Running};
 use crate::contract::redis::RedisPorts;
+use crate::process::{container_log_path, exec, free_port, start_container, Running};
 use crate::project::{NAMESPACE, RELEASE};
 use serde_json::Value;
 use std::fs;

@@ -2,9 +2,9 @@
 
 use crate::contract::inputs::{require, service, Inputs, Mapping};
 use crate::contract::nginx::{expect, http_status};
-use crate::contract::process::{exec, free_port, start_container, Running};
 use crate::contract::redis::RedisPorts;
 use crate::manifest;
+use crate::process::{exec, free_port, start_container, Running};
 use crate::project::{NAMESPACE, RELEASE};
 use serde_json::Value;
 use std::collections::BTreeMap;

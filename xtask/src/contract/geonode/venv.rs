@@ -1,7 +1,7 @@
 //! GeoNode itself: the geonode release of the chart's appVersion line, in a cached venv.
 
-use crate::contract::process::exec;
 use crate::error::{Context, Error};
+use crate::process::exec;
 use std::fs;
 use std::path::PathBuf;
 use std::process::Command;

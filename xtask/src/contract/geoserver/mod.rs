@@ -16,8 +16,8 @@ mod tomcat;
 pub use tomcat::ensure as tomcat_home;
 
 use super::inputs::Inputs;
-use super::process::exec;
 use crate::error::Error;
+use crate::process::exec;
 use crate::project::{Project, RELEASE};
 use crate::report::Report;
 use sha2::{Digest, Sha256};

@@ -4,7 +4,7 @@
 
 use super::{chown_tree, deployment, tree, tree_difference, Setup, Tree};
 use crate::contract::inputs::{require, Inputs, Mapping};
-use crate::contract::process::{exec, exec_container, Running};
+use crate::process::{exec, exec_container, Running};
 use crate::report::Step;
 use std::collections::BTreeMap;
 use std::fs;

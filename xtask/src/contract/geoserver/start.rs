@@ -6,7 +6,7 @@
 use super::starter::Starter;
 use super::{datastore, deployment, tomcat, tree, Setup, Tree};
 use crate::contract::inputs::{require, service, Inputs};
-use crate::contract::process::{exec, exec_container};
+use crate::process::{exec, exec_container};
 use crate::project::RELEASE;
 use crate::report::Step;
 use serde_json::Value;

@@ -10,8 +10,8 @@
 use super::starter::Starter;
 use super::{tree, Setup, Tree};
 use crate::contract::inputs::Inputs;
-use crate::contract::process::{exec, maven_copy, Running};
 use crate::error::{Context, Error};
+use crate::process::{exec, maven_copy, Running};
 use crate::report::Step;
 use std::collections::BTreeMap;
 use std::fs;

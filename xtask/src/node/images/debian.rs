@@ -131,14 +131,14 @@ impl Rootfs {
                 fs::create_dir_all(parent).context(format!("creating {}", parent.display()))?;
             }
             fs::write(&path, &file.bytes).context(format!("writing {}", path.display()))?;
-            crate::contract::process::chmod(&path, file.mode)?;
+            crate::process::chmod(&path, file.mode)?;
         }
         for zip in &self.zips {
             let path = staging.path().join(zip.path.trim_start_matches('/'));
             if let Some(parent) = path.parent() {
                 fs::create_dir_all(parent).context(format!("creating {}", parent.display()))?;
             }
-            crate::contract::process::exec(
+            crate::process::exec(
                 Command::new("zip")
                     .args(["-q", "-r", "-X"])
                     .arg(&path)

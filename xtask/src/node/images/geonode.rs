@@ -8,8 +8,8 @@
 use super::debian::{Rootfs, User};
 use super::recipes::{Layer, Recipe, PATH};
 use super::Config;
-use crate::contract::process::exec;
 use crate::error::{Context, Error};
+use crate::process::exec;
 use std::fs;
 use std::path::PathBuf;
 use std::process::Command;

@@ -69,14 +69,14 @@ fn pause_layer(out: &Path) -> Result<(), Error> {
     fs::write(&source, include_str!("pause.c")).context("writing pause.c")?;
     let root = work.path().join("root");
     fs::create_dir_all(&root).context("creating the pause root")?;
-    crate::contract::process::exec(
+    crate::process::exec(
         Command::new("gcc")
             .args(["-static", "-Os", "-s", "-o"])
             .arg(root.join("pause"))
             .arg(&source),
     )
     .map_err(|e| Error::msg(format!("compiling pause.c (gcc, libc6-dev): {e}")))?;
-    crate::contract::process::exec(
+    crate::process::exec(
         Command::new("tar")
             .args([
                 "--numeric-owner",

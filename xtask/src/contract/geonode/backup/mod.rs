@@ -10,7 +10,7 @@ mod refusals;
 use super::run::GeoNodeRun;
 use crate::contract::inputs::{Inputs, Mapping};
 use crate::contract::postgresql;
-use crate::contract::process::{exec, exec_container};
+use crate::process::{exec, exec_container};
 use crate::project::RELEASE;
 use serde_json::Value;
 use std::collections::BTreeMap;

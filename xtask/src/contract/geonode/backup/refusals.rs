@@ -9,7 +9,7 @@
 //! own `backup_seal.py open` decrypts, byte for byte.
 
 use super::{Container, Round, Site, Volumes, PG_BIN};
-use crate::contract::process::exec;
+use crate::process::exec;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;

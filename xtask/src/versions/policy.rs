@@ -3,7 +3,7 @@
 //! (a key gone, or a default of another type) raises the major version (the minor one while it is
 //! 0.x) and has its upgrade note in docs/releasing.md.
 
-use super::version::{chart_version, git};
+use super::{chart_version, git};
 use serde_json::Value;
 use std::cmp::Ordering;
 use std::path::Path;

@@ -1,5 +1,6 @@
-//! Local processes of a contract run: each server in a process group of its own, killed with
-//! its group when dropped.
+//! Local processes: a program run to its end (its output or its error), and servers each in a
+//! process group of its own, killed with its group when dropped. Used by the contract, the docs
+//! site, releases, e2e, bench and the node images.
 
 use crate::error::{Context, Error};
 use crate::report::Step;
