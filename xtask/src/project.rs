@@ -107,6 +107,26 @@ impl Project {
     }
 }
 
+/// Every file under `dir`, in its folders too, sorted by path.
+pub fn files_under(dir: &Path) -> Result<Vec<PathBuf>, Error> {
+    let mut files = Vec::new();
+    let mut folders = vec![dir.to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        for entry in fs::read_dir(&folder).context(format!("listing {}", folder.display()))? {
+            let path = entry
+                .context(format!("listing {}", folder.display()))?
+                .path();
+            if path.is_dir() {
+                folders.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
 /// The `*.yaml` files directly in `dir`, sorted; none if `dir` does not exist.
 pub fn yaml_files(dir: &Path) -> Result<Vec<PathBuf>, Error> {
     if !dir.exists() {

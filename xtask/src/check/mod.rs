@@ -168,6 +168,9 @@ pub fn run(project: &Project, options: &Options) -> Result<Report, Error> {
             Err(e) => step.fail(e),
         },
     );
+    report.step("readable", |step| {
+        crate::readable::check_step(project, step)
+    });
     report.step("values-schema", |step| {
         crate::schema_defs::check_step(inputs.project, &inputs.tools, step)
     });
@@ -200,10 +203,11 @@ fn lint(inputs: &Inputs, step: &mut Step) {
 
 fn render(inputs: &Inputs, step: &mut Step) -> Vec<Render> {
     let newest = inputs.newest_minor();
+    let rendered_minors = minors_to_render(inputs, step);
     let mut jobs = Vec::new();
     for scenario in 0..inputs.scenarios.len() {
         for helm in 0..inputs.helms.len() {
-            for &minor in &inputs.minors {
+            for &minor in &rendered_minors {
                 jobs.push((scenario, helm, minor, true));
             }
         }
@@ -212,7 +216,7 @@ fn render(inputs: &Inputs, step: &mut Step) -> Vec<Render> {
     for helm in 0..inputs.helms.len() {
         jobs.push((0, helm, newest, false));
     }
-    let renders = parallel::map(&jobs, |&(scenario, helm, minor, pinned)| {
+    let mut renders = parallel::map(&jobs, |&(scenario, helm, minor, pinned)| {
         let values = inputs.values(&inputs.scenarios[scenario], pinned);
         let text = inputs.helms[helm].template(inputs.project, &values, minor);
         let objects = match &text {
@@ -228,6 +232,7 @@ fn render(inputs: &Inputs, step: &mut Step) -> Vec<Render> {
             objects,
         }
     });
+    renders.extend(minors_between(inputs, &rendered_minors, &renders, step));
     let mut objects = 0;
     let mut problems: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for r in &renders {
@@ -267,6 +272,93 @@ fn render(inputs: &Inputs, step: &mut Step) -> Vec<Render> {
         minors_label(&inputs.minors)
     );
     renders
+}
+
+/// The minors `helm template` runs at. A render depends on the Kubernetes version only through
+/// `.Capabilities`: when no template reads it, the oldest and the newest minor are rendered
+/// (Chart.yaml's kubeVersion is held against both) and the minors between take the newest's
+/// render, for their schemas to validate.
+fn minors_to_render(inputs: &Inputs, step: &mut Step) -> Vec<u32> {
+    let readers = match capabilities_readers(inputs.project) {
+        Ok(r) => r,
+        Err(e) => {
+            step.fail(e);
+            return inputs.minors.clone();
+        }
+    };
+    match (inputs.minors.as_slice(), readers.is_empty()) {
+        ([first, _, .., last], true) => vec![*first, *last],
+        (all, true) => all.to_vec(),
+        (all, false) => {
+            step.notes.push(format!(
+                "rendered at every minor: {} read .Capabilities",
+                readers.join(", ")
+            ));
+            all.to_vec()
+        }
+    }
+}
+
+/// The chart's templates that read `.Capabilities` (its Kubernetes version and APIs).
+fn capabilities_readers(project: &Project) -> Result<Vec<String>, String> {
+    let templates = project.chart.join("templates");
+    let mut readers = Vec::new();
+    for path in crate::project::files_under(&templates).map_err(|e| e.to_string())? {
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| format!("reading {}: {e}", path.display()))?;
+        if text.contains(".Capabilities") || text.contains("\"Capabilities\"") {
+            readers.push(project.rel(&path));
+        }
+    }
+    Ok(readers)
+}
+
+/// The renders of the minors that were not rendered (see [`minors_to_render`]): the newest
+/// minor's, once the oldest's is seen to be the same text.
+fn minors_between(
+    inputs: &Inputs,
+    rendered_minors: &[u32],
+    renders: &[Render],
+    step: &mut Step,
+) -> Vec<Render> {
+    let (Some(&oldest), Some(&newest)) = (rendered_minors.first(), rendered_minors.last()) else {
+        return Vec::new();
+    };
+    let between: Vec<u32> = inputs
+        .minors
+        .iter()
+        .copied()
+        .filter(|m| !rendered_minors.contains(m))
+        .collect();
+    if between.is_empty() {
+        return Vec::new();
+    }
+    let find = |r: &Render, minor: u32| {
+        renders.iter().find(|o| {
+            (o.scenario, o.helm, o.pinned, o.minor) == (r.scenario, r.helm, r.pinned, minor)
+        })
+    };
+    let mut derived = Vec::new();
+    for newest_render in renders.iter().filter(|r| r.pinned && r.minor == newest) {
+        if let (Some(old), Ok(new_text)) = (find(newest_render, oldest), &newest_render.text) {
+            if let Ok(old_text) = &old.text {
+                if old_text != new_text {
+                    step.fail(format!(
+                        "{} renders differently at Kubernetes 1.{oldest} and 1.{newest}, though no \
+                         template reads .Capabilities; find what else depends on --kube-version",
+                        inputs.render_name(newest_render)
+                    ));
+                }
+            }
+        }
+        derived.extend(between.iter().map(|&minor| Render {
+            minor,
+            text: newest_render.text.clone(),
+            objects: newest_render.objects.clone(),
+            ..*newest_render
+        }));
+    }
+    derived
 }
 
 fn minors_label(minors: &[u32]) -> String {
