@@ -26,7 +26,8 @@ the same volumes. Everything here is used by all of them, so they cannot drift a
 
 {{/* Python-list text of the host names Django answers to: the site, and the in-cluster names. */}}
 {{- define "geonode.django.allowedHosts" -}}
-{{- $hosts := list (include "geonode.siteHost" .) (include "geonode.django.fullname" .) (include "geonode.django.internalHost" .) "localhost" "127.0.0.1" }}
+{{- $hosts := list (include "geonode.siteHost" .) (include "geonode.django.fullname" .)
+  (include "geonode.django.internalHost" .) "localhost" "127.0.0.1" }}
 {{- $quoted := list }}
 {{- range uniq $hosts }}{{ $quoted = append $quoted (printf "'%s'" .) }}{{ end }}
 {{- printf "[%s]" (join ", " $quoted) }}
@@ -34,6 +35,8 @@ the same volumes. Everything here is used by all of them, so they cannot drift a
 
 {{/* The environment of every GeoNode container (Django, Celery, the init Job). */}}
 {{- define "geonode.django.env" -}}
+{{- $site := include "geonode.siteUrl" . }}
+{{- $secure := include "geonode.siteSecure" . -}}
 - name: DJANGO_SETTINGS_MODULE
   value: geonode_k8s_settings
 # The chart's settings module (files/django/geonode_k8s_settings.py) loads the project's.
@@ -49,13 +52,13 @@ the same volumes. Everything here is used by all of them, so they cannot drift a
 - name: HOME
   value: /tmp
 - name: SITEURL
-  value: {{ include "geonode.siteUrl" . | quote }}
+  value: {{ $site | quote }}
 - name: ALLOWED_HOSTS
   value: {{ include "geonode.django.allowedHosts" . | quote }}
 - name: SESSION_COOKIE_SECURE
-  value: {{ include "geonode.siteSecure" . | quote }}
+  value: {{ $secure | quote }}
 - name: CSRF_COOKIE_SECURE
-  value: {{ include "geonode.siteSecure" . | quote }}
+  value: {{ $secure | quote }}
 - name: DEBUG
   value: "False"
 - name: ASYNC_SIGNALS
@@ -75,9 +78,9 @@ the same volumes. Everything here is used by all of them, so they cannot drift a
 - name: GEOSERVER_LOCATION
   value: {{ include "geonode.geoserver.internalUrl" . | quote }}
 - name: GEOSERVER_PUBLIC_LOCATION
-  value: {{ printf "%sgeoserver/" (include "geonode.siteUrl" .) | quote }}
+  value: {{ printf "%sgeoserver/" $site | quote }}
 - name: GEOSERVER_WEB_UI_LOCATION
-  value: {{ printf "%sgeoserver/" (include "geonode.siteUrl" .) | quote }}
+  value: {{ printf "%sgeoserver/" $site | quote }}
 - name: GEOSERVER_ADMIN_USER
   value: admin
 - name: ADMIN_EMAIL
@@ -173,13 +176,8 @@ geonode.settings are plain values in the pod spec: none may name a variable the 
 later duplicate wins: DEBUG, ALLOWED_HOSTS, SECRET_KEY...), nor look like a credential.
 */}}
 {{- define "geonode.django.validate" -}}
-{{- $chart := list }}
+{{- $chart := values (include "geonode.django.credentialVars" . | fromYaml) }}
 {{- range include "geonode.django.env" . | fromYamlArray }}{{ $chart = append $chart .name }}{{ end }}
-{{- range $component := list "django" "celery-worker" "init" }}
-{{- range include "geonode.django.credentialsEnv" (dict "context" $ "component" $component) | fromYamlArray }}
-{{- $chart = append $chart .name }}
-{{- end }}
-{{- end }}
 {{- $chart = concat $chart (list "DATABASE_URL" "GEODATABASE_URL" "BROKER_URL" "CELERY_RESULT_BACKEND") }}
 {{- range $name, $_ := .Values.geonode.settings }}
 {{- if has $name $chart }}
@@ -193,14 +191,25 @@ later duplicate wins: DEBUG, ALLOWED_HOSTS, SECRET_KEY...), nor look like a cred
 {{- end }}
 {{- end }}
 
+{{/* The env var of each geonode.auth credential, as a YAML map. */}}
+{{- define "geonode.django.credentialVars" -}}
+secretKey: SECRET_KEY
+geoserverAdminPassword: GEOSERVER_ADMIN_PASSWORD
+oauth2ApiKey: OAUTH2_API_KEY
+oidcRsaPrivateKey: OIDC_RSA_PRIVATE_KEY
+adminPassword: ADMIN_PASSWORD
+oauth2ClientId: OAUTH2_CLIENT_ID
+oauth2ClientSecret: OAUTH2_CLIENT_SECRET
+{{- end }}
+
 {{/*
 The credentials of geonode.auth a GeoNode container gets, and no others (a process that never
 uses one cannot leak it): the web pages sign sessions and password-reset links (SECRET_KEY), call
 GeoServer as its administrator, check GeoServer's key on the role endpoints and sign OpenID
 Connect ID tokens; the worker's tasks call GeoServer and read the stored credentials of remote
 services (encrypted with SECRET_KEY); the init Job sets the administrator's password and GeoServer's
-OAuth2 client (and the site's own commands may call GeoServer); beat only schedules. A YAML list.
-(dict "context" $ "component" "django"|"celery-worker"|"celery-beat"|"init")
+OAuth2 client (and the site's own commands may call GeoServer); beat only schedules. A YAML list,
+empty for beat. (dict "context" $ "component" "django"|"celery-worker"|"celery-beat"|"init")
 */}}
 {{- define "geonode.django.credentialsEnv" -}}
 {{- $keys := get (dict
@@ -208,15 +217,13 @@ OAuth2 client (and the site's own commands may call GeoServer); beat only schedu
   "celery-worker" (list "secretKey" "geoserverAdminPassword")
   "init" (list "secretKey" "geoserverAdminPassword" "adminPassword" "oauth2ClientId" "oauth2ClientSecret")
   ) .component | default list }}
-{{- $names := dict "secretKey" "SECRET_KEY" "geoserverAdminPassword" "GEOSERVER_ADMIN_PASSWORD"
-  "oauth2ApiKey" "OAUTH2_API_KEY" "oidcRsaPrivateKey" "OIDC_RSA_PRIVATE_KEY" "adminPassword" "ADMIN_PASSWORD"
-  "oauth2ClientId" "OAUTH2_CLIENT_ID" "oauth2ClientSecret" "OAUTH2_CLIENT_SECRET" }}
+{{- $vars := include "geonode.django.credentialVars" . | fromYaml }}
 {{- $env := list }}
 {{- range $key := $keys }}
-{{- $var := dict "context" $.context "group" "geonode" "key" $key "env" (get $names $key) }}
-{{- $env = concat $env (include "geonode.credentials.env" $var | fromYamlArray) }}
+{{- $var := dict "context" $.context "group" "geonode" "key" $key "env" (get $vars $key) }}
+{{- $env = append $env (include "geonode.credentials.env" $var) }}
 {{- end }}
-{{- toYaml $env }}
+{{- join "\n" $env }}
 {{- end }}
 
 {{/* Volumes of every GeoNode pod: its config, scratch space, and the two shared volumes. */}}
@@ -255,29 +262,44 @@ OAuth2 client (and the site's own commands may call GeoServer); beat only schedu
 {{- end }}
 
 {{/*
+What every GeoNode pod shares with the init Job's name, which hashes it: the environment, the
+geonode.settings, the credentials' checksum annotation, and the name itself. Each is costly to
+render, so a template renders them once: fills the dict it is called with, (dict "context" $),
+with env, settingsEnv, credentialsChecksum and initJobName.
+*/}}
+{{- define "geonode.django.shared" -}}
+{{- $root := .context }}
+{{- $_ := set . "env" (include "geonode.django.env" $root) }}
+{{- $_ = set . "settingsEnv" (include "geonode.django.settingsEnv" $root) }}
+{{- $_ = set . "credentialsChecksum" (include "geonode.credentials.checksumAnnotation" $root) }}
+{{- $_ = set . "initJobName" (include "geonode.initJob.name" .) }}
+{{- end }}
+
+{{/*
 The init Job's name: a hash of everything it depends on (the image, its scripts and settings, its
 environment, where its credentials come from and credentials.rotation: never a credential), so a
-change gives a new Job that runs once.
+change gives a new Job that runs once. Call with the dict geonode.django.shared fills.
 */}}
 {{- define "geonode.initJob.name" -}}
+{{- $root := .context }}
 {{- $inputs := list
-  (include "geonode.image" (dict "image" .Values.geonode.image "path" "geonode.image"))
-  (include (print $.Template.BasePath "/django/configmap.yaml") .)
-  (include "geonode.django.env" .)
-  (include "geonode.django.settingsEnv" .)
-  (include "geonode.credentials.checksumAnnotation" .)
-  (toYaml .Values.initJob) }}
-{{- if .Values.backup.restore.enabled }}
-{{- $inputs = append $inputs (include "geonode.backup.restoreContainers" .) }}
+  (include "geonode.image" (dict "image" $root.Values.geonode.image "path" "geonode.image"))
+  (include (print $root.Template.BasePath "/django/configmap.yaml") $root)
+  .env
+  .settingsEnv
+  .credentialsChecksum
+  (toYaml $root.Values.initJob) }}
+{{- if $root.Values.backup.restore.enabled }}
+{{- $inputs = append $inputs (include "geonode.backup.restoreContainers" $root) }}
 {{- end }}
-{{- printf "%s-init-%s" (include "geonode.fullname" .) (join "\n" $inputs | sha256sum | trunc 10) }}
+{{- printf "%s-init-%s" (include "geonode.fullname" $root) (join "\n" $inputs | sha256sum | trunc 10) }}
 {{- end }}
 
 {{/*
 The init container of Django and Celery pods: waits until the init Job of this release's
 configuration has finished (migrated both databases and the rest), which the Job records in
-GeoNode's database; a query, not a Django start. Call with (dict "context" $ "values"
-.Values.<component>).
+GeoNode's database; a query, not a Django start.
+(dict "context" $ "values" .Values.<component> "initJobName" <geonode.initJob.name>)
 */}}
 {{- define "geonode.django.waitForMigrations" -}}
 - name: wait-for-migrations
@@ -291,7 +313,7 @@ GeoNode's database; a query, not a Django start. Call with (dict "context" $ "va
       value: "1"
     {{- include "geonode.database.env" .context | nindent 4 }}
     - name: GEONODE_K8S_INIT_JOB
-      value: {{ include "geonode.initJob.name" .context }}
+      value: {{ .initJobName }}
   resources:
     {{- toYaml .context.Values.geonode.initResources | nindent 4 }}
   securityContext:
@@ -300,13 +322,15 @@ GeoNode's database; a query, not a Django start. Call with (dict "context" $ "va
     {{- include "geonode.django.volumeMounts" .context | nindent 4 }}
 {{- end }}
 
-{{/* Checksum annotations of every pod that runs GeoNode code. */}}
+{{/* Checksum annotations of every pod that runs GeoNode code. Call with geonode.django.shared's dict. */}}
 {{- define "geonode.django.checksums" -}}
-{{ include "geonode.checksumAnnotation" (dict "context" . "name" (include "geonode.django.configName" .) "template" "/django/configmap.yaml") }}
-{{ include "geonode.credentials.checksumAnnotation" . }}
+{{- $config := dict "context" .context "name" (include "geonode.django.configName" .context)
+  "template" "/django/configmap.yaml" -}}
+{{ include "geonode.checksumAnnotation" $config }}
+{{ .credentialsChecksum }}
 {{- end }}
 
-{{/* uwsgi worker processes: the value, or 2 per requested CPU core (at least 2). */}}
+{{/* uwsgi worker processes: the value, or 4 per requested CPU core (at least 4). */}}
 {{- define "geonode.django.processes" -}}
 {{- $uwsgi := .Values.django.uwsgi }}
 {{- if $uwsgi.processes }}
@@ -319,33 +343,96 @@ GeoNode's database; a query, not a Django start. Call with (dict "context" $ "va
 {{- end }}
 
 {{/*
+Django's uwsgi command, a YAML list. Workers are renewed hourly, each 5 minutes after the one
+before, never all at once (a count of requests renewed them together under load: nothing served
+meanwhile); no --max-requests. SIGTERM: uwsgi stops taking requests and waits for the running
+ones (up to harakiri). Requests are logged by path, never with their query: GeoNode puts access
+tokens there (/gs/); with the uwsgi process that served each, as uwsgi's own format has it.
+*/}}
+{{- define "geonode.django.command" -}}
+{{- $project := .Values.geonode.project }}
+{{- $uwsgi := .Values.django.uwsgi }}
+- uwsgi
+- --http-socket=0.0.0.0:8000
+- --chdir={{ $project.dir }}
+- --module={{ $project.wsgiModule }}:application
+- --master
+- --processes={{ include "geonode.django.processes" . }}
+- --threads={{ $uwsgi.threads }}
+- --enable-threads
+- --single-interpreter
+- --die-on-term
+- --need-app
+- --vacuum
+- --buffer-size=32768
+- --harakiri={{ $uwsgi.harakiriSeconds }}
+- --max-worker-lifetime=3600
+- --max-worker-lifetime-delta=300
+- --hook-master-start=unix_signal:15 gracefully_kill_them_all
+- --worker-reload-mercy={{ $uwsgi.harakiriSeconds }}
+{{- if not $uwsgi.logRequests }}
+- --disable-logging
+{{- end }}
+- '--log-format=%(var.HTTP_X_REAL_IP) [%(ltime)] pid %(pid) "%(method) %(var.PATH_INFO) %(proto)"
+  %(status) %(size) B %(msecs) ms'
+{{- end }}
+
+{{/*
+The fields of Django's container after its environment: its port; its probes, readiness asking
+for the home page (Django, its database and cache), startup and liveness only uwsgi's socket; the
+preStop of its graceful stop. (dict "context" $ "stop" <geonode.gracefulStop, parsed>)
+*/}}
+{{- define "geonode.django.serving" -}}
+{{- $root := .context }}
+{{- $site := list (dict "name" "Host" "value" (include "geonode.siteHost" $root)) }}
+{{- $home := dict "httpGet" (dict "path" "/" "port" "http" "httpHeaders" $site) }}
+{{- $socket := dict "tcpSocket" (dict "port" "http") }}
+{{- $probes := dict "handler" $home "process" $socket "probes" $root.Values.django.probes -}}
+ports:
+  - name: http
+    containerPort: 8000
+    protocol: TCP
+{{ include "geonode.probes" $probes }}
+{{ toYaml (pick .stop "lifecycle") }}
+{{- end }}
+
+{{/*
 The pod template of every workload that runs GeoNode code (Django, Celery worker and beat, the
 init Job). Call with (dict "context" $ "component" "celery-worker" "values" .Values.celery.worker
-"name" "celery" "command" (list ...) "extra" <container fields: ports, probes> "waitForMigrations" true
-"restartPolicy" "Never"|"" ["stop" (include "geonode.gracefulStop" ... | fromYaml)] ["env" (list <env vars of this container>)]
-["initContainers" (list <containers after the migrations gate>)] ["volumes" (list <their volumes>)]).
+"name" "celery" "command" (list ...) "extra" <container fields: ports, probes>
+"waitForMigrations" true "restartPolicy" "Never"|"" ["stop" (include "geonode.gracefulStop" ... | fromYaml)]
+["env" (list <env vars of this container>)] ["initContainers" (list <containers after the migrations
+gate>)] ["volumes" (list <their volumes>)] ["shared" <the dict geonode.django.shared filled>]).
 */}}
 {{- define "geonode.django.podTemplate" -}}
 {{- $root := .context }}
 {{- $values := .values }}
+{{- $shared := .shared }}
+{{- if not $shared }}
+{{- $shared = dict "context" $root }}
+{{- $_ := include "geonode.django.shared" $shared }}
+{{- end }}
 metadata:
   labels:
     {{- include "geonode.podLabels" . | nindent 4 }}
     {{- include "geonode.storage.groupLabel" $root | nindent 4 }}
   annotations:
-    {{- include "geonode.django.checksums" $root | nindent 4 }}
+    {{- include "geonode.django.checksums" $shared | nindent 4 }}
     {{- with $values.podAnnotations }}
     {{- toYaml . | nindent 4 }}
     {{- end }}
 spec:
-  {{- include "geonode.podSpecCommon" (dict "context" $root "component" .component "values" $values "sharedVolumes" true "images" (list $root.Values.geonode.image) "stop" .stop) | nindent 2 }}
+  {{- $common := dict "context" $root "component" .component "values" $values "sharedVolumes" true
+    "images" (list $root.Values.geonode.image) "stop" .stop }}
+  {{- include "geonode.podSpecCommon" $common | nindent 2 }}
   {{- with .restartPolicy }}
   restartPolicy: {{ . }}
   {{- end }}
   {{- if or .waitForMigrations .initContainers }}
   initContainers:
     {{- if .waitForMigrations }}
-    {{- include "geonode.django.waitForMigrations" (dict "context" $root "values" $values) | nindent 4 }}
+    {{- $gate := dict "context" $root "values" $values "initJobName" $shared.initJobName }}
+    {{- include "geonode.django.waitForMigrations" $gate | nindent 4 }}
     {{- end }}
     {{- with .initContainers }}
     {{- toYaml . | nindent 4 }}
@@ -359,13 +446,12 @@ spec:
         {{- toYaml .command | nindent 8 }}
       workingDir: {{ $root.Values.geonode.project.dir }}
       env:
-        {{- include "geonode.django.env" $root | nindent 8 }}
-        {{- $credentials := dict "context" $root "component" .component }}
-        {{- with include "geonode.django.credentialsEnv" $credentials | fromYamlArray }}
-        {{- toYaml . | nindent 8 }}
+        {{- $shared.env | nindent 8 }}
+        {{- with include "geonode.django.credentialsEnv" (dict "context" $root "component" .component) }}
+        {{- . | nindent 8 }}
         {{- end }}
-        {{- with include "geonode.django.settingsEnv" $root | fromYamlArray }}
-        {{- toYaml . | nindent 8 }}
+        {{- if $root.Values.geonode.settings }}
+        {{- $shared.settingsEnv | nindent 8 }}
         {{- end }}
         {{- with .env }}
         {{- toYaml . | nindent 8 }}

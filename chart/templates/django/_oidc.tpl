@@ -4,11 +4,15 @@ GeoNode's geonode_openid_connect provider). The chart's settings module builds t
 SOCIALACCOUNT_PROVIDERS entry from the GEONODE_K8S_OIDC_* variables below.
 */}}
 
-{{/* One of the provider's endpoints: the value, or Keycloak's under the issuer. (dict "context" $ "name" "authorize"|"token"|"userinfo") */}}
+{{/*
+One of the provider's endpoints: the value, or Keycloak's under the issuer.
+(dict "context" $ "name" "authorize"|"token"|"userinfo")
+*/}}
 {{- define "geonode.oidc.endpoint" -}}
 {{- $oidc := .context.Values.geonode.oidc }}
-{{- $keycloak := dict "authorize" "auth" "token" "token" "userinfo" "userinfo" }}
-{{- index $oidc.endpoints .name | default (printf "%s/protocol/openid-connect/%s" (trimSuffix "/" $oidc.issuer) (index $keycloak .name)) }}
+{{- $paths := dict "authorize" "auth" "token" "token" "userinfo" "userinfo" }}
+{{- $keycloak := printf "%s/protocol/openid-connect/%s" (trimSuffix "/" $oidc.issuer) (index $paths .name) }}
+{{- index $oidc.endpoints .name | default $keycloak }}
 {{- end }}
 
 {{/* The provider's settings, the same in every GeoNode container (its app is in INSTALLED_APPS everywhere). */}}
@@ -49,7 +53,8 @@ SOCIALACCOUNT_PROVIDERS entry from the GEONODE_K8S_OIDC_* variables below.
 {{- $oidc := .Values.geonode.oidc }}
 {{- $env := list }}
 {{- if $oidc.enabled }}
-{{- $env = append $env (dict "name" "GEONODE_K8S_OIDC_CLIENT_SECRET" "valueFrom" (dict "secretKeyRef" (dict "name" $oidc.clientSecret.name "key" $oidc.clientSecret.key))) }}
+{{- $ref := dict "name" $oidc.clientSecret.name "key" $oidc.clientSecret.key }}
+{{- $env = append $env (dict "name" "GEONODE_K8S_OIDC_CLIENT_SECRET" "valueFrom" (dict "secretKeyRef" $ref)) }}
 {{- end }}
 {{- toYaml $env }}
 {{- end }}
@@ -61,7 +66,8 @@ SOCIALACCOUNT_PROVIDERS entry from the GEONODE_K8S_OIDC_* variables below.
 {{- if $oidc.enabled }}
 {{- range $name := list "token" "userinfo" }}
 {{- $url := include "geonode.oidc.endpoint" (dict "context" $ "name" $name) }}
-{{- $rules = concat $rules (include "geonode.networkPolicy.urlEgress" (dict "url" $url "networkCidrs" $oidc.networkCidrs) | fromYamlArray) }}
+{{- $egress := dict "url" $url "networkCidrs" $oidc.networkCidrs }}
+{{- $rules = concat $rules (include "geonode.networkPolicy.urlEgress" $egress | fromYamlArray) }}
 {{- end }}
 {{- end }}
 {{- toYaml (uniq $rules) }}
@@ -75,7 +81,8 @@ SOCIALACCOUNT_PROVIDERS entry from the GEONODE_K8S_OIDC_* variables below.
 {{- fail "geonode.oidc.enabled is true but geonode.oidc.clientId is empty: set the client's ID at the provider" }}
 {{- end }}
 {{- if not $oidc.clientSecret.name }}
-{{- fail "geonode.oidc.clientSecret.name is empty: create a Secret with the client's secret (key geonode.oidc.clientSecret.key) and name it there; the chart never generates it or takes it as a value" }}
+{{- fail (print "geonode.oidc.clientSecret.name is empty: create a Secret with the client's secret (key "
+  "geonode.oidc.clientSecret.key) and name it there; the chart never generates it or takes it as a value") }}
 {{- end }}
 {{- $own := list }}
 {{- range $group := include "geonode.credentials.groups" . | fromYamlArray }}
@@ -89,12 +96,14 @@ SOCIALACCOUNT_PROVIDERS entry from the GEONODE_K8S_OIDC_* variables below.
   "client's secret and name it there") }}
 {{- end }}
 {{- if not $oidc.issuer }}
-{{- fail "geonode.oidc.issuer is empty: set the ID tokens' issuer (Keycloak: https://<host>/realms/<realm>); GeoNode refuses tokens of any other" }}
+{{- fail (print "geonode.oidc.issuer is empty: set the ID tokens' issuer (Keycloak: https://<host>/realms/<realm>); "
+  "GeoNode refuses tokens of any other") }}
 {{- end }}
 {{- range $name := list "authorize" "token" "userinfo" }}
 {{- $url := include "geonode.oidc.endpoint" (dict "context" $ "name" $name) }}
 {{- if not (regexMatch "^https?://[^/?#]+" $url) }}
-{{- fail (printf "geonode.oidc.endpoints.%s is %q, not an http(s) URL: set it, or geonode.oidc.issuer to a URL for Keycloak's endpoints" $name $url) }}
+{{- fail (printf (print "geonode.oidc.endpoints.%s is %q, not an http(s) URL: set it, or geonode.oidc.issuer to "
+  "a URL for Keycloak's endpoints") $name $url) }}
 {{- end }}
 {{- end }}
 {{- if not (has "openid" $oidc.scope) }}
