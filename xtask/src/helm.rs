@@ -42,6 +42,15 @@ impl Helm {
         cmd
     }
 
+    /// [`Helm::command`] for a run of a fraction of a second without a cluster (template, lint):
+    /// its garbage collector would only cost time (a third of a render's), and what it leaves
+    /// is freed when it exits, at under 150 MB.
+    fn short_run(&self) -> Command {
+        let mut cmd = self.command(None);
+        cmd.env("GOGC", "off");
+        cmd
+    }
+
     /// Helm's cache, configuration and data homes: ours, so a user's repositories and plugins
     /// never change what we run.
     pub fn homes(&self) -> Vec<(&'static str, PathBuf)> {
@@ -68,7 +77,7 @@ impl Helm {
         values: &[PathBuf],
         kube_minor: u32,
     ) -> Result<String, String> {
-        let mut cmd = self.command(None);
+        let mut cmd = self.short_run();
         cmd.args(["template", RELEASE])
             .arg(&project.chart)
             .args(["--namespace", NAMESPACE, "--kube-version"])
@@ -88,7 +97,7 @@ impl Helm {
         values: &[PathBuf],
         sets: &[String],
     ) -> Result<String, String> {
-        let mut cmd = self.command(None);
+        let mut cmd = self.short_run();
         cmd.args(["install", RELEASE]).arg(&project.chart).args([
             "--dry-run=client",
             "--namespace",
@@ -105,7 +114,7 @@ impl Helm {
 
     /// `helm lint --strict` with the given values files.
     pub fn lint(&self, project: &Project, values: &[PathBuf]) -> Result<String, String> {
-        let mut cmd = self.command(None);
+        let mut cmd = self.short_run();
         cmd.args(["lint", "--strict", "--namespace", NAMESPACE])
             .arg(&project.chart);
         for v in values {
