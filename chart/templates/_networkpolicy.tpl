@@ -1,8 +1,10 @@
 {{/*
 Network policies (networkPolicy.*): each component's pods accept only the connections GeoNode
 needs and reach only their peers, DNS and, where networkPolicy.outside allows it, addresses
-outside the cluster; never the cloud metadata address. Rules are built as dicts and written with
-toYaml; each component's folder has its networkpolicy.yaml.
+outside the cluster; never the cloud metadata address. Each component's folder has its
+networkpolicy.yaml: it starts a policy as a dict, the allow* helpers below add rules to the
+dict's ingress and egress lists (in place, so no rule goes through YAML and back), and
+geonode.networkPolicy writes it with toYaml.
 */}}
 
 {{/*
@@ -39,20 +41,16 @@ Templates have no address arithmetic: IPv4's octets are printed in binary, IPv6'
 {{- end }}
 {{- end }}
 
-{{/* Where clouds serve instance metadata and credentials (AWS, GCP, Azure; Alibaba; AWS over IPv6). */}}
-{{- define "geonode.networkPolicy.metadataAddresses" -}}
-{{- toYaml (list "169.254.169.254" "100.100.100.200" "fd00:ec2::254") }}
-{{- end }}
-
 {{/*
 Egress rules with every ipBlock that holds a cloud metadata address made to except it, whoever
 wrote the rule (the chart, networkCidrs, extraEgress, apiServer.to); a rule without destinations
-(every address) or a block that is nothing but such an address is refused. A YAML list.
-(dict "rules" (list ...) "component" "django")
+(every address) or a block that is nothing but such an address is refused. Replaces .rules with
+the rules so checked. (dict "rules" (list ...) "component" "django")
 */}}
 {{- define "geonode.networkPolicy.exceptMetadata" -}}
 {{- $component := .component }}
-{{- $metadata := include "geonode.networkPolicy.metadataAddresses" . | fromYamlArray }}
+{{- /* Where clouds serve instance metadata and credentials (AWS, GCP, Azure; Alibaba; AWS over IPv6). */}}
+{{- $metadata := list "169.254.169.254" "100.100.100.200" "fd00:ec2::254" }}
 {{- $rules := list }}
 {{- range $rule := .rules }}
 {{- if not $rule.to }}
@@ -89,7 +87,7 @@ wrote the rule (the chart, networkCidrs, extraEgress, apiServer.to); a rule with
 {{- end }}
 {{- $rules = append $rules (merge (dict "to" $peers) (omit $rule "to")) }}
 {{- end }}
-{{- toYaml $rules }}
+{{- $_ := set . "rules" $rules }}
 {{- end }}
 
 {{/* The GeoNode workloads: Django, the Celery worker and beat, the init Job. */}}
@@ -110,10 +108,28 @@ podSelector:
         {{- toYaml .components | nindent 8 }}
 {{- end }}
 
-{{/* A rule to or from the release's pods of these components on one port. (dict "context" $ "components" (list ...) "port" N "direction" "from"|"to") */}}
-{{- define "geonode.networkPolicy.podsRule" -}}
-{{- $peer := include "geonode.networkPolicy.pods" . | fromYaml }}
-{{- toYaml (dict .direction (list $peer) "ports" (list (dict "port" (int .port) "protocol" "TCP"))) }}
+{{/*
+Adds rules to a policy (see geonode.networkPolicy), after those it has.
+(dict "policy" $policy ["ingress" (list ...)] ["egress" (list ...)])
+*/}}
+{{- define "geonode.networkPolicy.allow" -}}
+{{- range $direction := list "ingress" "egress" }}
+{{- with index $ $direction }}
+{{- $_ := set $.policy $direction (concat (index $.policy $direction | default list) .) }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+Adds a rule to a policy: from (ingress) or to (egress) the release's pods of these components, on
+one port. (dict "policy" $policy "from"|"to" (list "django" ...) "port" N)
+*/}}
+{{- define "geonode.networkPolicy.allowPods" -}}
+{{- $direction := hasKey . "from" | ternary "from" "to" }}
+{{- $peer := include "geonode.networkPolicy.pods" (dict "context" .policy.context "components" (index . $direction)) }}
+{{- $rule := dict $direction (list ($peer | fromYaml)) "ports" (list (dict "port" (int .port) "protocol" "TCP")) }}
+{{- $rules := dict "policy" .policy (eq $direction "from" | ternary "ingress" "egress") (list $rule) }}
+{{- include "geonode.networkPolicy.allow" $rules }}
 {{- end }}
 
 {{/*
@@ -142,43 +158,45 @@ port or its scheme's. (dict "url" ... "networkCidrs" (list ...)); a YAML list of
 */}}
 {{- define "geonode.networkPolicy.urlEgress" -}}
 {{- $url := urlParse .url }}
-{{- $port := regexFind ":[0-9]+$" $url.host | trimPrefix ":" | default (eq $url.scheme "https" | ternary "443" "80") }}
-{{- $host := regexReplaceAll ":[0-9]+$" $url.host "" }}
-{{- include "geonode.networkPolicy.addressEgress" (dict "server" (dict "host" $host "networkCidrs" .networkCidrs) "port" $port) }}
+{{- $schemePort := eq $url.scheme "https" | ternary "443" "80" }}
+{{- $port := regexFind ":[0-9]+$" $url.host | trimPrefix ":" | default $schemePort }}
+{{- $server := dict "host" (regexReplaceAll ":[0-9]+$" $url.host "") "networkCidrs" .networkCidrs }}
+{{- include "geonode.networkPolicy.addressEgress" (dict "server" $server "port" $port) }}
 {{- end }}
 
 {{/*
-Egress to an embedded service (its pods) or its external counterpart: its pods by their labels
-when it runs in the cluster (external.podSelector; pod addresses are not reliably matched by
-address ranges), else its address ranges; as a YAML list of rules.
-(dict "context" $ "service" "postgresql"|"redis" "port" <embedded port>), and "server" (a map with host and
-port) for another server on the external one's network (Redis's cache).
+Adds the egress to an embedded service (its pods) or its external counterpart to a policy: its
+pods by their labels when it runs in the cluster (external.podSelector; pod addresses are not
+reliably matched by address ranges), else its address ranges (nothing when they are unknown).
+(dict "policy" $policy "service" "postgresql"|"redis" "port" <embedded port>), and "server" (a
+map with host and port) for another server on the external one's network (Redis's cache).
 */}}
-{{- define "geonode.networkPolicy.serviceEgress" -}}
-{{- $values := index .context.Values .service }}
+{{- define "geonode.networkPolicy.allowService" -}}
+{{- $values := index .policy.context.Values .service }}
 {{- $external := merge (deepCopy (.server | default dict)) $values.external }}
 {{- if $values.enabled }}
-{{- toYaml (list (include "geonode.networkPolicy.podsRule" (dict "context" .context "components" (list .service) "port" .port "direction" "to") | fromYaml)) }}
+{{- include "geonode.networkPolicy.allowPods" (dict "policy" .policy "to" (list .service) "port" .port) }}
 {{- else if $external.podSelector }}
 {{- $peer := dict "podSelector" (dict "matchLabels" $external.podSelector) }}
 {{- with $external.namespaceSelector }}
 {{- $_ := set $peer "namespaceSelector" (dict "matchLabels" .) }}
 {{- end }}
-{{- toYaml (list (dict "to" (list $peer) "ports" (list (dict "port" (int $external.port) "protocol" "TCP")))) }}
+{{- $rule := dict "to" (list $peer) "ports" (list (dict "port" (int $external.port) "protocol" "TCP")) }}
+{{- include "geonode.networkPolicy.allow" (dict "policy" .policy "egress" (list $rule)) }}
 {{- else }}
-{{- include "geonode.networkPolicy.addressEgress" (dict "server" $external "port" $external.port) }}
+{{- $rules := include "geonode.networkPolicy.addressEgress" (dict "server" $external "port" $external.port) }}
+{{- include "geonode.networkPolicy.allow" (dict "policy" .policy "egress" ($rules | fromYamlArray)) }}
 {{- end }}
 {{- end }}
 
-{{/* Egress to Django's shared cache (see geonode.cache.backend), as a YAML list of rules. */}}
-{{- define "geonode.networkPolicy.cacheEgress" -}}
-{{- $backend := include "geonode.cache.backend" . }}
+{{/* Adds the egress to Django's shared cache (see geonode.cache.backend) to a policy. */}}
+{{- define "geonode.networkPolicy.allowCache" -}}
+{{- $backend := include "geonode.cache.backend" .context }}
 {{- if eq $backend "memcached" }}
-{{- $memcached := dict "context" . "components" (list "memcached") "port" 11211 "direction" "to" }}
-{{- toYaml (list (include "geonode.networkPolicy.podsRule" $memcached | fromYaml)) }}
+{{- include "geonode.networkPolicy.allowPods" (dict "policy" . "to" (list "memcached") "port" 11211) }}
 {{- else }}
-{{- $server := eq $backend "external" | ternary .Values.redis.external.cache dict }}
-{{- include "geonode.networkPolicy.serviceEgress" (dict "context" . "service" "redis" "port" 6380 "server" $server) }}
+{{- $server := eq $backend "external" | ternary .context.Values.redis.external.cache dict }}
+{{- include "geonode.networkPolicy.allowService" (dict "policy" . "service" "redis" "port" 6380 "server" $server) }}
 {{- end }}
 {{- end }}
 
@@ -204,11 +222,6 @@ Peers and rules that would open more than they seem to: an extra ingress rule wi
 {{- end }}
 {{- end }}
 {{- end }}
-{{- $labels := list (list "commonLabels" .Values.commonLabels) }}
-{{- range $path, $values := include "geonode.podValues" . | fromYaml }}
-{{- $merged := merge dict ($values.podLabels | default dict) $.Values.commonLabels }}
-{{- $labels = append $labels (list (printf "%s.podLabels (with commonLabels)" $path) $merged) }}
-{{- end }}
 {{- range $peer := $np.dns.to }}
 {{- $pods := $peer.podSelector | default dict }}
 {{- range $selector := list $pods ($peer.namespaceSelector | default dict) }}
@@ -228,16 +241,23 @@ Peers and rules that would open more than they seem to: an extra ingress rule wi
   "anyone labels k8s-app: kube-dns could answer; name the DNS namespace (matchLabels: "
   "{kubernetes.io/metadata.name: kube-system} on most distributions)") }}
 {{- end }}
+{{- /* Pod labels alone, without a namespace, select DNS pods in the release's own namespace. */}}
+{{- if and $pods.matchLabels (not $pods.matchExpressions) (not $peer.namespaceSelector) }}
+{{- $labels := list (list "commonLabels" $.Values.commonLabels) }}
+{{- range $path, $values := include "geonode.podValues" $ | fromYaml }}
+{{- $merged := merge dict ($values.podLabels | default dict) $.Values.commonLabels }}
+{{- $labels = append $labels (list (printf "%s.podLabels (with commonLabels)" $path) $merged) }}
+{{- end }}
 {{- range $labelled := $labels }}
-{{- $where := first $labelled }}
 {{- $carried := last $labelled }}
 {{- $all := true }}
 {{- range $key, $value := $pods.matchLabels }}
 {{- if ne (toString (get $carried $key)) (toString $value) }}{{ $all = false }}{{ end }}
 {{- end }}
-{{- if and $all $pods.matchLabels (not $pods.matchExpressions) (not $peer.namespaceSelector) }}
-{{- fail (printf "%s carries the labels of networkPolicy.dns.to's DNS pods (%s): %s" $where
+{{- if $all }}
+{{- fail (printf "%s carries the labels of networkPolicy.dns.to's DNS pods (%s): %s" (first $labelled)
   (toJson $pods.matchLabels) "those pods would pass for DNS servers; remove them") }}
+{{- end }}
 {{- end }}
 {{- end }}
 {{- end }}
@@ -249,22 +269,39 @@ Peers and rules that would open more than they seem to: an extra ingress rule wi
 {{- include "geonode.networkPolicy.validatePeers" . }}
 {{- range $service := list "postgresql" "redis" }}
 {{- $values := index $.Values $service }}
-{{- if and (not $values.enabled) (not (include "geonode.networkPolicy.serviceEgress" (dict "context" $ "service" $service "port" 0) | fromYamlArray)) }}
-{{- fail (printf "%s.external.host %q is a name, and network policies allow addresses: set %s.external.networkCidrs to the address ranges it resolves to (e.g. [10.0.3.0/24]), %s.external.podSelector to its pods' labels when it runs in the cluster, or networkPolicy.enabled: false" $service (toString $values.external.host) $service $service) }}
+{{- if not $values.enabled }}
+{{- $reached := dict "context" $ }}
+{{- include "geonode.networkPolicy.allowService" (dict "policy" $reached "service" $service "port" 0) }}
+{{- if not $reached.egress }}
+{{- $format := print "%s.external.host %q is a name, and network policies allow addresses: set "
+  "%s.external.networkCidrs to the address ranges it resolves to (e.g. [10.0.3.0/24]), %s.external.podSelector "
+  "to its pods' labels when it runs in the cluster, or networkPolicy.enabled: false" }}
+{{- fail (printf $format $service (toString $values.external.host) $service $service) }}
 {{- end }}
 {{- end }}
-{{- if not (include "geonode.networkPolicy.cacheEgress" . | fromYamlArray) }}
+{{- end }}
+{{- $cache := dict "context" . }}
+{{- include "geonode.networkPolicy.allowCache" $cache }}
+{{- if not $cache.egress }}
 {{- fail (printf "redis.external.cache.host %q is a name, and network policies allow addresses: %s"
   (toString .Values.redis.external.cache.host) (print "put its address ranges in redis.external.networkCidrs "
   "(with the broker's), or set redis.external.podSelector to its pods' labels")) }}
 {{- end }}
 {{- $email := .Values.geonode.email }}
-{{- if and $email.enabled $email.host (not .Values.networkPolicy.outside.enabled) (not (include "geonode.networkPolicy.emailEgress" . | fromYamlArray)) }}
-{{- fail (printf "geonode.email.host %q is a name, and network policies allow addresses: set geonode.email.networkCidrs to the SMTP server's address ranges (e.g. [10.0.9.25/32]), or networkPolicy.outside.enabled: true for a server on the internet" (toString $email.host)) }}
+{{- if and $email.enabled $email.host (not .Values.networkPolicy.outside.enabled)
+  (not (include "geonode.networkPolicy.emailEgress" . | fromYamlArray)) }}
+{{- $format := print "geonode.email.host %q is a name, and network policies allow addresses: set "
+  "geonode.email.networkCidrs to the SMTP server's address ranges (e.g. [10.0.9.25/32]), or "
+  "networkPolicy.outside.enabled: true for a server on the internet" }}
+{{- fail (printf $format (toString $email.host)) }}
 {{- end }}
 {{- $oidc := .Values.geonode.oidc }}
-{{- if and $oidc.enabled (not .Values.networkPolicy.outside.enabled) (not (include "geonode.networkPolicy.oidcEgress" . | fromYamlArray)) }}
-{{- fail (printf "geonode.oidc: the provider's token endpoint %q has a host name, and network policies allow addresses: set geonode.oidc.networkCidrs to the provider's address ranges, or networkPolicy.outside.enabled: true for a provider on the internet" (include "geonode.oidc.endpoint" (dict "context" . "name" "token"))) }}
+{{- if and $oidc.enabled (not .Values.networkPolicy.outside.enabled)
+  (not (include "geonode.networkPolicy.oidcEgress" . | fromYamlArray)) }}
+{{- $format := print "geonode.oidc: the provider's token endpoint %q has a host name, and network policies "
+  "allow addresses: set geonode.oidc.networkCidrs to the provider's address ranges, or "
+  "networkPolicy.outside.enabled: true for a provider on the internet" }}
+{{- fail (printf $format (include "geonode.oidc.endpoint" (dict "context" . "name" "token"))) }}
 {{- end }}
 {{- end }}
 {{- end }}
@@ -282,20 +319,23 @@ as a YAML list of rules; none when e-mail is off.
 {{- end }}
 {{- end }}
 
-{{/* What every GeoNode workload reaches: both databases, Redis, GeoServer and the shared cache. */}}
-{{- define "geonode.networkPolicy.geonodeEgress" -}}
-{{- $rules := include "geonode.networkPolicy.serviceEgress" (dict "context" . "service" "postgresql" "port" 5432) | fromYamlArray }}
-{{- $rules = concat $rules (include "geonode.networkPolicy.serviceEgress" (dict "context" . "service" "redis" "port" 6379) | fromYamlArray) }}
-{{- $rules = append $rules (include "geonode.networkPolicy.podsRule" (dict "context" . "components" (list "geoserver") "port" 8080 "direction" "to") | fromYaml) }}
-{{- $rules = concat $rules (include "geonode.networkPolicy.cacheEgress" . | fromYamlArray) }}
-{{- toYaml $rules }}
+{{/*
+Adds to a policy what every GeoNode workload reaches: both databases, Redis, GeoServer and the
+shared cache.
+*/}}
+{{- define "geonode.networkPolicy.allowGeonodeEgress" -}}
+{{- include "geonode.networkPolicy.allowService" (dict "policy" . "service" "postgresql" "port" 5432) }}
+{{- include "geonode.networkPolicy.allowService" (dict "policy" . "service" "redis" "port" 6379) }}
+{{- include "geonode.networkPolicy.allowPods" (dict "policy" . "to" (list "geoserver") "port" 8080) }}
+{{- include "geonode.networkPolicy.allowCache" . }}
 {{- end }}
 
 {{/*
 A NetworkPolicy for one component's pods: only the ingress and egress rules given (none: all
 denied), plus DNS when "dns" is true, addresses outside the cluster when "outside" is true and
 networkPolicy.outside.enabled, and the user's extra rules for the component.
-(dict "context" $ "component" "django" "ingress" (list ...) "egress" (list ...) ["dns" true] ["outside" true])
+(dict "context" $ "component" "django" ["ingress" (list ...)] ["egress" (list ...)] ["dns" true]
+["outside" true]), its rules given or added by the allow* helpers.
 */}}
 {{- define "geonode.networkPolicy" -}}
 {{- $np := .context.Values.networkPolicy }}
@@ -311,7 +351,7 @@ networkPolicy.outside.enabled, and the user's extra rules for the component.
 {{- $egress = concat $egress (index $np.extraEgress .component | default list) }}
 {{- /* The cloud metadata addresses are never reachable, whatever a rule or an except list says. */}}
 {{- $checked := dict "rules" $egress "component" .component }}
-{{- $egress = include "geonode.networkPolicy.exceptMetadata" $checked | fromYamlArray }}
+{{- include "geonode.networkPolicy.exceptMetadata" $checked }}
 {{- $ingress := concat (.ingress | default list) (index $np.extraIngress .component | default list) }}
 apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
@@ -329,7 +369,7 @@ spec:
   ingress:
     {{- toYaml . | nindent 4 }}
   {{- end }}
-  {{- with $egress }}
+  {{- with $checked.rules }}
   egress:
     {{- toYaml . | nindent 4 }}
   {{- end }}

@@ -12,11 +12,20 @@ never outgrows its container; never a fixed -Xmx.
 {{- define "geonode.geoserver.javaOpts" -}}
 {{- $values := .Values.geoserver }}
 {{- if regexMatch "-Xm[sx]" $values.extraJavaOptions }}
-{{- fail "geoserver.extraJavaOptions sets -Xms/-Xmx; size the heap with geoserver.heapPercentage (a share of the container's memory limit) instead" }}
+{{- fail (print "geoserver.extraJavaOptions sets -Xms/-Xmx; size the heap with geoserver.heapPercentage (a "
+  "share of the container's memory limit) instead") }}
 {{- end }}
 {{- /* user.home: the container's HOME (the image's user has no home directory), where the JDBC
 driver looks for PostgreSQL's root certificate (see files/geoserver/start.sh). */}}
-{{- $opts := list "-Djava.awt.headless=true" "-Duser.home=/tmp" (printf "-XX:MaxRAMPercentage=%v" $values.heapPercentage) "-XX:InitialRAMPercentage=25" "-XX:+ExitOnOutOfMemoryError" "-Dgwc.context.suffix=gwc" "-Dfile.encoding=UTF8" "-Djavax.servlet.request.encoding=UTF-8" "-Djavax.servlet.response.encoding=UTF-8" "-Duser.timezone=GMT" "-Dorg.geotools.shapefile.datetime=false" "-DGS-SHAPEFILE-CHARSET=UTF-8" "-DALLOW_ENV_PARAMETRIZATION=true" (printf "-DPRINT_BASE_URL=%sgeoserver/pdf" (include "geonode.siteUrl" .)) (printf "-DPROXY_BASE_URL=%s/geoserver" (include "geonode.siteBase" .)) (printf "-DGEOSERVER_CSRF_WHITELIST=%s" (include "geonode.siteHost" .)) }}
+{{- $opts := list "-Djava.awt.headless=true" "-Duser.home=/tmp"
+  (printf "-XX:MaxRAMPercentage=%v" $values.heapPercentage) "-XX:InitialRAMPercentage=25"
+  "-XX:+ExitOnOutOfMemoryError" "-Dgwc.context.suffix=gwc"
+  "-Dfile.encoding=UTF8" "-Djavax.servlet.request.encoding=UTF-8" "-Djavax.servlet.response.encoding=UTF-8"
+  "-Duser.timezone=GMT" "-Dorg.geotools.shapefile.datetime=false" "-DGS-SHAPEFILE-CHARSET=UTF-8"
+  "-DALLOW_ENV_PARAMETRIZATION=true"
+  (printf "-DPRINT_BASE_URL=%sgeoserver/pdf" (include "geonode.siteUrl" .))
+  (printf "-DPROXY_BASE_URL=%s/geoserver" (include "geonode.siteBase" .))
+  (printf "-DGEOSERVER_CSRF_WHITELIST=%s" (include "geonode.siteHost" .)) }}
 {{- join " " (compact (append $opts $values.extraJavaOptions)) }}
 {{- end }}
 
@@ -50,6 +59,7 @@ InvalidUpdateSequence, HTTP 200, logged at INFO), so a GeoServer whose request t
 it while Tomcat still serves static pages. A YAML map.
 */}}
 {{- define "geonode.geoserver.dispatcherProbe" -}}
-{{- $query := "service=WMS&version=1.1.1&request=GetCapabilities&updateSequence=9223372036854775807" }}
-{{- toYaml (dict "httpGet" (dict "path" (printf "/geoserver/ows?%s" $query) "port" "http")) }}
+httpGet:
+  path: /geoserver/ows?service=WMS&version=1.1.1&request=GetCapabilities&updateSequence=9223372036854775807
+  port: http
 {{- end }}

@@ -1,16 +1,12 @@
 {{/*
-nginx.maxBodySize (nginx's size syntax: a number with an optional k, m or g) in bytes, which
-GeoNode's upload limits take. "0" means no limit in nginx; GeoNode's limits are then the largest
-number they can hold.
-*/}}
-{{/*
 A tmp emptyDir that an upload of nginx.maxBodySize would overfill gets its pod evicted; GeoServer's
 admin surfaces are either public or open to address ranges.
 */}}
 {{- define "geonode.nginx.validate" -}}
 {{- $access := .Values.geoserver.adminAccess }}
-{{- range $path, $ranges := dict "nginx.trustedProxies" .Values.nginx.trustedProxies "geoserver.adminAccess.allowFrom"
-  $access.allowFrom }}
+{{- $allowed := dict "nginx.trustedProxies" .Values.nginx.trustedProxies
+  "geoserver.adminAccess.allowFrom" $access.allowFrom }}
+{{- range $path, $ranges := $allowed }}
 {{- range $ranges }}
 {{- if hasSuffix "/0" (toString .) }}
 {{- fail (print $path " holds " . ", every address: " (eq $path "nginx.trustedProxies" | ternary
@@ -20,23 +16,33 @@ admin surfaces are either public or open to address ranges.
 {{- end }}
 {{- end }}
 {{- if and $access.public $access.allowFrom }}
-{{- fail "geoserver.adminAccess: public: true opens GeoServer's admin surfaces to everyone, so allowFrom would restrict nothing; set public: false to open them to allowFrom only, or empty allowFrom" }}
+{{- fail (print "geoserver.adminAccess: public: true opens GeoServer's admin surfaces to everyone, so allowFrom "
+  "would restrict nothing; set public: false to open them to allowFrom only, or empty allowFrom") }}
 {{- end }}
 {{- $body := include "geonode.nginx.maxBodyBytes" . | float64 }}
 {{- if ne (toString .Values.nginx.maxBodySize) "0" }}
-{{- range $path, $limit := dict "geonode.tmpSizeLimit" .Values.geonode.tmpSizeLimit "nginx.tmpSizeLimit" .Values.nginx.tmpSizeLimit }}
+{{- $limits := dict "geonode.tmpSizeLimit" .Values.geonode.tmpSizeLimit
+  "nginx.tmpSizeLimit" .Values.nginx.tmpSizeLimit }}
+{{- range $path, $limit := $limits }}
 {{- if lt (include "geonode.quantityBytes" $limit | float64) $body }}
-{{- fail (printf "%s %v is smaller than nginx.maxBodySize %v: an upload that large would get the pod evicted; raise %s or lower nginx.maxBodySize" $path $limit $.Values.nginx.maxBodySize $path) }}
+{{- $format := print "%s %v is smaller than nginx.maxBodySize %v: an upload that large would get the pod evicted; "
+  "raise %s or lower nginx.maxBodySize" }}
+{{- fail (printf $format $path $limit $.Values.nginx.maxBodySize $path) }}
 {{- end }}
 {{- end }}
 {{- end }}
 {{- end }}
 
+{{/*
+nginx.maxBodySize (nginx's size syntax: a number with an optional k, m or g) in bytes, which
+GeoNode's upload limits take. "0" means no limit in nginx; GeoNode's limits are then the largest
+number they can hold.
+*/}}
 {{- define "geonode.nginx.maxBodyBytes" -}}
 {{- $size := toString .Values.nginx.maxBodySize | lower }}
-{{- $unit := regexFind "[kmg]$" $size }}
-{{- /* Leading zeros off: a number starting with 0 would be read as octal. */}}
-{{- $number := regexReplaceAll "^0+([0-9])" (trimSuffix $unit $size) "${1}" | int64 }}
+{{- $unit := trimAll "0123456789" $size }}
+{{- /* atoi reads the number as decimal, leading zeros and all (int64 would take 010 for octal). */}}
+{{- $number := trimSuffix $unit $size | atoi }}
 {{- if eq $number 0 }}
 {{- 9223372036854775807 }}
 {{- else }}

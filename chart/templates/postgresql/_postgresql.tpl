@@ -16,44 +16,53 @@
 {{- .Values.postgresql.enabled | ternary .Values.postgresql.service.port .Values.postgresql.external.port }}
 {{- end }}
 
-{{/*
-TLS to an external server (postgresql.external.tls): libpq's PGSSLMODE and PGSSLROOTCERT, which
-Django, Celery, the init Job and GDAL read as they are, and GeoServer's start script copies into
-GeoFence's JDBC URL. The CA bundle is mounted read-only beside the chart's config.
-*/}}
 {{/* Where a database client finds both databases, as whom, and how (GeoNode's pods, backups). */}}
 {{- define "geonode.database.env" -}}
 - name: DATABASE_HOST
   value: {{ include "geonode.database.host" . | quote }}
 - name: DATABASE_PORT
   value: {{ include "geonode.database.port" . | quote }}
-{{- with include "geonode.database.tlsEnv" . | fromYamlArray }}
-{{ toYaml . }}
+{{- with include "geonode.database.tlsEnv" . }}
+{{ . }}
 {{- end }}
-- name: GEONODE_DATABASE
-  value: {{ .Values.postgresql.databases.geonode.name | quote }}
-- name: GEONODE_DATABASE_USER
-  value: {{ .Values.postgresql.databases.geonode.user | quote }}
-{{ include "geonode.credentials.env" (dict "context" . "group" "postgresql" "key" "geonodePassword" "env" "GEONODE_DATABASE_PASSWORD") }}
-- name: GEONODE_GEODATABASE
-  value: {{ .Values.postgresql.databases.geodata.name | quote }}
-- name: GEONODE_GEODATABASE_USER
-  value: {{ .Values.postgresql.databases.geodata.user | quote }}
-{{ include "geonode.credentials.env" (dict "context" . "group" "postgresql" "key" "geodataPassword" "env" "GEONODE_GEODATABASE_PASSWORD") }}
+{{ include "geonode.database.ownerEnv" (dict "context" . "database" "geonode") }}
+{{ include "geonode.database.ownerEnv" (dict "context" . "database" "geodata") }}
+{{- end }}
+
+{{/*
+One database's name, owner and owner's password as env entries: GEONODE_DATABASE* for GeoNode's
+own ("geonode"), GEONODE_GEODATABASE* for the datastore of uploaded layers ("geodata").
+(dict "context" $ "database" "geonode"|"geodata")
+*/}}
+{{- define "geonode.database.ownerEnv" -}}
+{{- $db := index .context.Values.postgresql.databases .database }}
+{{- $env := eq .database "geonode" | ternary "GEONODE_DATABASE" "GEONODE_GEODATABASE" -}}
+- name: {{ $env }}
+  value: {{ $db.name | quote }}
+- name: {{ $env }}_USER
+  value: {{ $db.user | quote }}
+{{ include "geonode.credentials.env" (dict "context" .context "group" "postgresql" "key" (print .database "Password")
+  "env" (print $env "_PASSWORD")) }}
 {{- end }}
 
 {{- define "geonode.database.caDir" -}}/etc/geonode-k8s-postgresql-ca{{- end }}
 
+{{/*
+TLS to an external server (postgresql.external.tls): libpq's PGSSLMODE and PGSSLROOTCERT, which
+Django, Celery, the init Job and GDAL read as they are, and GeoServer's start script copies into
+GeoFence's JDBC URL, as env entries (none for the embedded server). The CA bundle is mounted
+read-only beside the chart's config.
+*/}}
 {{- define "geonode.database.tlsEnv" -}}
 {{- $tls := .Values.postgresql.external.tls }}
-{{- $env := list }}
-{{- if and (not .Values.postgresql.enabled) $tls.sslmode }}
-{{- $env = append $env (dict "name" "PGSSLMODE" "value" $tls.sslmode) }}
+{{- if and (not .Values.postgresql.enabled) $tls.sslmode -}}
+- name: PGSSLMODE
+  value: {{ $tls.sslmode }}
 {{- if or $tls.caBundle.configMap $tls.caBundle.secret }}
-{{- $env = append $env (dict "name" "PGSSLROOTCERT" "value" (printf "%s/%s" (include "geonode.database.caDir" .) $tls.caBundle.key)) }}
+- name: PGSSLROOTCERT
+  value: {{ include "geonode.database.caDir" . }}/{{ $tls.caBundle.key }}
 {{- end }}
 {{- end }}
-{{- toYaml $env }}
 {{- end }}
 
 {{/* The CA bundle's volume and mount, as YAML lists (empty without a bundle). */}}
@@ -61,9 +70,11 @@ GeoFence's JDBC URL. The CA bundle is mounted read-only beside the chart's confi
 {{- $bundle := .Values.postgresql.external.tls.caBundle }}
 {{- $volumes := list }}
 {{- if and (not .Values.postgresql.enabled) $bundle.configMap }}
-{{- $volumes = append $volumes (dict "name" "postgresql-ca" "configMap" (dict "name" $bundle.configMap "defaultMode" 0444)) }}
+{{- $configMap := dict "name" $bundle.configMap "defaultMode" 0444 }}
+{{- $volumes = append $volumes (dict "name" "postgresql-ca" "configMap" $configMap) }}
 {{- else if and (not .Values.postgresql.enabled) $bundle.secret }}
-{{- $volumes = append $volumes (dict "name" "postgresql-ca" "secret" (dict "secretName" $bundle.secret "defaultMode" 0444)) }}
+{{- $secret := dict "secretName" $bundle.secret "defaultMode" 0444 }}
+{{- $volumes = append $volumes (dict "name" "postgresql-ca" "secret" $secret) }}
 {{- end }}
 {{- toYaml $volumes }}
 {{- end }}
@@ -71,7 +82,8 @@ GeoFence's JDBC URL. The CA bundle is mounted read-only beside the chart's confi
 {{- define "geonode.database.caVolumeMounts" -}}
 {{- $mounts := list }}
 {{- if include "geonode.database.caVolumes" . | fromYamlArray }}
-{{- $mounts = append $mounts (dict "name" "postgresql-ca" "mountPath" (include "geonode.database.caDir" .) "readOnly" true) }}
+{{- $mount := dict "name" "postgresql-ca" "mountPath" (include "geonode.database.caDir" .) "readOnly" true }}
+{{- $mounts = append $mounts $mount }}
 {{- end }}
 {{- toYaml $mounts }}
 {{- end }}
@@ -80,10 +92,13 @@ GeoFence's JDBC URL. The CA bundle is mounted read-only beside the chart's confi
 {{- $auth := .Values.postgresql.auth }}
 {{- if not .Values.postgresql.enabled }}
 {{- if not .Values.postgresql.external.host }}
-{{- fail "postgresql.enabled is false, so GeoNode needs an external database: set postgresql.external.host (and port), and the passwords in postgresql.auth (existingSecret, or geonodePassword and geodataPassword)" }}
+{{- fail (print "postgresql.enabled is false, so GeoNode needs an external database: set postgresql.external.host "
+  "(and port), and the passwords in postgresql.auth (existingSecret, or geonodePassword and geodataPassword)") }}
 {{- end }}
 {{- if not (or $auth.existingSecret (and $auth.geonodePassword $auth.geodataPassword)) }}
-{{- fail "postgresql.external: an external database has passwords of its own; set postgresql.auth.existingSecret, or both postgresql.auth.geonodePassword and geodataPassword (generated ones would not match)" }}
+{{- fail (print "postgresql.external: an external database has passwords of its own; set "
+  "postgresql.auth.existingSecret, or both postgresql.auth.geonodePassword and geodataPassword (generated ones "
+  "would not match)") }}
 {{- end }}
 {{- end }}
 {{- $tls := .Values.postgresql.external.tls }}
@@ -98,10 +113,14 @@ GeoFence's JDBC URL. The CA bundle is mounted read-only beside the chart's confi
 {{- end }}
 {{- $bundle := or $tls.caBundle.configMap $tls.caBundle.secret }}
 {{- if and (not .Values.postgresql.enabled) (has $tls.sslmode (list "verify-ca" "verify-full")) (not $bundle) }}
-{{- fail (printf "postgresql.external.tls.sslmode is %s, which checks the server's certificate against a CA: set postgresql.external.tls.caBundle.configMap or .secret to the CA certificates (PEM) that signed it" $tls.sslmode) }}
+{{- $format := print "postgresql.external.tls.sslmode is %s, which checks the server's certificate against a CA: "
+  "set postgresql.external.tls.caBundle.configMap or .secret to the CA certificates (PEM) that signed it" }}
+{{- fail (printf $format $tls.sslmode) }}
 {{- end }}
 {{- if and $bundle (not (has $tls.sslmode (list "verify-ca" "verify-full"))) }}
-{{- fail (printf "postgresql.external.tls.caBundle is set, but sslmode %q does not check the server's certificate with it: set postgresql.external.tls.sslmode to verify-full (or verify-ca)" $tls.sslmode) }}
+{{- $format := print "postgresql.external.tls.caBundle is set, but sslmode %q does not check the server's "
+  "certificate with it: set postgresql.external.tls.sslmode to verify-full (or verify-ca)" }}
+{{- fail (printf $format $tls.sslmode) }}
 {{- end }}
 {{- $dbs := .Values.postgresql.databases }}
 {{- range $key := list "geonode" "geodata" }}
@@ -118,9 +137,13 @@ GeoFence's JDBC URL. The CA bundle is mounted read-only beside the chart's confi
 {{- end }}
 {{- end }}
 {{- if eq $dbs.geonode.user $dbs.geodata.user }}
-{{- fail (printf "postgresql.databases: geonode.user and geodata.user are both %q; give each database its own owner (GeoNode's site and the uploaded layers are kept apart, and one password change would otherwise lock out both)" $dbs.geonode.user) }}
+{{- $format := print "postgresql.databases: geonode.user and geodata.user are both %q; give each database its "
+  "own owner (GeoNode's site and the uploaded layers are kept apart, and one password change would otherwise "
+  "lock out both)" }}
+{{- fail (printf $format $dbs.geonode.user) }}
 {{- end }}
 {{- if eq $dbs.geonode.name $dbs.geodata.name }}
-{{- fail "postgresql.databases: geonode.name and geodata.name must differ (GeoNode keeps its site and its uploaded layers in separate databases)" }}
+{{- fail (print "postgresql.databases: geonode.name and geodata.name must differ (GeoNode keeps its site and its "
+  "uploaded layers in separate databases)") }}
 {{- end }}
 {{- end }}

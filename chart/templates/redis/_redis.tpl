@@ -27,10 +27,15 @@
 {{- /* Only where helm reads the cluster: a StatefulSet an earlier chart gave a claim template. */}}
 {{- $existing := lookup "apps/v1" "StatefulSet" .Release.Namespace $name }}
 {{- if and .Values.redis.enabled $existing $existing.spec.volumeClaimTemplates }}
-{{- fail (printf "redis: StatefulSet %s keeps its queues in a claim template (redis.persistence was on before chart 0.2), which an upgrade cannot change. Once, run: kubectl -n %s delete statefulset %s --cascade=orphan (the pod and its data stay); then upgrade with redis.persistence.existingClaim=data-%s-0 to keep the queued tasks" $name .Release.Namespace $name $name) }}
+{{- $format := print "redis: StatefulSet %s keeps its queues in a claim template (redis.persistence was on "
+  "before chart 0.2), which an upgrade cannot change. Once, run: kubectl -n %s delete statefulset %s "
+  "--cascade=orphan (the pod and its data stay); then upgrade with redis.persistence.existingClaim=data-%s-0 to "
+  "keep the queued tasks" }}
+{{- fail (printf $format $name .Release.Namespace $name $name) }}
 {{- end }}
 {{- if and (not .Values.redis.enabled) (not .Values.redis.external.host) }}
-{{- fail "redis.enabled is false, so Celery needs an external Redis: set redis.external.host (and port; its password in redis.auth.password or redis.auth.existingSecret)" }}
+{{- fail (print "redis.enabled is false, so Celery needs an external Redis: set redis.external.host (and port; its "
+  "password in redis.auth.password or redis.auth.existingSecret)") }}
 {{- end }}
 {{- if and (eq (include "geonode.cache.backend" .) "external") (not .Values.redis.external.cache.host) }}
 {{- fail (print "redis.enabled is false, and every GeoNode process needs one shared cache: set "
