@@ -97,14 +97,14 @@ nodeSelector:
 {{- end }}
 {{- $affinity := deepCopy (.values.affinity | default dict) }}
 {{- if .sharedVolumes }}
-{{- $affinity = include "geonode.storage.affinity" (dict "context" .context "affinity" $affinity) | fromYaml }}
+{{- include "geonode.storage.addAffinity" (dict "context" .context "affinity" $affinity) }}
 {{- end }}
 {{- $images := .images | default (compact (list .values.image)) }}
 {{- if and .sharedVolumes (not (include "geonode.storage.readWriteMany" .context)) }}
 {{- /* Co-located on one node: the first pod decides the node, so each must fit every image. */}}
 {{- $images = concat $images (include "geonode.storage.sharedImages" .context | fromYamlArray) }}
 {{- end }}
-{{- $affinity = include "geonode.architectureAffinity" (dict "affinity" $affinity "images" $images) | fromYaml }}
+{{- include "geonode.addArchitectureAffinity" (dict "affinity" $affinity "images" $images) }}
 {{- with $affinity }}
 affinity:
   {{- toYaml . | nindent 2 }}
@@ -113,24 +113,29 @@ affinity:
 tolerations:
   {{- toYaml . | nindent 2 }}
 {{- end }}
+{{- with .values.topologySpreadConstraints }}
 {{- /* A constraint without a labelSelector counts the component's own pods. */}}
+{{- $own := dict "matchLabels" (include "geonode.selectorLabels" $ | fromYaml) }}
 {{- $spread := list }}
-{{- range .values.topologySpreadConstraints }}
-{{- $spread = append $spread (hasKey . "labelSelector" | ternary . (merge (dict "labelSelector" (dict "matchLabels" (include "geonode.selectorLabels" $ | fromYaml))) .)) }}
+{{- range . }}
+{{- if hasKey . "labelSelector" }}
+{{- $spread = append $spread . }}
+{{- else }}
+{{- $spread = append $spread (merge (dict "labelSelector" $own) .) }}
 {{- end }}
-{{- with $spread }}
+{{- end }}
 topologySpreadConstraints:
-  {{- toYaml . | nindent 2 }}
+  {{- toYaml $spread | nindent 2 }}
 {{- end }}
 {{- end }}
 
 {{/*
-The affinity given, with every image's architectures required of the node: one
-`kubernetes.io/arch In [...]` expression per image that names architectures, added to each of the
-user's node selector terms (terms are alternatives, so each must carry it) or as the only term.
-Call with (dict "affinity" <dict> "images" (list <image values>...)); gives the affinity as YAML.
+Adds to the affinity given (a dict, changed in place) every image's architectures as required of
+the node: one `kubernetes.io/arch In [...]` expression per image that names architectures, added
+to each of the user's node selector terms (terms are alternatives, so each must carry it) or as
+the only term. Renders nothing. (dict "affinity" <dict> "images" (list <image values>...))
 */}}
-{{- define "geonode.architectureAffinity" -}}
+{{- define "geonode.addArchitectureAffinity" -}}
 {{- $affinity := .affinity }}
 {{- $expressions := list }}
 {{- range .images }}
@@ -144,13 +149,13 @@ Call with (dict "affinity" <dict> "images" (list <image values>...)); gives the 
 {{- $required := $nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution | default dict }}
 {{- $terms := list }}
 {{- range ($required.nodeSelectorTerms | default (list dict)) }}
-{{- $terms = append $terms (merge (dict "matchExpressions" (concat (.matchExpressions | default list) $expressions)) (omit . "matchExpressions")) }}
+{{- $matchExpressions := concat (.matchExpressions | default list) $expressions }}
+{{- $terms = append $terms (merge (dict "matchExpressions" $matchExpressions) (omit . "matchExpressions")) }}
 {{- end }}
 {{- $_ := set $required "nodeSelectorTerms" $terms }}
 {{- $_ := set $nodeAffinity "requiredDuringSchedulingIgnoredDuringExecution" $required }}
 {{- $_ := set $affinity "nodeAffinity" $nodeAffinity }}
 {{- end }}
-{{- toYaml $affinity }}
 {{- end }}
 
 {{/*
@@ -162,11 +167,11 @@ often, how patient). Call with (dict "handler" (dict ...) "timing" .Values.x.pro
 {{- end }}
 
 {{/*
-The parts every pod spec of the chart shares. Call with (dict "context" $ "component" <name> "values"
-.Values.<component> ["sharedVolumes" true] ["images" (list ...)] ["serviceAccountName" ...]
-["stop" (include "geonode.gracefulStop" ... | fromYaml)]; see geonode.scheduling). No service-account token is
-mounted (the one pod given a service account, the credentials Job, mounts a short-lived one of its
-own), and no service-link env vars.
+The parts every pod spec of the chart shares. Call with (dict "context" $ "component" <name>
+"values" .Values.<component> ["sharedVolumes" true] ["images" (list ...)] ["serviceAccountName" ...]
+["stop" (include "geonode.gracefulStop" ... | fromYaml)]; see geonode.scheduling). No
+service-account token is mounted (the one pod given a service account, the credentials Job,
+mounts a short-lived one of its own), and no service-link env vars.
 */}}
 {{- define "geonode.podSpecCommon" -}}
 automountServiceAccountToken: false
@@ -186,7 +191,10 @@ securityContext:
 {{- include "geonode.scheduling" . }}
 {{- end }}
 
-{{/* Pod template labels: the component's labels plus its podLabels. Call with (dict "context" $ "component" "redis" "values" .Values.redis). */}}
+{{/*
+Pod template labels: the component's labels plus its podLabels.
+Call with (dict "context" $ "component" "redis" "values" .Values.redis).
+*/}}
 {{- define "geonode.podLabels" -}}
 {{ include "geonode.labels" . }}
 {{- with .values.podLabels }}
@@ -322,7 +330,8 @@ A Kubernetes memory quantity (256Mi, 1Gi, 512M, 1e9, 1000000) in bytes, as an in
 {{- define "geonode.quantityBytes" -}}
 {{- $q := toString . }}
 {{- $unit := regexFind "(Ki|Mi|Gi|Ti|k|M|G|T)$" $q }}
-{{- $factors := dict "" 1 "k" 1000 "M" 1000000 "G" 1000000000 "T" 1000000000000 "Ki" 1024 "Mi" 1048576 "Gi" 1073741824 "Ti" 1099511627776 }}
+{{- $factors := dict "" 1 "k" 1000 "M" 1000000 "G" 1000000000 "T" 1000000000000
+  "Ki" 1024 "Mi" 1048576 "Gi" 1073741824 "Ti" 1099511627776 }}
 {{- mulf (trimSuffix $unit $q | float64) (get $factors $unit) | floor | int64 }}
 {{- end }}
 
@@ -335,16 +344,22 @@ upload among them) for up to the longest one may take, before Kubernetes kills i
 */}}
 {{- define "geonode.gracefulStop" -}}
 {{- $grace := add .drainSeconds .longestRequestSeconds 5 }}
-{{- toYaml (dict "terminationGracePeriodSeconds" $grace "lifecycle" (dict "preStop" (dict "sleep" (dict "seconds" .drainSeconds)))) }}
+{{- $preStop := dict "sleep" (dict "seconds" .drainSeconds) }}
+{{- toYaml (dict "terminationGracePeriodSeconds" $grace "lifecycle" (dict "preStop" $preStop)) }}
 {{- end }}
 
 {{/*
-The values of every part of the chart that makes pods, by their path in the values, as a YAML map:
-for the checks that read each one's security contexts or pod labels.
+The values of every part of the chart that makes pods, by their path in the values: for the
+checks that read each one's security contexts or pod labels. Fills the dict given as "into"
+(renders nothing): (dict "context" $ "into" $pods).
 */}}
-{{- define "geonode.podValues" -}}
-{{- toYaml (dict "django" .Values.django "celery.worker" .Values.celery.worker "celery.beat" .Values.celery.beat
-  "initJob" .Values.initJob "geoserver" .Values.geoserver "nginx" .Values.nginx "postgresql" .Values.postgresql
-  "redis" .Values.redis "memcached" .Values.memcached "credentials" .Values.credentials "backup" .Values.backup
-  "tests" .Values.tests) }}
+{{- define "geonode.collectPodValues" -}}
+{{- $v := .context.Values }}
+{{- $pods := dict "django" $v.django "celery.worker" $v.celery.worker "celery.beat" $v.celery.beat
+  "initJob" $v.initJob "geoserver" $v.geoserver "nginx" $v.nginx "postgresql" $v.postgresql
+  "redis" $v.redis "memcached" $v.memcached "credentials" $v.credentials "backup" $v.backup
+  "tests" $v.tests }}
+{{- range $path, $values := $pods }}
+{{- $_ := set $.into $path $values }}
+{{- end }}
 {{- end }}

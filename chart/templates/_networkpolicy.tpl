@@ -244,7 +244,9 @@ Peers and rules that would open more than they seem to: an extra ingress rule wi
 {{- /* Pod labels alone, without a namespace, select DNS pods in the release's own namespace. */}}
 {{- if and $pods.matchLabels (not $pods.matchExpressions) (not $peer.namespaceSelector) }}
 {{- $labels := list (list "commonLabels" $.Values.commonLabels) }}
-{{- range $path, $values := include "geonode.podValues" $ | fromYaml }}
+{{- $podValues := dict }}
+{{- include "geonode.collectPodValues" (dict "context" $ "into" $podValues) }}
+{{- range $path, $values := $podValues }}
 {{- $merged := merge dict ($values.podLabels | default dict) $.Values.commonLabels }}
 {{- $labels = append $labels (list (printf "%s.podLabels (with commonLabels)" $path) $merged) }}
 {{- end }}

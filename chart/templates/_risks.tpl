@@ -15,7 +15,7 @@ use. Everything else that opens the site is refused outright, beside its compone
 
 {{/*
 A security context (pod's or container's) that gives up what "restricted" asks: root, privilege,
-escalation, added capabilities, no seccomp profile. Its problems as a YAML list.
+escalation, added capabilities, no seccomp profile. Its problems, joined with ", " (none: empty).
 */}}
 {{- define "geonode.risks.privileges" -}}
 {{- $context := . | default dict }}
@@ -34,18 +34,7 @@ escalation, added capabilities, no seccomp profile. Its problems as a YAML list.
 {{- if eq (toString ($context.seccompProfile | default dict).type) "Unconfined" }}
 {{- $found = append $found "seccompProfile Unconfined" }}
 {{- end }}
-{{- toYaml $found }}
-{{- end }}
-
-{{/* Every security context the values hold: (path, context) pairs as a YAML list. */}}
-{{- define "geonode.risks.securityContexts" -}}
-{{- $found := list }}
-{{- range $path, $values := include "geonode.podValues" . | fromYaml }}
-{{- range $kind := list "podSecurityContext" "containerSecurityContext" }}
-{{- $found = append $found (list (printf "%s.%s" $path $kind) (get $values $kind)) }}
-{{- end }}
-{{- end }}
-{{- toYaml $found }}
+{{- join ", " $found }}
 {{- end }}
 
 {{/* The risks these values take, as a YAML list of {name, what}; what names the values. */}}
@@ -106,9 +95,13 @@ escalation, added capabilities, no seccomp profile. Its problems as a YAML list.
 {{- end }}
 {{- end }}
 {{- $privileged := list }}
-{{- range $pair := include "geonode.risks.securityContexts" . | fromYamlArray }}
-{{- with include "geonode.risks.privileges" (last $pair) | fromYamlArray }}
-{{- $privileged = append $privileged (printf "%s (%s)" (first $pair) (join ", " .)) }}
+{{- $pods := dict }}
+{{- include "geonode.collectPodValues" (dict "context" . "into" $pods) }}
+{{- range $path, $values := $pods }}
+{{- range $kind := list "podSecurityContext" "containerSecurityContext" }}
+{{- with include "geonode.risks.privileges" (get $values $kind) }}
+{{- $privileged = append $privileged (printf "%s.%s (%s)" $path $kind .) }}
+{{- end }}
 {{- end }}
 {{- end }}
 {{- with $privileged }}

@@ -26,3 +26,24 @@ URLs, the OAuth2 redirect URI, cookie security and the Ingress host, so they can
 {{- define "geonode.siteSecure" -}}
 {{- if eq (include "geonode.siteScheme" .) "https" }}True{{ else }}False{{ end }}
 {{- end }}
+
+{{/*
+An Ingress or HTTPRoute serves ports 80 and 443 for siteUrl's host. A local siteUrl on another
+port (the defaults' port-forward address) with either of them on is a siteUrl left unset: the
+route would answer only for that host, and GeoNode would send every browser to that port.
+(http://localhost/ with kind's port mapping is fine.)
+*/}}
+{{- define "geonode.guards.site" -}}
+{{- $host := include "geonode.siteHost" . }}
+{{- $port := (urlParse .Values.siteUrl).host | splitList ":" | rest | join ":" }}
+{{- $local := or (eq $host "localhost") (hasPrefix "127." $host) (hasSuffix ".localhost" $host) }}
+{{- $routed := or .Values.ingress.enabled .Values.httpRoute.enabled }}
+{{- if and $routed $local $port (not (has $port (list "80" "443"))) }}
+{{- $route := .Values.ingress.enabled | ternary "ingress" "httpRoute" }}
+{{- $kind := .Values.ingress.enabled | ternary "Ingress" "HTTPRoute" }}
+{{- $format := print "siteUrl %s is a local port-forward address, but %s is enabled: it serves ports 80 and 443 "
+  "only for the siteUrl's host, and GeoNode would send browsers to port %s; set siteUrl to the address the %s "
+  "serves (e.g. https://geonode.example.org/, or http://localhost/ on kind)" }}
+{{- fail (printf $format .Values.siteUrl $route $port $kind) }}
+{{- end }}
+{{- end }}

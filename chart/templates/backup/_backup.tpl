@@ -15,12 +15,14 @@ a scratch emptyDir; the backups live on the backup volume or in an S3 bucket.
 {{- define "geonode.backup.restoreRecord" -}}/mnt/volumes/statics/.geonode-k8s-restored.json{{- end }}
 
 {{- define "geonode.backup.claimName" -}}
-{{- .Values.backup.target.pvc.existingClaim | default (include "geonode.componentName" (dict "context" . "component" "backups")) }}
+{{- $own := include "geonode.componentName" (dict "context" . "component" "backups") }}
+{{- .Values.backup.target.pvc.existingClaim | default $own }}
 {{- end }}
 
 {{/* The backup volume is in use: backups or a restore to or from a claim. */}}
 {{- define "geonode.backup.usesVolume" -}}
-{{- if and (eq .Values.backup.target.type "pvc") (or .Values.backup.enabled .Values.backup.restore.enabled) }}true{{ end }}
+{{- $backup := .Values.backup }}
+{{- if and (eq $backup.target.type "pvc") (or $backup.enabled $backup.restore.enabled) }}true{{ end }}
 {{- end }}
 
 {{/* pg_dump's and pg_restore's image: backup.postgresqlImage, or the embedded server's. */}}
@@ -96,8 +98,9 @@ CA bundle unless the pod has it already (GeoNode's pods do). (dict "context" $ "
 */}}
 {{- define "geonode.backup.volumes" -}}
 {{- $root := .context }}
+{{- $scripts := dict "name" (include "geonode.backup.configName" $root) "defaultMode" 0555 }}
 {{- $volumes := list
-  (dict "name" "backup-scripts" "configMap" (dict "name" (include "geonode.backup.configName" $root) "defaultMode" 0555))
+  (dict "name" "backup-scripts" "configMap" $scripts)
   (dict "name" "backup-scratch" "emptyDir" (dict "sizeLimit" $root.Values.backup.scratchSizeLimit)) }}
 {{- if eq $root.Values.backup.target.type "pvc" }}
 {{- $claim := dict "claimName" (include "geonode.backup.claimName" $root) }}
@@ -133,10 +136,13 @@ with "key", the backup key too.
 */}}
 {{- define "geonode.backup.container" -}}
 {{- $root := .context }}
-{{- $values := $root.Values.backup -}}
+{{- $values := $root.Values.backup }}
+{{- $images := dict
+  "postgresql" (include "geonode.backup.postgresqlImage" $root)
+  "geonode" (include "geonode.image" (dict "image" $root.Values.geonode.image "path" "geonode.image")) -}}
 - name: {{ .name }}
-  image: {{ eq .image "postgresql" | ternary (include "geonode.backup.postgresqlImage" $root) (include "geonode.image" (dict "image" $root.Values.geonode.image "path" "geonode.image")) }}
-  imagePullPolicy: {{ eq .image "postgresql" | ternary $root.Values.postgresql.image.pullPolicy $root.Values.geonode.image.pullPolicy }}
+  image: {{ index $images .image }}
+  imagePullPolicy: {{ (index $root.Values .image).image.pullPolicy }}
   command:
     {{- toYaml .command | nindent 4 }}
   env:
@@ -170,8 +176,10 @@ with "key", the backup key too.
 {{- $prepare := list "python" "/etc/geonode-k8s-backup/restore.py" "prepare" }}
 {{- include "geonode.backup.container" (dict "context" . "name" "restore-prepare" "image" "geonode"
   "command" $prepare "sharedVolumes" "read-only" "key" true) }}
-{{ include "geonode.backup.container" (dict "context" . "name" "restore-databases" "image" "postgresql" "command" (list "sh" "/etc/geonode-k8s-backup/restore-databases.sh")) }}
-{{ include "geonode.backup.container" (dict "context" . "name" "restore-files" "image" "geonode" "command" (list "python" "/etc/geonode-k8s-backup/restore.py" "files") "sharedVolumes" "read-write") }}
+{{ include "geonode.backup.container" (dict "context" . "name" "restore-databases" "image" "postgresql"
+  "command" (list "sh" "/etc/geonode-k8s-backup/restore-databases.sh")) }}
+{{ include "geonode.backup.container" (dict "context" . "name" "restore-files" "image" "geonode"
+  "command" (list "python" "/etc/geonode-k8s-backup/restore.py" "files") "sharedVolumes" "read-write") }}
 {{- else }}
 {{- toYaml list }}
 {{- end }}
@@ -183,7 +191,8 @@ with "key", the backup key too.
 {{- $rules := list }}
 {{- if and (eq .Values.backup.target.type "s3") (or .Values.backup.enabled .Values.backup.restore.enabled) }}
 {{- $url := $s3.endpoint | default (printf "https://s3.%s.amazonaws.com" $s3.region) }}
-{{- $rules = include "geonode.networkPolicy.urlEgress" (dict "url" $url "networkCidrs" $s3.networkCidrs) | fromYamlArray }}
+{{- $egress := dict "url" $url "networkCidrs" $s3.networkCidrs }}
+{{- $rules = include "geonode.networkPolicy.urlEgress" $egress | fromYamlArray }}
 {{- end }}
 {{- toYaml $rules }}
 {{- end }}
@@ -234,13 +243,21 @@ nor reads a data directory that is about to be replaced.
 {{- fail "backup.target.type is s3 but backup.target.s3.bucket is empty: name the bucket backups go to" }}
 {{- end }}
 {{- if not $backup.target.s3.credentialsSecret.name }}
-{{- fail "backup.target.s3.credentialsSecret.name is empty: create a Secret with the access key (keys backup.target.s3.credentialsSecret.accessKeyIdKey and .secretAccessKeyKey) and name it there; the chart never takes it as a value" }}
+{{- fail (print "backup.target.s3.credentialsSecret.name is empty: create a Secret with the access key (keys "
+  "backup.target.s3.credentialsSecret.accessKeyIdKey and .secretAccessKeyKey) and name it there; the chart "
+  "never takes it as a value") }}
 {{- end }}
 {{- if and $backup.target.s3.prefix (not (hasSuffix "/" $backup.target.s3.prefix)) }}
-{{- fail (printf "backup.target.s3.prefix %q must end with / (each backup is a folder under it)" $backup.target.s3.prefix) }}
+{{- fail (printf "backup.target.s3.prefix %q must end with / (each backup is a folder under it)"
+  $backup.target.s3.prefix) }}
 {{- end }}
-{{- if and .Values.networkPolicy.enabled (not .Values.networkPolicy.outside.enabled) (not (include "geonode.networkPolicy.backupEgress" . | fromYamlArray)) }}
-{{- fail "backup.target.s3: the endpoint has a host name, and network policies allow addresses: set backup.target.s3.networkCidrs to its address ranges, or networkPolicy.outside.enabled: true for a service on the internet" }}
+{{- $networkPolicy := .Values.networkPolicy }}
+{{- if and $networkPolicy.enabled (not $networkPolicy.outside.enabled) }}
+{{- if not (include "geonode.networkPolicy.backupEgress" . | fromYamlArray) }}
+{{- fail (print "backup.target.s3: the endpoint has a host name, and network policies allow addresses: set "
+  "backup.target.s3.networkCidrs to its address ranges, or networkPolicy.outside.enabled: true for a service on "
+  "the internet") }}
+{{- end }}
 {{- end }}
 {{- end }}
 {{- end }}
@@ -254,6 +271,7 @@ nor reads a data directory that is about to be replaced.
 {{- end }}
 {{- end }}
 {{- if and $backup.restore.enabled (not $backup.restore.from) }}
-{{- fail "backup.restore.enabled is true but backup.restore.from is empty: name the backup (the UTC time it began, e.g. 20261127T021700Z) or latest" }}
+{{- fail (print "backup.restore.enabled is true but backup.restore.from is empty: name the backup (the UTC time "
+  "it began, e.g. 20261127T021700Z) or latest") }}
 {{- end }}
 {{- end }}

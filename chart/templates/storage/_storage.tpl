@@ -1,12 +1,12 @@
 {{/*
 The two volumes GeoNode's pods share: statics (static files, uploads, assets) and the GeoServer
 data directory. With ReadWriteOnce storage (the default, what every cluster has) all pods that
-mount them must run on the node the volumes are attached to; geonode.sharedVolumeAffinity puts
+mount them must run on the node the volumes are attached to; geonode.storage.addAffinity puts
 them there. With ReadWriteMany they may spread across nodes.
 */}}
 {{- define "geonode.storage.claimName" -}}
 {{- $volume := index .context.Values.storage .volume }}
-{{- $volume.existingClaim | default (include "geonode.componentName" (dict "context" .context "component" .component)) }}
+{{- $volume.existingClaim | default (include "geonode.componentName" .) }}
 {{- end }}
 
 {{- define "geonode.storage.staticsClaim" -}}
@@ -27,20 +27,20 @@ geonode.org/shared-volumes: {{ .Release.Name | quote }}
 {{- end }}
 
 {{/*
-Affinity of a pod that mounts the shared volumes: with ReadWriteOnce, required co-location with
-the other such pods of the release (the first one may go anywhere, the rest follow it), added to
-the affinity given. Call with (dict "context" $ "affinity" <dict>); gives the affinity as YAML.
+Adds to the affinity of a pod that mounts the shared volumes (a dict, changed in place; renders
+nothing): with ReadWriteOnce, required co-location with the other such pods of the release (the
+first one may go anywhere, the rest follow it). (dict "context" $ "affinity" <dict>)
 */}}
-{{- define "geonode.storage.affinity" -}}
+{{- define "geonode.storage.addAffinity" -}}
 {{- $affinity := .affinity }}
 {{- if not (include "geonode.storage.readWriteMany" .context) }}
-{{- $term := dict "topologyKey" "kubernetes.io/hostname" "labelSelector" (dict "matchLabels" (include "geonode.storage.groupLabel" .context | fromYaml)) }}
+{{- $group := include "geonode.storage.groupLabel" .context | fromYaml }}
+{{- $term := dict "topologyKey" "kubernetes.io/hostname" "labelSelector" (dict "matchLabels" $group) }}
 {{- $podAffinity := $affinity.podAffinity | default dict }}
 {{- $required := $podAffinity.requiredDuringSchedulingIgnoredDuringExecution | default list }}
 {{- $_ := set $podAffinity "requiredDuringSchedulingIgnoredDuringExecution" (append $required $term) }}
 {{- $_ := set $affinity "podAffinity" $podAffinity }}
 {{- end }}
-{{- toYaml $affinity }}
 {{- end }}
 
 {{/* The images of every pod that mounts the shared volumes, as a YAML list. */}}
@@ -59,8 +59,12 @@ spread across nodes cannot be scheduled: refuse it with what to change.
 {{- if not (include "geonode.storage.readWriteMany" .) }}
 {{- range $component := list "django" "nginx" "geoserver" }}
 {{- range (index $.Values $component).topologySpreadConstraints }}
-{{- if and (eq .topologyKey "kubernetes.io/hostname") (eq (.whenUnsatisfiable | default "DoNotSchedule") "DoNotSchedule") }}
-{{- fail (printf "%s.topologySpreadConstraints spreads pods across nodes (kubernetes.io/hostname, DoNotSchedule), but storage.accessMode is ReadWriteOnce, which keeps every pod mounting the shared volumes on one node: use storage.accessMode ReadWriteMany, or whenUnsatisfiable: ScheduleAnyway" $component) }}
+{{- $strict := eq (.whenUnsatisfiable | default "DoNotSchedule") "DoNotSchedule" }}
+{{- if and (eq .topologyKey "kubernetes.io/hostname") $strict }}
+{{- $format := print "%s.topologySpreadConstraints spreads pods across nodes (kubernetes.io/hostname, "
+  "DoNotSchedule), but storage.accessMode is ReadWriteOnce, which keeps every pod mounting the shared volumes "
+  "on one node: use storage.accessMode ReadWriteMany, or whenUnsatisfiable: ScheduleAnyway" }}
+{{- fail (printf $format $component) }}
 {{- end }}
 {{- end }}
 {{- end }}
@@ -93,4 +97,36 @@ spec:
   resources:
     requests:
       storage: {{ .size | quote }}
+{{- end }}
+
+{{/*
+The pods that share the statics and GeoServer data volumes must name one fsGroup (or none):
+kubelet gives a volume the group of the pod that mounts it — a local volume only at its first
+mount — so a second group would take GeoNode's write access away, depending on which pod
+started first (seen on a real node: the init Job could not create static/).
+*/}}
+{{- define "geonode.guards.sharedVolumeGroups" -}}
+{{- $v := .Values }}
+{{- $pods := dict "django" $v.django "celery.worker" $v.celery.worker "celery.beat" $v.celery.beat
+  "initJob" $v.initJob "geoserver" $v.geoserver "nginx" $v.nginx }}
+{{- if $v.backup.enabled }}
+{{- $_ := set $pods "backup" $v.backup }}
+{{- end }}
+{{- $first := "" }}
+{{- $firstGroup := "" }}
+{{- range $path, $values := $pods }}
+{{- $group := ($values.podSecurityContext | default dict).fsGroup }}
+{{- if not (kindIs "invalid" $group) }}
+{{- if not $first }}
+{{- $first = $path }}
+{{- $firstGroup = $group }}
+{{- else if ne (toString $group) (toString $firstGroup) }}
+{{- $format := print "%s.podSecurityContext.fsGroup %v differs from %s.podSecurityContext.fsGroup %v: these "
+  "pods share the statics and GeoServer data volumes, and kubelet gives a volume the group of whichever pod "
+  "mounts it (a local volume only at its first mount), so GeoNode could lose write access; give them one "
+  "fsGroup (GeoNode's 1000 by default), or none" }}
+{{- fail (printf $format $path $group $first $firstGroup) }}
+{{- end }}
+{{- end }}
+{{- end }}
 {{- end }}

@@ -6,6 +6,7 @@ Call with (dict "context" $ "check" "api" "path" "/api/v2/" "expect" "resources"
 {{- $root := .context }}
 {{- $ctx := dict "context" $root "component" (printf "test-%s" .check) }}
 {{- $values := $root.Values.tests }}
+{{- $nginx := include "geonode.componentName" (dict "context" $root "component" "nginx") }}
 apiVersion: v1
 kind: Pod
 metadata:
@@ -18,7 +19,8 @@ metadata:
     helm.sh/hook-delete-policy: before-hook-creation
 spec:
   restartPolicy: Never
-  {{- include "geonode.podSpecCommon" (merge (dict "values" $values "images" (list $root.Values.geonode.image)) $ctx) | nindent 2 }}
+  {{- $podSpec := merge (dict "values" $values "images" (list $root.Values.geonode.image)) $ctx }}
+  {{- include "geonode.podSpecCommon" $podSpec | nindent 2 }}
   containers:
     - name: smoke
       image: {{ include "geonode.image" (dict "image" $root.Values.geonode.image "path" "geonode.image") }}
@@ -27,7 +29,7 @@ spec:
         - python
         - -c
         - {{ $root.Files.Get "files/tests/smoke.py" | quote }}
-        - {{ printf "http://%s.%s.svc%s" (include "geonode.componentName" (dict "context" $root "component" "nginx")) $root.Release.Namespace .path | quote }}
+        - {{ printf "http://%s.%s.svc%s" $nginx $root.Release.Namespace .path | quote }}
         - {{ .expect | quote }}
       env:
         - name: SITE_HOST
