@@ -265,8 +265,18 @@ fn render(inputs: &Inputs, step: &mut Step) -> Vec<Render> {
             }
         }
     }
+    let rendered_at = if rendered_minors.len() == inputs.minors.len() {
+        String::new()
+    } else {
+        let minors: Vec<String> = rendered_minors.iter().map(|m| format!("1.{m}")).collect();
+        format!(
+            " (rendered at {}: no template reads .Capabilities, the minors between take the \
+             newest's render)",
+            minors.join(" and ")
+        )
+    };
     step.detail = format!(
-        "{} scenarios × {} Helms × Kubernetes {} + unpinned defaults; {objects} objects",
+        "{} scenarios × {} Helms × Kubernetes {}{rendered_at} + unpinned defaults; {objects} objects",
         inputs.scenarios.len(),
         inputs.helms.len(),
         minors_label(&inputs.minors)
