@@ -587,3 +587,29 @@ fn an_image_chart_yaml_does_not_list_is_rejected_by_chart_metadata() {
         assert!(out.contains(text), "the failure does not say {text:?}:\n{out}");
     }
 }
+
+#[test]
+fn a_long_template_line_is_rejected_by_readable() {
+    let long = format!(
+        "{{{{- /* {} */}}}}\napiVersion: apps/v1\n",
+        "why ".repeat(30)
+    );
+    assert_rejected_for(
+        "chart/templates/deployment.yaml",
+        "apiVersion: apps/v1\n",
+        &long,
+        "readable",
+        &["chart/templates/deployment.yaml:1: 132 characters, over 120"],
+    );
+}
+
+#[test]
+fn yaml_in_a_printf_is_rejected_by_readable() {
+    assert_rejected_for(
+        "chart/templates/deployment.yaml",
+        "apiVersion: apps/v1\n",
+        "{{- $ports := printf \"ports:\\n  - port: %d\" 80 }}\napiVersion: apps/v1\n",
+        "readable",
+        &["chart/templates/deployment.yaml:1: YAML built in a print/printf string"],
+    );
+}

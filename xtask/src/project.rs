@@ -107,7 +107,7 @@ impl Project {
     }
 }
 
-/// Every file under `dir`, in its folders too, sorted by path.
+/// Every regular file under `dir`, in its folders too, sorted by path (links are not followed).
 pub fn files_under(dir: &Path) -> Result<Vec<PathBuf>, Error> {
     let mut files = Vec::new();
     let mut folders = vec![dir.to_path_buf()];
@@ -116,9 +116,12 @@ pub fn files_under(dir: &Path) -> Result<Vec<PathBuf>, Error> {
             let path = entry
                 .context(format!("listing {}", folder.display()))?
                 .path();
-            if path.is_dir() {
+            let kind = fs::symlink_metadata(&path)
+                .context(format!("reading {}", path.display()))?
+                .file_type();
+            if kind.is_dir() {
                 folders.push(path);
-            } else {
+            } else if kind.is_file() {
                 files.push(path);
             }
         }

@@ -433,26 +433,11 @@ pub fn sha256_file(path: &Path) -> Result<String, Error> {
 pub fn tree_digest(root: &Path) -> Result<Vec<String>, Error> {
     use std::os::unix::fs::PermissionsExt;
     let mut lines = Vec::new();
-    let mut folders = vec![root.to_path_buf()];
-    while let Some(folder) = folders.pop() {
-        for entry in fs::read_dir(&folder).context(format!("listing {}", folder.display()))? {
-            let path = entry
-                .context(format!("listing {}", folder.display()))?
-                .path();
-            let meta =
-                fs::symlink_metadata(&path).context(format!("reading {}", path.display()))?;
-            if meta.is_dir() {
-                folders.push(path);
-            } else if meta.is_file() {
-                let relative = path
-                    .strip_prefix(root)
-                    .unwrap_or(&path)
-                    .display()
-                    .to_string();
-                let mode = meta.permissions().mode() & 0o7777;
-                lines.push(format!("{relative} {mode:o} {}", sha256_file(&path)?));
-            }
-        }
+    for path in crate::project::files_under(root)? {
+        let meta = fs::metadata(&path).context(format!("reading {}", path.display()))?;
+        let relative = path.strip_prefix(root).unwrap_or(&path).display();
+        let mode = meta.permissions().mode() & 0o7777;
+        lines.push(format!("{relative} {mode:o} {}", sha256_file(&path)?));
     }
     lines.sort();
     Ok(lines)

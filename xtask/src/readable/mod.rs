@@ -34,6 +34,9 @@ pub fn check_step(project: &Project, step: &mut Step) {
     let modules = module_graph(project);
     match &modules {
         Err(e) => step.fail(e.clone()),
+        Ok(graph) if graph.is_empty() => step
+            .notes
+            .push("no harness sources in xtask/src: the modules' floors are not checked".into()),
         Ok(graph) => {
             let circles = modules::circles(graph);
             if circles.is_empty() {
@@ -57,6 +60,9 @@ pub fn check_step(project: &Project, step: &mut Step) {
 fn module_graph(project: &Project) -> Result<modules::Graph, String> {
     let src = project.root.join("xtask/src");
     let mut graph = modules::Graph::new();
+    if !src.is_dir() {
+        return Ok(graph); // a chart checked without this harness's sources (the test fixtures)
+    }
     for path in files_under(&src).map_err(|e| e.to_string())? {
         let relative = path.strip_prefix(&src).unwrap_or(&path).to_string_lossy();
         let Some(module) = modules::module_of(&relative) else {
