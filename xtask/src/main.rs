@@ -33,7 +33,7 @@ mod schema_defs;
 mod tools;
 mod versions;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 const USAGE: &str = "\
@@ -105,14 +105,6 @@ environment:
   HELM3, HELM4   use these helm binaries instead of the pinned downloads
   PYTHON         the python used to download tools (default: python3)";
 
-/// The repository this harness belongs to.
-pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask lives one level below the workspace root")
-        .to_path_buf()
-}
-
 #[derive(Debug)]
 struct Args {
     command: String,
@@ -147,7 +139,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
     let mut parsed = Args {
         command,
         subcommand,
-        root: workspace_root(),
+        root: project::workspace_root(),
         kube_minors: tools::KUBE_MINORS.to_vec(),
         parts: Vec::new(),
         bench: bench::Options::FULL,
@@ -269,7 +261,7 @@ fn main() -> ExitCode {
                 .subcommand
                 .clone()
                 .map(PathBuf::from)
-                .unwrap_or_else(|| workspace_root().join(".cache").join("node-e2e"));
+                .unwrap_or_else(|| project::workspace_root().join(".cache").join("node-e2e"));
             node::host::cleanup(&dir);
             println!("cleaned up the node of {}", dir.display());
             Ok(true)
@@ -349,7 +341,7 @@ fn go_tools_command() -> Result<bool, error::Error> {
 
 /// `cluster up`: a control plane left running in .cache/cluster; `cluster down` stops it.
 fn cluster_command(up: bool) -> Result<bool, error::Error> {
-    let dir = workspace_root().join(".cache").join("cluster");
+    let dir = project::workspace_root().join(".cache").join("cluster");
     if !up {
         let stopped = cluster::down(&dir)?;
         println!("stopped {stopped} processes and removed {}", dir.display());

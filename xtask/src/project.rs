@@ -107,6 +107,14 @@ impl Project {
     }
 }
 
+/// The repository this harness belongs to.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives one level below the workspace root")
+        .to_path_buf()
+}
+
 /// Every regular file under `dir`, in its folders too, sorted by path (links are not followed).
 pub fn files_under(dir: &Path) -> Result<Vec<PathBuf>, Error> {
     let mut files = Vec::new();

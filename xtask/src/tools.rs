@@ -117,7 +117,9 @@ fn schema_folder(minor: u32) -> String {
 
 /// The workspace's tool cache (gitignored).
 pub fn cache_dir() -> PathBuf {
-    crate::workspace_root().join(".cache").join("tools")
+    crate::project::workspace_root()
+        .join(".cache")
+        .join("tools")
 }
 
 /// The tool cache, created and locked: several harness processes (parallel tests) may start

@@ -60,7 +60,7 @@ fn nginx(
     uwsgi: u16,
     static_root: &Path,
 ) -> Result<(crate::process::Running, u16), String> {
-    let root = crate::workspace_root()
+    let root = crate::project::workspace_root()
         .join(REFERENCE)
         .join("geonode-docker/docker/nginx");
     let read = |name: &str| {
@@ -126,7 +126,7 @@ fn nginx(
 /// stock GeoNode's, as the chart's default runs) and without its cron lines (backup clean-ups on
 /// a folder that is not here).
 fn uwsgi_ini(site: &Site, dir: &Path, port: u16) -> Result<std::path::PathBuf, String> {
-    let path = crate::workspace_root()
+    let path = crate::project::workspace_root()
         .join(REFERENCE)
         .join("geonode-project/src/uwsgi.ini");
     let text = fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;

@@ -93,7 +93,7 @@ pub(crate) fn build_kubernetes<'a>(
     dir: &Path,
     packages: impl IntoIterator<Item = &'a str>,
 ) -> Result<(), Error> {
-    let module = crate::workspace_root()
+    let module = crate::project::workspace_root()
         .join("xtask")
         .join("cluster-binaries");
     let mut build = go();
@@ -322,9 +322,10 @@ mod tests {
 
     #[test]
     fn versions_agree_with_the_go_module() {
-        let go_mod =
-            fs::read_to_string(crate::workspace_root().join("xtask/cluster-binaries/go.mod"))
-                .unwrap();
+        let go_mod = fs::read_to_string(
+            crate::project::workspace_root().join("xtask/cluster-binaries/go.mod"),
+        )
+        .unwrap();
         assert!(
             go_mod.contains(&format!("k8s.io/kubernetes {KUBERNETES_VERSION}\n")),
             "go.mod pins another Kubernetes"

@@ -60,7 +60,7 @@ pub fn run(project: &Project) -> Result<Report, Error> {
     let tools = tools::ensure()?;
     let helms = Helm::all(&tools);
     let helm = helms.last().cloned().expect("Helm 4 is pinned");
-    let cache = crate::workspace_root().join(".cache");
+    let cache = crate::project::workspace_root().join(".cache");
     remove_stale_runs(&cache);
     let dir = cache.join(format!("e2e-{}", std::process::id()));
     let mut plane = None;

@@ -25,7 +25,9 @@ use std::time::{Duration, Instant};
 
 /// The node's folder: fixed, so a run cleans what a killed one left.
 fn node_dir() -> PathBuf {
-    crate::workspace_root().join(".cache").join("node-e2e")
+    crate::project::workspace_root()
+        .join(".cache")
+        .join("node-e2e")
 }
 
 /// Builds every image the chart's defaults run (two at a time: mmdebstrap mostly waits on

@@ -199,7 +199,7 @@ const RECOVERY_MARK: &str = "openssl enc -d -aes-256-ctr";
 /// The documentation's recovery by hand, run as written on a copy of backup `name`: openssl (and
 /// jq) decrypt every part as the chart's `backup_seal.py open` does.
 pub(super) fn by_hand(site: &Site, name: &str) -> Result<String, String> {
-    let root = crate::workspace_root();
+    let root = crate::project::workspace_root();
     let block = crate::docs::blocks::all(&root)
         .map_err(|e| e.to_string())?
         .into_iter()
