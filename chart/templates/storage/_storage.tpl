@@ -106,16 +106,16 @@ mount — so a second group would take GeoNode's write access away, depending on
 started first (seen on a real node: the init Job could not create static/).
 */}}
 {{- define "geonode.guards.sharedVolumeGroups" -}}
-{{- $v := .Values }}
-{{- $pods := dict "django" $v.django "celery.worker" $v.celery.worker "celery.beat" $v.celery.beat
-  "initJob" $v.initJob "geoserver" $v.geoserver "nginx" $v.nginx }}
-{{- if $v.backup.enabled }}
-{{- $_ := set $pods "backup" $v.backup }}
+{{- $pods := dict }}
+{{- include "geonode.collectPodValues" (dict "context" . "into" $pods) }}
+{{- $sharing := list "celery.beat" "celery.worker" "django" "geoserver" "initJob" "nginx" }}
+{{- if .Values.backup.enabled }}
+{{- $sharing = append $sharing "backup" }}
 {{- end }}
 {{- $first := "" }}
 {{- $firstGroup := "" }}
-{{- range $path, $values := $pods }}
-{{- $group := ($values.podSecurityContext | default dict).fsGroup }}
+{{- range $path := sortAlpha $sharing }}
+{{- $group := ((get $pods $path).podSecurityContext | default dict).fsGroup }}
 {{- if not (kindIs "invalid" $group) }}
 {{- if not $first }}
 {{- $first = $path }}
