@@ -42,9 +42,9 @@ impl Helm {
         cmd
     }
 
-    /// [`Helm::command`] for a run of a fraction of a second without a cluster (template, lint):
-    /// its garbage collector would only cost time (a third of a render's), and what it leaves
-    /// is freed when it exits, at under 150 MB.
+    /// [`Helm::command`] for a run of a fraction of a second without a cluster (template, lint,
+    /// a client-side dry run for the notes): its garbage collector would only cost time (a third
+    /// of a render's), and what it leaves is freed when it exits, at under 150 MB.
     fn short_run(&self) -> Command {
         let mut cmd = self.command(None);
         cmd.env("GOGC", "off");
