@@ -51,15 +51,19 @@ helm.sh/chart: {{ include "geonode.chart" .context }}
 {{- end }}
 
 {{/*
-An image reference from {registry, repository, tag, digest}: a digest wins over the tag. Moving
-tags are refused, since they change what runs without a change to the chart, except where the
-template says upstream publishes nothing else ("movingTagAllowed": the GeoServer images).
-Call with (dict "image" .Values.redis.image "path" "redis.image" ["movingTagAllowed" true]).
+An image reference from the values at `path` ({registry, repository, tag, digest}): a digest wins
+over the tag; an empty registry is global.imageRegistry's (a mirror), else the repository's own.
+Moving tags are refused, since they change what runs without a change to the chart, except where
+the template says upstream publishes nothing else ("movingTagAllowed": the GeoServer images).
+Call with (dict "context" $ "path" "redis.image" ["movingTagAllowed" true]).
 */}}
 {{- define "geonode.image" -}}
-{{- $image := .image }}
+{{- $image := .context.Values }}
+{{- range splitList "." .path }}{{ $image = index $image . }}{{ end }}
 {{- $repo := $image.repository }}
-{{- if $image.registry }}{{ $repo = printf "%s/%s" $image.registry $image.repository }}{{ end }}
+{{- with $image.registry | default .context.Values.global.imageRegistry }}
+{{- $repo = printf "%s/%s" . $image.repository }}
+{{- end }}
 {{- if $image.digest }}
 {{- printf "%s@%s" $repo $image.digest }}
 {{- else }}
@@ -221,7 +225,7 @@ volumeClaimTemplates:
     spec:
       accessModes:
         {{- toYaml $persistence.accessModes | nindent 8 }}
-      {{- with $persistence.storageClass }}
+      {{- with $persistence.storageClass | default .context.Values.global.storageClass }}
       storageClassName: {{ . | quote }}
       {{- end }}
       resources:
@@ -247,7 +251,8 @@ emptyDir when persistence is off. An entry of `volumes`; pass the component's va
 {{- end }}
 
 {{/*
-A ClusterIP Service in front of one component's pods, with one named port.
+A Service (ClusterIP unless "type" says otherwise, with "annotations" if given) in front of one
+component's pods, with one named port.
 Call with (dict "context" $ "component" "redis" "portName" "redis" "port" 6379), and "more" (list (dict
 "name" "cache" "port" 6380)) for more ports.
 */}}
@@ -259,8 +264,12 @@ metadata:
   namespace: {{ .context.Release.Namespace }}
   labels:
     {{- include "geonode.labels" . | nindent 4 }}
+  {{- with .annotations }}
+  annotations:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
 spec:
-  type: ClusterIP
+  type: {{ .type | default "ClusterIP" }}
   selector:
     {{- include "geonode.selectorLabels" . | nindent 4 }}
   ports:

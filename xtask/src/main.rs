@@ -24,6 +24,7 @@ mod parallel;
 mod policy;
 mod process;
 mod project;
+mod providers;
 mod readable;
 mod release;
 mod report;

@@ -29,9 +29,9 @@ a scratch emptyDir; the backups live on the backup volume or in an S3 bucket.
 {{- define "geonode.backup.postgresqlImage" -}}
 {{- $image := .Values.backup.postgresqlImage }}
 {{- if $image.repository }}
-{{- include "geonode.image" (dict "image" $image "path" "backup.postgresqlImage") }}
+{{- include "geonode.image" (dict "context" . "path" "backup.postgresqlImage") }}
 {{- else }}
-{{- include "geonode.image" (dict "image" .Values.postgresql.image "path" "postgresql.image") }}
+{{- include "geonode.image" (dict "context" . "path" "postgresql.image") }}
 {{- end }}
 {{- end }}
 
@@ -61,6 +61,8 @@ a scratch emptyDir; the backups live on the backup volume or in an S3 bucket.
   value: {{ $target.s3.prefix | quote }}
 - name: BACKUP_S3_REGION
   value: {{ $target.s3.region | quote }}
+{{- /* Without an access key, boto3 takes the pod's cloud identity (backup.serviceAccount). */}}
+{{- if $target.s3.credentialsSecret.name }}
 - name: AWS_ACCESS_KEY_ID
   valueFrom:
     secretKeyRef:
@@ -72,12 +74,13 @@ a scratch emptyDir; the backups live on the backup volume or in an S3 bucket.
       name: {{ $target.s3.credentialsSecret.name }}
       key: {{ $target.s3.credentialsSecret.secretAccessKeyKey }}
 {{- end }}
+{{- end }}
 - name: BACKUP_CHART
   value: {{ printf "%s-%s" .Chart.Name .Chart.Version | quote }}
 - name: BACKUP_GEONODE_VERSION
   value: {{ .Chart.AppVersion | quote }}
 - name: BACKUP_GEONODE_IMAGE
-  value: {{ include "geonode.image" (dict "image" .Values.geonode.image "path" "geonode.image") | quote }}
+  value: {{ include "geonode.image" (dict "context" . "path" "geonode.image") | quote }}
 - name: BACKUP_RESTORE_FROM
   value: {{ .Values.backup.restore.from | quote }}
 - name: BACKUP_RESTORE_OVERWRITE
@@ -139,7 +142,7 @@ with "key", the backup key too.
 {{- $values := $root.Values.backup }}
 {{- $images := dict
   "postgresql" (include "geonode.backup.postgresqlImage" $root)
-  "geonode" (include "geonode.image" (dict "image" $root.Values.geonode.image "path" "geonode.image")) -}}
+  "geonode" (include "geonode.image" (dict "context" $root "path" "geonode.image")) -}}
 - name: {{ .name }}
   image: {{ index $images .image }}
   imagePullPolicy: {{ (index $root.Values .image).image.pullPolicy }}
@@ -206,7 +209,7 @@ nor reads a data directory that is about to be replaced.
 {{- if .Values.backup.restore.enabled }}
 {{- $geoserver := .Values.geoserver }}
 - name: wait-for-restore
-  image: {{ include "geonode.image" (dict "image" $geoserver.image "path" "geoserver.image" "movingTagAllowed" true) }}
+  image: {{ include "geonode.image" (dict "context" . "path" "geoserver.image" "movingTagAllowed" true) }}
   imagePullPolicy: {{ $geoserver.image.pullPolicy }}
   command:
     - sh
@@ -242,10 +245,10 @@ nor reads a data directory that is about to be replaced.
 {{- if not $backup.target.s3.bucket }}
 {{- fail "backup.target.type is s3 but backup.target.s3.bucket is empty: name the bucket backups go to" }}
 {{- end }}
-{{- if not $backup.target.s3.credentialsSecret.name }}
+{{- if not (or $backup.target.s3.credentialsSecret.name (include "geonode.backup.serviceAccountName" .)) }}
 {{- fail (print "backup.target.s3.credentialsSecret.name is empty: create a Secret with the access key (keys "
-  "backup.target.s3.credentialsSecret.accessKeyIdKey and .secretAccessKeyKey) and name it there; the chart "
-  "never takes it as a value") }}
+  "backup.target.s3.credentialsSecret.accessKeyIdKey and .secretAccessKeyKey) and name it there (the chart "
+  "never takes it as a value), or give the backups a cloud identity with backup.serviceAccount") }}
 {{- end }}
 {{- if and $backup.target.s3.prefix (not (hasSuffix "/" $backup.target.s3.prefix)) }}
 {{- fail (printf "backup.target.s3.prefix %q must end with / (each backup is a folder under it)"
@@ -273,5 +276,18 @@ nor reads a data directory that is about to be replaced.
 {{- if and $backup.restore.enabled (not $backup.restore.from) }}
 {{- fail (print "backup.restore.enabled is true but backup.restore.from is empty: name the backup (the UTC time "
   "it began, e.g. 20261127T021700Z) or latest") }}
+{{- end }}
+{{- end }}
+
+{{/*
+The backup pods' service account (also the init Job's while it restores): a cloud identity for
+the bucket instead of an access key. Empty: none (the namespace's default, with no token).
+*/}}
+{{- define "geonode.backup.serviceAccountName" -}}
+{{- $account := .Values.backup.serviceAccount }}
+{{- if $account.create }}
+{{- $account.name | default (include "geonode.componentName" (dict "context" . "component" "backup")) }}
+{{- else }}
+{{- $account.name }}
 {{- end }}
 {{- end }}

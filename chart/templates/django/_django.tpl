@@ -283,7 +283,7 @@ change gives a new Job that runs once. Call with the dict geonode.django.shared 
 {{- define "geonode.initJob.name" -}}
 {{- $root := .context }}
 {{- $inputs := list
-  (include "geonode.image" (dict "image" $root.Values.geonode.image "path" "geonode.image"))
+  (include "geonode.image" (dict "context" $root "path" "geonode.image"))
   (include (print $root.Template.BasePath "/django/configmap.yaml") $root)
   .env
   .settingsEnv
@@ -303,7 +303,7 @@ GeoNode's database; a query, not a Django start.
 */}}
 {{- define "geonode.django.waitForMigrations" -}}
 - name: wait-for-migrations
-  image: {{ include "geonode.image" (dict "image" .context.Values.geonode.image "path" "geonode.image") }}
+  image: {{ include "geonode.image" (dict "context" .context "path" "geonode.image") }}
   imagePullPolicy: {{ .context.Values.geonode.image.pullPolicy }}
   command: ["python", "/etc/geonode-k8s/wait_for_migrations.py"]
   workingDir: {{ .context.Values.geonode.project.dir }}
@@ -423,7 +423,7 @@ metadata:
     {{- end }}
 spec:
   {{- $common := dict "context" $root "component" .component "values" $values "sharedVolumes" true
-    "images" (list $root.Values.geonode.image) "stop" .stop }}
+    "images" (list $root.Values.geonode.image) "stop" .stop "serviceAccountName" .serviceAccountName }}
   {{- include "geonode.podSpecCommon" $common | nindent 2 }}
   {{- with .restartPolicy }}
   restartPolicy: {{ . }}
@@ -440,7 +440,7 @@ spec:
   {{- end }}
   containers:
     - name: {{ .name }}
-      image: {{ include "geonode.image" (dict "image" $root.Values.geonode.image "path" "geonode.image") }}
+      image: {{ include "geonode.image" (dict "context" $root "path" "geonode.image") }}
       imagePullPolicy: {{ $root.Values.geonode.image.pullPolicy }}
       command:
         {{- toYaml .command | nindent 8 }}

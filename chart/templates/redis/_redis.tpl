@@ -105,7 +105,7 @@ mounts) or Django's cache ("cache"), each with its own config file, password fil
 {{- $ping := printf "test \"$(redis-cli -h 127.0.0.1 -p %d ping)\" = PONG" (int .port) }}
 {{- $handler := dict "exec" (dict "command" (list "sh" "-c" $ping)) }}
 - name: {{ .name }}
-  image: {{ include "geonode.image" (dict "image" $values.image "path" "redis.image") }}
+  image: {{ include "geonode.image" (dict "context" .context "path" "redis.image") }}
   imagePullPolicy: {{ $values.image.pullPolicy }}
   # chart/files/redis/start.sh: the password into a file, then redis-server with this config.
   command: ["sh", "/etc/redis/start.sh", "/etc/redis/{{ .name }}.conf"]

@@ -73,8 +73,8 @@ spread across nodes cannot be scheduled: refuse it with what to change.
 
 {{/*
 A PersistentVolumeClaim of the release that Helm never deletes (uninstall, rename, a value
-turned off). (dict "context" $ "component" ... "accessModes" (list ...) "storageClass" ...
-"size" ... "why" <comment>)
+turned off); an empty storageClass is global.storageClass's. (dict "context" $ "component" ...
+"accessModes" (list ...) "storageClass" ... "size" ... "why" <comment>)
 */}}
 {{- define "geonode.keptClaim" -}}
 {{- $ctx := dict "context" .context "component" .component }}
@@ -91,7 +91,7 @@ metadata:
 spec:
   accessModes:
     {{- toYaml .accessModes | nindent 4 }}
-  {{- with .storageClass }}
+  {{- with .storageClass | default .context.Values.global.storageClass }}
   storageClassName: {{ . | quote }}
   {{- end }}
   resources:

@@ -23,7 +23,7 @@ spec:
   {{- include "geonode.podSpecCommon" $podSpec | nindent 2 }}
   containers:
     - name: smoke
-      image: {{ include "geonode.image" (dict "image" $root.Values.geonode.image "path" "geonode.image") }}
+      image: {{ include "geonode.image" (dict "context" $root "path" "geonode.image") }}
       imagePullPolicy: {{ $root.Values.geonode.image.pullPolicy }}
       command:
         - python

@@ -142,6 +142,10 @@ pub fn run(project: &Project, options: &Options) -> Result<Report, Error> {
         let newest_helm = &inputs.helms[inputs.helms.len() - 1];
         fuzz::check_step(project, newest_helm, inputs.newest_minor(), step)
     });
+    report.step("providers", |step| {
+        let newest_helm = &inputs.helms[inputs.helms.len() - 1];
+        crate::providers::check_step(project, newest_helm, step)
+    });
     report.step("golden", |step| compare_goldens(&inputs, &renders, step));
     report.step("docs", |step| check_docs(&inputs, &renders, step));
     report.step("docs-site", |step| docs::site::check_step(project, step));

@@ -14,7 +14,7 @@ pub mod cyclonus;
 use crate::manifest::Object;
 use crate::project::NAMESPACE;
 use cyclonus::{Internal, Peer, Traffic};
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -212,7 +212,17 @@ fn surroundings(values: &Value) -> Result<Vec<Endpoint>, String> {
         ports,
         chart: false,
     };
+    // The controller, as the first peer of ingressFrom describes it: a load balancer's address
+    // range (GKE's front ends), or pods in a namespace of their own unless the peer names one.
     let controller = match np["ingressFrom"].as_array().and_then(|a| a.first()) {
+        Some(peer) if peer["ipBlock"].is_object() => {
+            let address = external_address(&json!({"networkCidrs": [peer["ipBlock"]["cidr"]]}))
+                .ok_or_else(|| format!("no address inside the ingressFrom peer {peer}"))?;
+            outside(&address)
+        }
+        Some(peer) if peer["namespaceSelector"].is_object() => {
+            pod_of_peer(peer, "ingress-controller", "10.244.9.1")?
+        }
         Some(peer) => pod_of_peer(peer, NAMESPACE, "10.244.9.1")?,
         None => pod(
             "ingress-nginx",
