@@ -76,7 +76,7 @@ def fixture_password_hashes():
 
 def secure_admin(admin_model):
     """An admin still holding the fixture's password (left by a setup that died before setting
-    the chart's, e.g. under chart 0.1.0) gets the chart's password; any other is the user's."""
+    the chart's) gets the chart's password; any other is the user's."""
     admin = admin_model.objects.filter(username="admin").first()
     if admin and (admin.password in fixture_password_hashes() or admin.check_password("admin")):
         admin.set_password(os.environ["ADMIN_PASSWORD"])

@@ -23,16 +23,6 @@
 {{- end }}
 
 {{- define "geonode.redis.validate" -}}
-{{- $name := include "geonode.redis.fullname" . }}
-{{- /* Only where helm reads the cluster: a StatefulSet an earlier chart gave a claim template. */}}
-{{- $existing := lookup "apps/v1" "StatefulSet" .Release.Namespace $name }}
-{{- if and .Values.redis.enabled $existing $existing.spec.volumeClaimTemplates }}
-{{- $format := print "redis: StatefulSet %s keeps its queues in a claim template (redis.persistence was on "
-  "before chart 0.2), which an upgrade cannot change. Once, run: kubectl -n %s delete statefulset %s "
-  "--cascade=orphan (the pod and its data stay); then upgrade with redis.persistence.existingClaim=data-%s-0 to "
-  "keep the queued tasks" }}
-{{- fail (printf $format $name .Release.Namespace $name $name) }}
-{{- end }}
 {{- if and (not .Values.redis.enabled) (not .Values.redis.external.host) }}
 {{- fail (print "redis.enabled is false, so Celery needs an external Redis: set redis.external.host (and port; its "
   "password in redis.auth.password or redis.auth.existingSecret)") }}
