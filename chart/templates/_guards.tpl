@@ -17,7 +17,7 @@ each component's geonode.<component>.validate in its folder); validate/guards.ya
 {{- range $key, $value := .values }}
 {{- if kindIs "map" $value }}
 {{- $path := empty $.path | ternary $key (printf "%s.%s" $.path $key) }}
-{{- if and (eq $key "resources") (hasKey $value "limits") (hasKey $value "requests") }}
+{{- if eq $key "resources" }}
 {{- include "geonode.guards.limits" (dict "resources" $value "path" $path) }}
 {{- else }}
 {{- include "geonode.guards.resources" (dict "values" $value "path" $path) }}
@@ -26,10 +26,20 @@ each component's geonode.<component>.validate in its folder); validate/guards.ya
 {{- end }}
 {{- end }}
 
-{{/* One `resources` block: a limit below its request is refused by the API server. */}}
+{{/*
+One `resources` block: every amount a Kubernetes quantity (geonode.formats), and no limit below
+its request, which the API server refuses.
+*/}}
 {{- define "geonode.guards.limits" -}}
 {{- $limits := .resources.limits | default dict }}
 {{- $requests := .resources.requests | default dict }}
+{{- $quantity := (include "geonode.formats" . | fromYaml).quantity }}
+{{- range $kind, $amounts := dict "limits" $limits "requests" $requests }}
+{{- range $resource, $amount := $amounts }}
+{{- $path := print $.path "." $kind "." $resource }}
+{{- include "geonode.formats.check" (dict "format" $quantity "path" $path "value" $amount) }}
+{{- end }}
+{{- end }}
 {{- range $resource := list "memory" "cpu" }}
 {{- $limit := get $limits $resource }}
 {{- $request := get $requests $resource }}
