@@ -14,7 +14,7 @@ pub const END: &str = "<!-- values:end -->";
 /// The generated values table.
 pub fn values_table(schema: &Value, defaults: &Value) -> String {
     let mut rows = Vec::new();
-    walk(schema, schema, defaults, "", &mut rows);
+    walk(schema, schema, defaults, "", &Value::Null, &mut rows);
     let mut out = String::from("| Key | Type | Default | Description |\n|---|---|---|---|\n");
     for (key, kind, default, description) in rows {
         let _ = writeln!(
@@ -59,20 +59,36 @@ fn resolve<'a>(root: &'a Value, mut node: &'a Value) -> &'a Value {
     node
 }
 
-fn walk(root: &Value, node: &Value, defaults: &Value, path: &str, rows: &mut Vec<Row>) {
+/// One value of the schema and its rows. `kube` is the field of a Kubernetes definition this
+/// value refines (a security context's `runAsUser`), or null: where the chart's schema says
+/// nothing of a field, the first sentence of Kubernetes' own description stands in.
+fn walk(
+    root: &Value,
+    node: &Value,
+    defaults: &Value,
+    path: &str,
+    kube: &Value,
+    rows: &mut Vec<Row>,
+) {
     let target = resolve(root, node);
-    let description = describe(root, node);
+    let description = match describe(root, node) {
+        "" => first_sentence(describe(root, kube)),
+        own => own,
+    };
     if let Some(properties) = target["properties"].as_object() {
         if target["additionalProperties"] == false && !path.is_empty() && properties.is_empty() {
             return;
         }
+        let definition = kubernetes_definition(root, target)
+            .unwrap_or_else(|| kubernetes_definition(root, kube).unwrap_or(&Value::Null));
         for (key, child) in properties {
             let child_path = if path.is_empty() {
                 key.clone()
             } else {
                 format!("{path}.{key}")
             };
-            walk(root, child, &defaults[key], &child_path, rows);
+            let kube_child = &definition["properties"][key];
+            walk(root, child, &defaults[key], &child_path, kube_child, rows);
         }
         return;
     }
@@ -82,6 +98,23 @@ fn walk(root: &Value, node: &Value, defaults: &Value, path: &str, rows: &mut Vec
         default_cell(defaults),
         description.to_string(),
     ));
+}
+
+/// The Kubernetes definition (`io.k8s.*`) a node refers to with its `$ref`, if it does.
+fn kubernetes_definition<'a>(root: &'a Value, node: &Value) -> Option<&'a Value> {
+    node["$ref"]
+        .as_str()
+        .and_then(|r| r.strip_prefix("#/$defs/"))
+        .filter(|name| name.starts_with(crate::schema_defs::PREFIX))
+        .map(|name| &root["$defs"][name])
+}
+
+/// A description's first sentence (Kubernetes' run to paragraphs).
+fn first_sentence(text: &str) -> &str {
+    match text.find(". ") {
+        Some(end) => &text[..=end],
+        None => text,
+    }
 }
 
 fn kind(node: &Value) -> String {
@@ -148,6 +181,16 @@ pub fn expected_readme(chart: &Path) -> Result<(std::path::PathBuf, String, Stri
 pub fn coverage_gaps(schema: &Value, defaults: &Value) -> Vec<String> {
     let mut gaps = Vec::new();
     compare(schema, schema, defaults, "", &mut gaps);
+    let mut rows = Vec::new();
+    walk(schema, schema, defaults, "", &Value::Null, &mut rows);
+    for (key, _, _, description) in rows {
+        if description.is_empty() {
+            gaps.push(format!(
+                "{key} has no description in values.schema.json (nor Kubernetes' definition): \
+                 say what it does, for the values table"
+            ));
+        }
+    }
     gaps
 }
 
@@ -217,6 +260,36 @@ mod tests {
             table.contains("| `redis.mode` | string (a, b) | `a` | Mode. |"),
             "{table}"
         );
+    }
+
+    #[test]
+    fn kubernetes_fields_take_the_first_sentence_of_kubernetes_description() {
+        let schema = json!({
+            "type": "object", "additionalProperties": false,
+            "properties": {"podSecurityContext": {"$ref": "#/$defs/pod_ctx"}},
+            "$defs": {
+                "pod_ctx": {"type": "object", "description": "The pod's context.",
+                    "$ref": "#/$defs/io.k8s.api.core.v1.PodSecurityContext",
+                    "properties": {"runAsUser": {"type": "integer"}}},
+                "io.k8s.api.core.v1.PodSecurityContext": {"type": "object", "properties": {
+                    "runAsUser": {"type": "integer",
+                        "description": "The UID to run the entrypoint as. Defaults to the image's."}}}
+            }
+        });
+        let table = values_table(&schema, &json!({"podSecurityContext": {"runAsUser": 1000}}));
+        assert!(
+            table.contains("| `podSecurityContext.runAsUser` | integer | `1000` | The UID to run the entrypoint as. |"),
+            "{table}"
+        );
+    }
+
+    #[test]
+    fn a_value_without_a_description_is_a_gap() {
+        let schema = json!({"type": "object", "additionalProperties": false,
+            "properties": {"mode": {"type": "string"}}});
+        let gaps = coverage_gaps(&schema, &json!({"mode": "a"}));
+        assert_eq!(gaps.len(), 1, "{gaps:?}");
+        assert!(gaps[0].starts_with("mode has no description"), "{gaps:?}");
     }
 
     #[test]
