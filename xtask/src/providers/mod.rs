@@ -51,36 +51,55 @@ pub fn check_step(project: &Project, helm: &Helm, step: &mut Step) {
         .copied()
         .filter(|s| !PROVIDERS.iter().any(|p| p.file == s.name))
         .collect();
-    let jobs: Vec<(usize, Option<usize>)> = (0..providers.len())
-        .flat_map(|p| {
-            std::iter::once((p, None)).chain((0..layered.len()).map(move |s| (p, Some(s))))
-        })
-        .collect();
+    // Each provider alone and under each scenario; then the defaults and each scenario alone,
+    // which reach the site by a port-forward.
+    let mut jobs: Vec<(Option<usize>, Option<&Scenario>)> = Vec::new();
+    for p in 0..providers.len() {
+        jobs.push((Some(p), None));
+        jobs.extend(layered.iter().map(|s| (Some(p), Some(*s))));
+    }
+    jobs.extend(
+        scenarios
+            .iter()
+            .filter(|s| !PROVIDERS.iter().any(|p| p.file == s.name))
+            .map(|s| (None, Some(s))),
+    );
     let results = parallel::map(&jobs, |&(p, s)| {
-        let mut values = vec![providers[p].1.values.clone().expect("a values file")];
-        values.extend(s.and_then(|s| layered[s].values.clone()));
+        let mut values: Vec<_> = p
+            .iter()
+            .filter_map(|&p| providers[p].1.values.clone())
+            .collect();
+        values.extend(s.and_then(|s| s.values.clone()));
         helm.notes(project, &values, &[])
     });
     for (&(p, s), result) in jobs.iter().zip(results) {
-        let provider = providers[p].0;
-        let name = match s {
-            None => format!("values/{}.yaml", provider.file),
-            Some(s) => format!(
-                "values/{}.yaml + values/{}.yaml",
-                provider.file, layered[s].name
+        let files: Vec<String> = p
+            .map(|p| providers[p].1)
+            .into_iter()
+            .chain(s)
+            .map(|s| match &s.values {
+                Some(_) => format!("values/{}.yaml", s.name),
+                None => "the defaults".to_string(),
+            })
+            .collect();
+        let name = files.join(" + ");
+        match p.map(|p| providers[p].0) {
+            Some(provider) => step.record(result.and_then(|out| judge(provider, &out)).map_err(|e| {
+                format!(
+                    "{name}: {e}\n  what {} needs is in xtask/src/providers/table.rs, from:\n    {}",
+                    provider.file,
+                    provider.sources.join("\n    ")
+                )
+            })),
+            None => step.record(
+                result
+                    .and_then(|out| judge_port_forward(&out))
+                    .map_err(|e| format!("{name}: {e}")),
             ),
-        };
-        let problems = result.and_then(|out| judge(provider, &out));
-        step.record(problems.map_err(|e| {
-            format!(
-                "{name}: {e}\n  what {} needs is in xtask/src/providers/table.rs, from:\n    {}",
-                provider.file,
-                provider.sources.join("\n    ")
-            )
-        }));
+        }
     }
     step.detail = format!(
-        "{} providers × (alone + {} scenario files), objects and notes",
+        "{} providers × (alone + {} scenario files), and the defaults and scenarios alone: objects and notes",
         providers.len(),
         layered.len()
     );
@@ -94,7 +113,8 @@ pub fn judge(provider: &Provider, out: &str) -> Result<(), String> {
     ingress(provider, &objects, &mut problems);
     nginx(provider, &objects, &mut problems);
     claims(provider, &objects, &mut problems);
-    notes_say(notes, &mut problems);
+    let address = format!("kubectl -n {NAMESPACE} get ingress {RELEASE} -o jsonpath=");
+    notes_say(notes, ("the Ingress's address", &address), &mut problems);
     if problems.is_empty() {
         Ok(())
     } else {
@@ -240,14 +260,29 @@ fn claims(provider: &Provider, objects: &[Object], problems: &mut Vec<String>) {
     }
 }
 
-/// What the notes must tell on every provider.
-fn notes_say(notes: &str, problems: &mut Vec<String>) {
-    let address = format!("kubectl -n {NAMESPACE} get ingress {RELEASE} -o jsonpath=");
+/// A site without an Ingress (the defaults, a scenario alone): its notes forward a local port
+/// anyone may open, whatever siteUrl says.
+fn judge_port_forward(out: &str) -> Result<(), String> {
+    let (_, notes) = split_dry_run(out)?;
+    let forward = format!("kubectl -n {NAMESPACE} port-forward svc/{RELEASE}-nginx 8080:80");
+    let mut problems = Vec::new();
+    notes_say(
+        notes,
+        ("a port-forward from port 8080", &forward),
+        &mut problems,
+    );
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("\n"))
+    }
+}
+
+/// What the notes must tell on every provider and scenario: how to reach the site (`reach`),
+/// GeoServer's admin password, and a warning while the host is a placeholder.
+fn notes_say(notes: &str, reach: (&str, &str), problems: &mut Vec<String>) {
     let geoserver = "geoserver-admin-password}' | base64 -d";
-    for (what, text) in [
-        ("the Ingress's address", address.as_str()),
-        ("GeoServer's admin password", geoserver),
-    ] {
+    for (what, text) in [reach, ("GeoServer's admin password", geoserver)] {
         if !notes.contains(text) {
             problems.push(format!("the notes give no command for {what} ({text:?})"));
         }
@@ -323,6 +358,7 @@ spec:
         let mut problems = Vec::new();
         notes_say(
             "Reach the site at https://geonode.example.org/",
+            ("the Ingress's address", "get ingress"),
             &mut problems,
         );
         assert_eq!(problems.len(), 3, "{problems:?}");
