@@ -36,6 +36,22 @@ const INGRESS_NGINX_PODS: &str = "
 - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: ingress-nginx}}
   podSelector: {matchLabels: {app.kubernetes.io/name: ingress-nginx}}";
 
+/// kind and minikube: ingress-nginx in its own namespace, the default pod range, the `standard`
+/// class and no ReadWriteMany.
+const fn on_a_laptop(file: &'static str, sources: &'static [&'static str]) -> Provider {
+    Provider {
+        file,
+        ingress_class: Some("nginx"),
+        ingress_annotations: &NGINX_TIMEOUTS,
+        service_annotations: &[],
+        trusted_proxies: &["10.244.0.0/16"],
+        ingress_from: INGRESS_NGINX_PODS,
+        storage_class: "standard",
+        read_write_many_class: "",
+        sources,
+    }
+}
+
 pub const PROVIDERS: &[Provider] = &[
     Provider {
         file: "aks",
@@ -136,35 +152,21 @@ pub const PROVIDERS: &[Provider] = &[
             "https://cloud.ibm.com/docs/containers?topic=containers-storage-file-vpc-sc-ref",
         ],
     },
-    Provider {
-        file: "kind",
-        ingress_class: Some("nginx"),
-        ingress_annotations: &NGINX_TIMEOUTS,
-        service_annotations: &[],
-        trusted_proxies: &["10.244.0.0/16"],
-        ingress_from: INGRESS_NGINX_PODS,
-        storage_class: "standard",
-        read_write_many_class: "",
-        sources: &[
+    on_a_laptop(
+        "kind",
+        &[
             "https://kind.sigs.k8s.io/docs/user/ingress/",
             "https://kind.sigs.k8s.io/docs/user/configuration/#pod-subnet (10.244.0.0/16)",
             "https://kubernetes.github.io/ingress-nginx/deploy/ (namespace and labels)",
         ],
-    },
-    Provider {
-        file: "minikube",
-        ingress_class: Some("nginx"),
-        ingress_annotations: &NGINX_TIMEOUTS,
-        service_annotations: &[],
-        trusted_proxies: &["10.244.0.0/16"],
-        ingress_from: INGRESS_NGINX_PODS,
-        storage_class: "standard",
-        read_write_many_class: "",
-        sources: &[
+    ),
+    on_a_laptop(
+        "minikube",
+        &[
             "https://kubernetes.io/docs/tasks/access-application-cluster/ingress-minikube/",
             "https://minikube.sigs.k8s.io/docs/handbook/persistent_volumes/ (standard)",
         ],
-    },
+    ),
     Provider {
         file: "openshift",
         ingress_class: Some("openshift-default"),
