@@ -613,3 +613,22 @@ fn yaml_in_a_printf_is_rejected_by_readable() {
         &["chart/templates/deployment.yaml:1: YAML built in a print/printf string"],
     );
 }
+
+/// The read replicas' reload decision (chart/files/geoserver/follow_catalog.py) meets its unit
+/// tests (tests/harness/follow_catalog_test.py), in Python as the reader's pod runs it.
+#[test]
+fn follow_catalog_decides_as_its_tests_say() {
+    let harness = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/harness");
+    let out = Command::new("python3")
+        .args(["-m", "unittest", "-v", "follow_catalog_test"])
+        .current_dir(&harness)
+        .env("PYTHONPATH", harness.join("../../chart/files/geoserver"))
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
