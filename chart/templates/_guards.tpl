@@ -12,12 +12,12 @@ each component's geonode.<component>.validate in its folder); validate/guards.ya
 {{- if hasSuffix "m" $q }}{{ trimSuffix "m" $q | float64 }}{{ else }}{{ mulf ($q | float64) 1000 }}{{ end }}
 {{- end }}
 
-{{/* Every `resources` block under .values (walked recursively; .path is where it sits). */}}
+{{/* Every `resources` block (and `<x>Resources`) under .values, walked recursively; .path is where it sits. */}}
 {{- define "geonode.guards.resources" -}}
 {{- range $key, $value := .values }}
 {{- if kindIs "map" $value }}
 {{- $path := empty $.path | ternary $key (printf "%s.%s" $.path $key) }}
-{{- if eq $key "resources" }}
+{{- if or (eq $key "resources") (hasSuffix "Resources" $key) }}
 {{- include "geonode.guards.limits" (dict "resources" $value "path" $path) }}
 {{- else }}
 {{- include "geonode.guards.resources" (dict "values" $value "path" $path) }}
