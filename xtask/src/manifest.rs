@@ -3,6 +3,7 @@
 
 use crate::k8s_yaml;
 use serde_json::Value;
+use std::collections::BTreeMap;
 use std::fmt;
 
 /// One rendered Kubernetes object.
@@ -138,6 +139,13 @@ pub fn string_map(value: &Value) -> impl Iterator<Item = (&str, &str)> {
         .into_iter()
         .flatten()
         .filter_map(|(k, v)| v.as_str().map(|v| (k.as_str(), v)))
+}
+
+/// [`string_map`], owned and sorted: labels or annotations to compare or keep.
+pub fn string_map_owned(value: &Value) -> BTreeMap<String, String> {
+    string_map(value)
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 #[cfg(test)]

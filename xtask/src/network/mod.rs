@@ -11,10 +11,10 @@
 
 pub mod cyclonus;
 
-use crate::manifest::Object;
+use crate::manifest::{string_map_owned, Object};
 use crate::project::NAMESPACE;
 use cyclonus::{Internal, Peer, Traffic};
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -57,12 +57,6 @@ pub struct Outcome {
     pub wrong: Vec<String>,
 }
 
-fn labels(value: &Value) -> BTreeMap<String, String> {
-    crate::manifest::string_map(value)
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-}
-
 fn pod(namespace: &str, pod_labels: BTreeMap<String, String>, ip: String) -> Peer {
     Peer {
         internal: Some(Internal {
@@ -87,14 +81,14 @@ fn pod_of_peer(peer: &Value, fallback_namespace: &str, ip: &str) -> Result<Peer,
             "the network step builds a pod from matchLabels only, not from {peer}"
         ));
     }
-    let namespace_labels = labels(&peer["namespaceSelector"]["matchLabels"]);
+    let namespace_labels = string_map_owned(&peer["namespaceSelector"]["matchLabels"]);
     let namespace = namespace_labels
         .get("kubernetes.io/metadata.name")
         .cloned()
         .unwrap_or_else(|| fallback_namespace.to_string());
     let mut peer_pod = pod(
         &namespace,
-        labels(&peer["podSelector"]["matchLabels"]),
+        string_map_owned(&peer["podSelector"]["matchLabels"]),
         ip.into(),
     );
     if let Some(internal) = peer_pod.internal.as_mut() {
@@ -125,7 +119,7 @@ fn chart_pods(objects: &[Object]) -> Vec<Endpoint> {
                 None => continue,
             },
         };
-        let pod_labels = labels(&metadata["labels"]);
+        let pod_labels = string_map_owned(&metadata["labels"]);
         let Some(component) = pod_labels.get("app.kubernetes.io/component").cloned() else {
             continue;
         };
@@ -160,6 +154,11 @@ fn external_address(external: &Value) -> Option<String> {
         .and_then(Value::as_str)
         .map(str::to_string)
         .or_else(|| external["host"].as_str().map(|h| format!("{h}/32")))?;
+    address_inside(&cidr)
+}
+
+/// An IPv4 address inside `cidr`: the first host of the range, or the address of a /32.
+fn address_inside(cidr: &str) -> Option<String> {
     let (network, _) = cidr.split_once('/')?;
     let mut octets: Vec<u8> = network.split('.').filter_map(|o| o.parse().ok()).collect();
     if octets.len() != 4 {
@@ -216,7 +215,9 @@ fn surroundings(values: &Value) -> Result<Vec<Endpoint>, String> {
     // range (GKE's front ends), or pods in a namespace of their own unless the peer names one.
     let controller = match np["ingressFrom"].as_array().and_then(|a| a.first()) {
         Some(peer) if peer["ipBlock"].is_object() => {
-            let address = external_address(&json!({"networkCidrs": [peer["ipBlock"]["cidr"]]}))
+            let address = peer["ipBlock"]["cidr"]
+                .as_str()
+                .and_then(address_inside)
                 .ok_or_else(|| format!("no address inside the ingressFrom peer {peer}"))?;
             outside(&address)
         }

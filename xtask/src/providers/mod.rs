@@ -10,7 +10,7 @@
 mod table;
 
 use crate::helm::Helm;
-use crate::manifest::{self, Object};
+use crate::manifest::{self, string_map_owned, Object};
 use crate::parallel;
 use crate::project::{Project, Scenario, NAMESPACE, RELEASE};
 use crate::report::Step;
@@ -115,6 +115,11 @@ pub fn judge(provider: &Provider, out: &str) -> Result<(), String> {
     claims(provider, &objects, &mut problems);
     let address = format!("kubectl -n {NAMESPACE} get ingress {RELEASE} -o jsonpath=");
     notes_say(notes, ("the Ingress's address", &address), &mut problems);
+    verdict(problems)
+}
+
+/// Every problem found, one per line; none: passed.
+fn verdict(problems: Vec<String>) -> Result<(), String> {
     if problems.is_empty() {
         Ok(())
     } else {
@@ -141,12 +146,6 @@ fn of_template<'a>(objects: &'a [Object], kind: &str, template: &str) -> Vec<&'a
         .collect()
 }
 
-fn string_map(value: &Value) -> BTreeMap<String, String> {
-    manifest::string_map(value)
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-}
-
 fn expected_map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
     pairs
         .iter()
@@ -166,7 +165,7 @@ fn ingress(provider: &Provider, objects: &[Object], problems: &mut Vec<String>) 
             provider.ingress_class
         ));
     }
-    let annotations = string_map(&ingress.value["metadata"]["annotations"]);
+    let annotations = string_map_owned(&ingress.value["metadata"]["annotations"]);
     let wanted = expected_map(provider.ingress_annotations);
     if annotations != wanted {
         problems.push(format!(
@@ -177,7 +176,7 @@ fn ingress(provider: &Provider, objects: &[Object], problems: &mut Vec<String>) 
 
 fn nginx(provider: &Provider, objects: &[Object], problems: &mut Vec<String>) {
     for service in of_template(objects, "Service", "/nginx/service.yaml") {
-        let annotations = string_map(&service.value["metadata"]["annotations"]);
+        let annotations = string_map_owned(&service.value["metadata"]["annotations"]);
         let wanted = expected_map(provider.service_annotations);
         if annotations != wanted {
             problems.push(format!(
@@ -187,13 +186,10 @@ fn nginx(provider: &Provider, objects: &[Object], problems: &mut Vec<String>) {
     }
     let trusted: Vec<String> = of_template(objects, "ConfigMap", "/nginx/configmap.yaml")
         .iter()
-        .flat_map(|c| string_map(&c.value["data"]).into_values())
-        .flat_map(|text| {
-            text.lines()
-                .filter_map(|l| l.trim().strip_prefix("set_real_ip_from "))
-                .map(|r| r.trim_end_matches(';').to_string())
-                .collect::<Vec<_>>()
-        })
+        .flat_map(|c| manifest::string_map(&c.value["data"]).map(|(_, text)| text))
+        .flat_map(str::lines)
+        .filter_map(|l| l.trim().strip_prefix("set_real_ip_from "))
+        .map(|r| r.trim_end_matches(';').to_string())
         .collect();
     if trusted != provider.trusted_proxies {
         problems.push(format!(
@@ -271,11 +267,7 @@ fn judge_port_forward(out: &str) -> Result<(), String> {
         ("a port-forward from port 8080", &forward),
         &mut problems,
     );
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(problems.join("\n"))
-    }
+    verdict(problems)
 }
 
 /// What the notes must tell on every provider and scenario: how to reach the site (`reach`),
