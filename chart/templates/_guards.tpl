@@ -12,32 +12,34 @@ each component's geonode.<component>.validate in its folder); validate/guards.ya
 {{- if hasSuffix "m" $q }}{{ trimSuffix "m" $q | float64 }}{{ else }}{{ mulf ($q | float64) 1000 }}{{ end }}
 {{- end }}
 
-{{/* Every `resources` block (and `<x>Resources`) under .values, walked recursively; .path is where it sits. */}}
+{{/*
+Every `resources` block (and `<x>Resources`) under .values, walked recursively; .path is where it
+sits, .quantity the format of its amounts (geonode.formats).
+*/}}
 {{- define "geonode.guards.resources" -}}
 {{- range $key, $value := .values }}
 {{- if kindIs "map" $value }}
 {{- $path := empty $.path | ternary $key (printf "%s.%s" $.path $key) }}
 {{- if or (eq $key "resources") (hasSuffix "Resources" $key) }}
-{{- include "geonode.guards.limits" (dict "resources" $value "path" $path) }}
+{{- include "geonode.guards.limits" (dict "resources" $value "path" $path "quantity" $.quantity) }}
 {{- else }}
-{{- include "geonode.guards.resources" (dict "values" $value "path" $path) }}
+{{- include "geonode.guards.resources" (dict "values" $value "path" $path "quantity" $.quantity) }}
 {{- end }}
 {{- end }}
 {{- end }}
 {{- end }}
 
 {{/*
-One `resources` block: every amount a Kubernetes quantity (geonode.formats), and no limit below
-its request, which the API server refuses.
+One `resources` block: every amount a Kubernetes quantity (in the format .quantity), and no limit
+below its request, which the API server refuses.
 */}}
 {{- define "geonode.guards.limits" -}}
 {{- $limits := .resources.limits | default dict }}
 {{- $requests := .resources.requests | default dict }}
-{{- $quantity := (include "geonode.formats" . | fromYaml).quantity }}
 {{- range $kind, $amounts := dict "limits" $limits "requests" $requests }}
 {{- range $resource, $amount := $amounts }}
 {{- $path := print $.path "." $kind "." $resource }}
-{{- include "geonode.formats.check" (dict "format" $quantity "path" $path "value" $amount) }}
+{{- include "geonode.formats.check" (dict "format" $.quantity "path" $path "value" $amount) }}
 {{- end }}
 {{- end }}
 {{- range $resource := list "memory" "cpu" }}

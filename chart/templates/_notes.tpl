@@ -4,11 +4,10 @@ local port above 1024 (no root needed). Only a siteUrl of http://localhost:<port
 that way; for any other address the notes say what exposes it. (dict "context" $ "service" <name>)
 */}}
 {{- define "geonode.notes.portForward" -}}
-{{- $values := .context.Values }}
 {{- $ns := .context.Release.Namespace }}
 {{- $host := include "geonode.siteHost" .context }}
-{{- $port := (urlParse $values.siteUrl).host | splitList ":" | rest | first | default "" }}
-{{- $local := has $host (list "localhost" "127.0.0.1") }}
+{{- $port := include "geonode.sitePort" .context }}
+{{- $local := include "geonode.siteIsLocal" .context }}
 {{- $plain := eq (include "geonode.siteScheme" .context) "http" }}
 {{- if and $local $plain $port (ge (atoi $port) 1024) }}
   after forwarding that local port to nginx:

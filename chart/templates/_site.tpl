@@ -27,6 +27,17 @@ URLs, the OAuth2 redirect URI, cookie security and the Ingress host, so they can
 {{- if eq (include "geonode.siteScheme" .) "https" }}True{{ else }}False{{ end }}
 {{- end }}
 
+{{/* siteUrl's port; empty when it names none. */}}
+{{- define "geonode.sitePort" -}}
+{{- (urlParse .Values.siteUrl).host | splitList ":" | rest | join ":" }}
+{{- end }}
+
+{{/* "true" when siteUrl's host is this machine (a port-forward's address); empty otherwise. */}}
+{{- define "geonode.siteIsLocal" -}}
+{{- $host := include "geonode.siteHost" . }}
+{{- if or (eq $host "localhost") (hasPrefix "127." $host) (hasSuffix ".localhost" $host) }}true{{ end }}
+{{- end }}
+
 {{/*
 An Ingress or HTTPRoute serves ports 80 and 443 for siteUrl's host. A local siteUrl on another
 port (the defaults' port-forward address) with either of them on is a siteUrl left unset: the
@@ -34,9 +45,8 @@ route would answer only for that host, and GeoNode would send every browser to t
 (http://localhost/ with kind's port mapping is fine.)
 */}}
 {{- define "geonode.guards.site" -}}
-{{- $host := include "geonode.siteHost" . }}
-{{- $port := (urlParse .Values.siteUrl).host | splitList ":" | rest | join ":" }}
-{{- $local := or (eq $host "localhost") (hasPrefix "127." $host) (hasSuffix ".localhost" $host) }}
+{{- $port := include "geonode.sitePort" . }}
+{{- $local := include "geonode.siteIsLocal" . }}
 {{- $routed := or .Values.ingress.enabled .Values.httpRoute.enabled }}
 {{- if and $routed $local $port (not (has $port (list "80" "443"))) }}
 {{- $route := .Values.ingress.enabled | ternary "ingress" "httpRoute" }}

@@ -75,11 +75,14 @@ backup.target.s3.region: region
 backup.target.s3.networkCidrs: cidr
 {{- end }}
 
-{{/* Every value of geonode.formats.paths in its format, and every resources block's quantities. */}}
+{{/*
+Every value of geonode.formats.paths in its format (resources blocks: geonode.guards.limits).
+(dict "context" $ "formats" (include "geonode.formats" $ | fromYaml))
+*/}}
 {{- define "geonode.guards.formats" -}}
-{{- $formats := include "geonode.formats" . | fromYaml }}
+{{- $formats := .formats }}
 {{- range $path, $name := include "geonode.formats.paths" . | fromYaml }}
-{{- $value := $.Values }}
+{{- $value := $.context.Values }}
 {{- range splitList "." $path }}
 {{- if and (kindIs "map" $value) (hasKey $value .) }}{{ $value = get $value . }}{{ else }}{{ $value = nil }}{{ end }}
 {{- end }}
