@@ -95,6 +95,15 @@ the rules so checked. (dict "rules" (list ...) "component" "django")
 {{- toYaml (list "django" "celery-worker" "celery-beat" "init") }}
 {{- end }}
 
+{{/*
+The GeoServers that reach PostgreSQL and Django as GeoServer: the writer, and the read replicas
+when there are any.
+*/}}
+{{- define "geonode.networkPolicy.geoservers" -}}
+{{- $readers := .Values.geoserver.readReplicas.enabled | ternary (list "geoserver-reader") list }}
+{{- toYaml (prepend $readers "geoserver") }}
+{{- end }}
+
 {{/* A peer: the release's pods of these components. (dict "context" $ "components" (list ...)) */}}
 {{- define "geonode.networkPolicy.pods" -}}
 podSelector:

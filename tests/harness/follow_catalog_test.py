@@ -5,13 +5,15 @@ import os
 import tempfile
 import unittest
 
-from follow_catalog import Follower, read_sequence
+import time
+
+from follow_catalog import Follower, RuleWatch, alive, beat, read_loaded, read_sequence
 
 QUIET = 10
 
 
-def follower(loaded=5, turn=0):
-    return Follower(loaded, now=0, quiet=QUIET, turn=turn)
+def follower(loaded=5):
+    return Follower(loaded, now=0, quiet=QUIET)
 
 
 class Decide(unittest.TestCase):
@@ -62,13 +64,28 @@ class Decide(unittest.TestCase):
         self.assertFalse(f.decide(7, 21))
         self.assertTrue(f.decide(7, 21 + QUIET))
 
-    def test_readers_take_turns(self):
-        first, second = follower(turn=0), follower(turn=30)
-        first.decide(6, 0)
-        second.decide(6, 0)
-        self.assertTrue(first.decide(6, QUIET))
-        self.assertFalse(second.decide(6, QUIET))
-        self.assertTrue(second.decide(6, QUIET + 30))
+    def test_a_busy_turn_waits_and_tries_again(self):
+        # Another reader holds the reload lock: this one tries again after the backoff.
+        f = follower()
+        f.decide(6, 0)
+        self.assertTrue(f.decide(6, QUIET))
+        f.failed(now=QUIET, backoff=5)
+        self.assertFalse(f.decide(6, QUIET + 1))
+        self.assertTrue(f.decide(6, QUIET + 5))
+
+    def test_a_restarted_reader_loaded_the_newest_catalog(self):
+        f = follower()
+        f.decide(6, 0)
+        f.restarted(6)
+        self.assertFalse(f.decide(6, QUIET))
+        self.assertEqual(f.loaded, 6)
+
+    def test_a_reader_restarted_on_an_older_catalog_still_reloads(self):
+        f = follower()
+        f.decide(7, 0)
+        f.failed(now=1, backoff=100)
+        f.restarted(6)
+        self.assertTrue(f.decide(7, QUIET))
 
     def test_an_unreadable_global_xml_decides_nothing(self):
         f = follower()
@@ -76,6 +93,41 @@ class Decide(unittest.TestCase):
         self.assertFalse(f.decide(None, 5))
         self.assertFalse(f.decide(None, QUIET + 5))
         self.assertTrue(f.decide(6, QUIET + 5))
+
+
+class Rules(unittest.TestCase):
+    def test_the_first_reading_is_the_baseline(self):
+        w = RuleWatch()
+        self.assertFalse(w.changed(120))
+        self.assertFalse(w.changed(120))
+
+    def test_a_move_invalidates_once(self):
+        w = RuleWatch()
+        w.changed(120)
+        self.assertTrue(w.changed(131))
+        w.invalidated()
+        self.assertFalse(w.changed(131))
+
+    def test_a_reset_counter_is_a_change(self):
+        # PostgreSQL restarted: its statistics begin again.
+        w = RuleWatch()
+        w.changed(120)
+        self.assertTrue(w.changed(0))
+
+    def test_a_failed_invalidation_is_retried_even_without_the_database(self):
+        w = RuleWatch()
+        w.changed(120)
+        self.assertTrue(w.changed(121))
+        self.assertTrue(w.changed(None))
+        w.invalidated()
+        self.assertFalse(w.changed(None))
+
+    def test_a_restarted_geoserver_has_nothing_cached(self):
+        w = RuleWatch()
+        w.changed(120)
+        w.changed(121)
+        w.restarted()
+        self.assertFalse(w.changed(121))
 
 
 class ReadSequence(unittest.TestCase):
@@ -91,6 +143,27 @@ class ReadSequence(unittest.TestCase):
             with open(path, "w") as f:
                 f.write("<global><settings><updateSeq")
             self.assertIsNone(read_sequence(path))
+
+    def test_the_start_scripts_note(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "loaded-sequence")
+            self.assertIsNone(read_loaded(path))
+            with open(path, "w") as f:
+                f.write("")
+            self.assertIsNone(read_loaded(path))
+            with open(path, "w") as f:
+                f.write("60\n")
+            self.assertEqual(read_loaded(path)[0], 60)
+
+
+class Heartbeat(unittest.TestCase):
+    def test_a_recent_round_is_alive_an_old_one_is_not(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "heartbeat")
+            self.assertFalse(alive(path, 60))
+            beat(path)
+            self.assertTrue(alive(path, 60))
+            self.assertFalse(alive(path, 60, now=time.time() + 61))
 
 
 if __name__ == "__main__":

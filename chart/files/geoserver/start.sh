@@ -15,23 +15,23 @@
 #    upstream makes to the image's Tomcat are made to copies: CORS, and no jar scan of bcprov;
 # then Tomcat in the foreground. Secrets come from the environment and are never printed; every
 # file this script writes is readable by its owner only.
+#
+# A read replica (GEOSERVER_ROLE=reader: geoserver.readReplicas) has the data directory mounted
+# read-only and edits none of it: it waits until the writer has configured the directory as its
+# own release configures it (the stamp below), notes for its follower the catalog's updateSequence
+# it is about to load (chart/files/geoserver/follow_catalog.py), and prepares Tomcat's base only.
 set -eu
 umask 077
 data="$GEOSERVER_DATA_DIR"
-if [ ! -f "$data/global.xml" ]; then
-  echo "start: $data holds no GeoServer data directory (the seed init container fills it)" >&2
-  exit 1
-fi
-
-# The edits below rewrite shared files of the data directory: one start at a time edits them
-# (the chart runs one GeoServer, replaced with Recreate; this also holds for anything else that
-# starts on the same volume), each file through a temporary file of its own (mktemp), renamed into
-# place whole.
-exec 9>"$data/.geonode-k8s-start.lock"
-if ! flock -w 300 9; then
-  echo "start: another GeoServer start has held $data/.geonode-k8s-start.lock for 5 minutes; is a second GeoServer running on this data directory?" >&2
-  exit 1
-fi
+role=${GEOSERVER_ROLE:-writer}
+lock="$data/.geonode-k8s-start.lock"
+# What the writer's edits are made from, hashed: a reader of the same release computes the same
+# stamp from the same environment, and starts only on a directory the writer configured so.
+stamp_file="$data/.geonode-k8s-configured"
+stamp=$(printf '%s\n' "$GEONODE_LOCATION" "$SITE_BASE_URL" "$OAUTH2_CLIENT_ID" "$OAUTH2_CLIENT_SECRET" \
+  "$OAUTH2_API_KEY" "$DATABASE_HOST" "$DATABASE_PORT" "$GEONODE_GEODATABASE" "$GEONODE_GEODATABASE_USER" \
+  "$GEONODE_GEODATABASE_PASSWORD" "$GEONODE_GEODATABASE_SCHEMA" "${PGSSLMODE:-}" "${PGSSLROOTCERT:-}" \
+  "$GEOSERVER_ADMIN_PASSWORD" | sha256sum | cut -c1-64)
 
 # xml(s), XML-escaped s: the start of every awk program below (values reach awk through the
 # environment, so no character in them is special).
@@ -95,55 +95,67 @@ set_admin_password() {
   mv "$tmp" "$1"
 }
 
-geonode="$GEONODE_LOCATION"   # GeoNode inside the cluster: token checks, roles
-public="$SITE_BASE_URL"       # the site as browsers see it: login redirects, proxy base URL
-
-# GeoNode's data directory ships the role service without <authApiKey>: added, so GeoServer
-# sends the key GeoNode's /api/roles, /api/users and /api/adminRole require.
-roles="$data/security/role/geonode REST role service/config.xml"
-set_element url "$roles" baseUrl "$geonode"
-set_element insert "$roles" authApiKey "$OAUTH2_API_KEY"
-provider="$data/security/auth/geonodeAuthProvider/config.xml"   # only in older data directories
-set_element url "$provider" baseUrl "$geonode"
-set_element text "$provider" authApiKey "$OAUTH2_API_KEY"
-oauth="$data/security/filter/geonode-oauth2/config.xml"
-set_element text "$oauth" cliendId "$OAUTH2_CLIENT_ID"   # sic: the filter's Java field is spelt so
-set_element text "$oauth" clientSecret "$OAUTH2_CLIENT_SECRET"
-set_element url "$oauth" accessTokenUri "$geonode"
-set_element url "$oauth" checkTokenEndpointUrl "$geonode"
-set_element url "$oauth" userAuthorizationUri "$public"
-set_element url "$oauth" redirectUri "$public"
-set_element url "$oauth" logoutUri "$public"
-# Also passed as -DPROXY_BASE_URL, which wins where global.xml has no proxyBaseUrl element.
-set_element text "$data/global.xml" proxyBaseUrl "$public/geoserver"
-set_element text "$data/logging.xml" stdOutLogging true
-# GeoNode's data directory locks in memory (memoryLockProvider, memoryLock), which no other
-# process sees: file locks in the data directory instead ("NIO file locking", GeoServer's choice
-# for several processes on one directory), for GeoServer's configuration and GeoWebCache's tiles.
-set_element insert "$data/global.xml" lockProviderName fileLockProvider
-set_element insert "$data/gwc-gs.xml" lockProviderName nioLock
-
-# TLS to an external PostgreSQL (postgresql.external.tls): libpq's variables, in the JDBC URL.
-jdbc_tls=""
-if [ -n "${PGSSLMODE:-}" ]; then
-  jdbc_tls="?sslmode=$PGSSLMODE"
-  if [ -n "${PGSSLROOTCERT:-}" ]; then
-    jdbc_tls="$jdbc_tls&sslrootcert=$PGSSLROOTCERT"
-    # Where the JDBC driver looks when a URL names no root certificate: PostGIS stores made in
-    # GeoServer (GeoNode's geonode_data) with their "SSL mode" set to VERIFY_FULL find it there.
-    mkdir -p "$HOME/.postgresql"
-    cp "$PGSSLROOTCERT" "$HOME/.postgresql/root.crt"
+# configure_data_dir: the writer's edits of the shared data directory, then its stamp.
+configure_data_dir() {
+  if [ ! -f "$data/global.xml" ]; then
+    echo "start: $data holds no GeoServer data directory (the seed init container fills it)" >&2
+    exit 1
   fi
-fi
-# property <value>: the value as Java's Properties.load reads it back (a backslash starts an
-# escape there, leading blanks are dropped).
-property() { printf '%s' "$1" | sed 's/\\/\\\\/g; 1s/^\([ \t\f]\)/\\\1/'; }
-mkdir -p "$data/geofence"
-geofence="$data/geofence/geofence-datasource-ovr.properties"
-# Hibernate's second-level cache off (GeoFence 3.8's default; on in GeoFence 3.7 and earlier): rules
-# come from the database, not from a copy another process may have changed underneath.
-tmp=$(mktemp "$geofence.XXXXXX")
-cat > "$tmp" <<PROPERTIES
+
+  # The edits below rewrite shared files of the data directory: one start at a time edits them
+  # (the chart runs one writer, replaced with Recreate; this also holds for anything else that
+  # starts on the same volume), each file through a temporary file of its own (mktemp), renamed into
+  # place whole.
+  exec 9>"$lock"
+  if ! flock -w 300 9; then
+    echo "start: another GeoServer start has held $lock for 5 minutes;" \
+      "is a second GeoServer running on this data directory?" >&2
+    exit 1
+  fi
+
+  geonode="$GEONODE_LOCATION"   # GeoNode inside the cluster: token checks, roles
+  public="$SITE_BASE_URL"       # the site as browsers see it: login redirects, proxy base URL
+
+  # GeoNode's data directory ships the role service without <authApiKey>: added, so GeoServer
+  # sends the key GeoNode's /api/roles, /api/users and /api/adminRole require.
+  roles="$data/security/role/geonode REST role service/config.xml"
+  set_element url "$roles" baseUrl "$geonode"
+  set_element insert "$roles" authApiKey "$OAUTH2_API_KEY"
+  provider="$data/security/auth/geonodeAuthProvider/config.xml"   # only in older data directories
+  set_element url "$provider" baseUrl "$geonode"
+  set_element text "$provider" authApiKey "$OAUTH2_API_KEY"
+  oauth="$data/security/filter/geonode-oauth2/config.xml"
+  set_element text "$oauth" cliendId "$OAUTH2_CLIENT_ID"   # sic: the filter's Java field is spelt so
+  set_element text "$oauth" clientSecret "$OAUTH2_CLIENT_SECRET"
+  set_element url "$oauth" accessTokenUri "$geonode"
+  set_element url "$oauth" checkTokenEndpointUrl "$geonode"
+  set_element url "$oauth" userAuthorizationUri "$public"
+  set_element url "$oauth" redirectUri "$public"
+  set_element url "$oauth" logoutUri "$public"
+  # Also passed as -DPROXY_BASE_URL, which wins where global.xml has no proxyBaseUrl element.
+  set_element text "$data/global.xml" proxyBaseUrl "$public/geoserver"
+  set_element text "$data/logging.xml" stdOutLogging true
+  # GeoNode's data directory locks in memory (memoryLockProvider, memoryLock), which no other
+  # process sees: file locks in the data directory instead ("NIO file locking", GeoServer's choice
+  # for several processes on one directory), for GeoServer's configuration and GeoWebCache's tiles.
+  set_element insert "$data/global.xml" lockProviderName fileLockProvider
+  set_element insert "$data/gwc-gs.xml" lockProviderName nioLock
+
+  # TLS to an external PostgreSQL (postgresql.external.tls): libpq's variables, in the JDBC URL.
+  jdbc_tls=""
+  if [ -n "${PGSSLMODE:-}" ]; then
+    jdbc_tls="?sslmode=$PGSSLMODE"
+    [ -z "${PGSSLROOTCERT:-}" ] || jdbc_tls="$jdbc_tls&sslrootcert=$PGSSLROOTCERT"
+  fi
+  # property <value>: the value as Java's Properties.load reads it back (a backslash starts an
+  # escape there, leading blanks are dropped).
+  property() { printf '%s' "$1" | sed 's/\\/\\\\/g; 1s/^\([ \t\f]\)/\\\1/'; }
+  mkdir -p "$data/geofence"
+  geofence="$data/geofence/geofence-datasource-ovr.properties"
+  # Hibernate's second-level cache off (GeoFence 3.8's default; on in GeoFence 3.7 and earlier): rules
+  # come from the database, not from a copy another process may have changed underneath.
+  tmp=$(mktemp "$geofence.XXXXXX")
+  cat > "$tmp" <<PROPERTIES
 geofenceVendorAdapter.databasePlatform=org.hibernate.spatial.dialect.postgis.PostgisDialect
 geofenceDataSource.driverClassName=org.postgresql.Driver
 geofenceDataSource.url=jdbc:postgresql://$DATABASE_HOST:$DATABASE_PORT/$GEONODE_GEODATABASE$jdbc_tls
@@ -159,30 +171,82 @@ geofenceDataSource.removeAbandonedTimeout=60
 geofenceDataSource.connectionProperties=ApplicationName=GeoFence;
 geofenceEntityManagerFactory.jpaPropertyMap[hibernate.cache.use_second_level_cache]=false
 PROPERTIES
-mv "$tmp" "$geofence"
+  mv "$tmp" "$geofence"
 
-# GeoNode's PostGIS store for uploaded layers (workspace geonode, named after the datastore
-# database): GeoNode makes it once through GeoServer's REST API with the database settings of
-# that day and never updates it (geonode/geoserver/helpers.py, create_geoserver_db_featurestore).
-# Kept in line with the chart's at every start, so a data directory restored into a new release
-# (other passwords, another namespace's host), a changed password and postgresql.external.tls
-# reach it. The password is written with GeoServer's "plain:" prefix, which it decodes as it
-# reads and encrypts again when the store is next saved.
-store="$data/workspaces/geonode/$GEONODE_GEODATABASE/datastore.xml"
-if [ -f "$store" ] && grep -q '<entry key="dbtype">postgis</entry>' "$store"; then
-  set_entry text "$store" host "$DATABASE_HOST"
-  set_entry text "$store" port "$DATABASE_PORT"
-  set_entry text "$store" database "$GEONODE_GEODATABASE"
-  set_entry text "$store" user "$GEONODE_GEODATABASE_USER"
-  set_entry text "$store" passwd "plain:$GEONODE_GEODATABASE_PASSWORD"
-  if [ -n "${PGSSLMODE:-}" ]; then
-    # GeoTools' name for libpq's mode (verify-full is VERIFY_FULL); the driver finds the CA
-    # bundle in $HOME/.postgresql/root.crt (above).
-    set_entry insert "$store" "SSL mode" "$(printf '%s' "$PGSSLMODE" | tr 'a-z-' 'A-Z_')"
+  # GeoNode's PostGIS store for uploaded layers (workspace geonode, named after the datastore
+  # database): GeoNode makes it once through GeoServer's REST API with the database settings of
+  # that day and never updates it (geonode/geoserver/helpers.py, create_geoserver_db_featurestore).
+  # Kept in line with the chart's at every start, so a data directory restored into a new release
+  # (other passwords, another namespace's host), a changed password and postgresql.external.tls
+  # reach it. The password is written with GeoServer's "plain:" prefix, which it decodes as it
+  # reads and encrypts again when the store is next saved.
+  store="$data/workspaces/geonode/$GEONODE_GEODATABASE/datastore.xml"
+  if [ -f "$store" ] && grep -q '<entry key="dbtype">postgis</entry>' "$store"; then
+    set_entry text "$store" host "$DATABASE_HOST"
+    set_entry text "$store" port "$DATABASE_PORT"
+    set_entry text "$store" database "$GEONODE_GEODATABASE"
+    set_entry text "$store" user "$GEONODE_GEODATABASE_USER"
+    set_entry text "$store" passwd "plain:$GEONODE_GEODATABASE_PASSWORD"
+    if [ -n "${PGSSLMODE:-}" ]; then
+      # GeoTools' name for libpq's mode (verify-full is VERIFY_FULL); the driver finds the CA
+      # bundle in $HOME/.postgresql/root.crt (above).
+      set_entry insert "$store" "SSL mode" "$(printf '%s' "$PGSSLMODE" | tr 'a-z-' 'A-Z_')"
+    fi
   fi
+
+  set_admin_password "$data/security/usergroup/default/users.xml"
+
+  # The stamp last, through a file of its own: a reader never sees the edits half made.
+  tmp=$(mktemp "$stamp_file.XXXXXX")
+  printf '%s\n' "$stamp" > "$tmp"
+  mv "$tmp" "$stamp_file"
+  # The edits are done: the next start may make its own (Tomcat does not inherit the lock).
+  exec 9>&-
+}
+
+# wait_for_writer: a reader waits until the writer has configured the data directory with this
+# release's configuration, and records the updateSequence of the catalog GeoServer will load.
+wait_for_writer() {
+  waited=0
+  until [ -f "$stamp_file" ] && [ "$(cat "$stamp_file")" = "$stamp" ]; do
+    if [ "$waited" -ge "${WRITER_WAIT_SECONDS:-600}" ]; then
+      echo "start: after $waited s, the writer GeoServer has not configured $data" \
+        "as this release does (see its log)" >&2
+      exit 1
+    fi
+    [ "$waited" -gt 0 ] || echo "start: waiting for the writer GeoServer to configure $data"
+    sleep 5
+    waited=$((waited + 5))
+  done
+  # A shared lock: readers start together, and none while a writer's start edits.
+  exec 9<"$lock"
+  flock -s -w 300 9 || { echo "start: the writer's start has held $lock for 5 minutes" >&2; exit 1; }
+  follow=${FOLLOW_DIR:?FOLLOW_DIR names the folder a reader shares with its follower}
+  sed -n 's:.*<updateSequence>[[:space:]]*\(-\{0,1\}[0-9]\{1,\}\)[[:space:]]*</updateSequence>.*:\1:p' \
+    "$data/global.xml" | head -n 1 > "$follow/loaded-sequence"
+  # GeoWebCache's configuration as the writer keeps it, copied into this reader's own folder
+  # (GEOWEBCACHE_CONFIG_DIR): GeoServer's GeoWebCache writes into its configuration folder as it
+  # starts. Its tiles go to a cache of its own (GEOWEBCACHE_CACHE_DIR).
+  mkdir -p "${GEOWEBCACHE_CONFIG_DIR:?GEOWEBCACHE_CONFIG_DIR names the reader's GeoWebCache configuration folder}"
+  for file in "$data"/gwc/*; do
+    [ ! -f "$file" ] || cp "$file" "$GEOWEBCACHE_CONFIG_DIR/"
+  done
+  exec 9<&-
+}
+
+# Where the JDBC driver looks when a URL names no root certificate (postgresql.external.tls):
+# PostGIS stores made in GeoServer (GeoNode's geonode_data) with their "SSL mode" set to
+# VERIFY_FULL find it there.
+if [ -n "${PGSSLMODE:-}" ] && [ -n "${PGSSLROOTCERT:-}" ]; then
+  mkdir -p "$HOME/.postgresql"
+  cp "$PGSSLROOTCERT" "$HOME/.postgresql/root.crt"
 fi
 
-set_admin_password "$data/security/usergroup/default/users.xml"
+if [ "$role" = reader ]; then
+  wait_for_writer
+else
+  configure_data_dir
+fi
 
 # Tomcat's base: the image's conf/ copied (its own files stay untouched), logs, temp and work,
 # and the image's webapps/.
@@ -206,7 +270,9 @@ if [ "${GEOSERVER_CORS_ENABLED:-false}" = true ]; then
     { print }' "$home/conf/web.xml" > "$base/conf/web.xml"
 fi
 
-# The edits are done: the next start may make its own (Tomcat does not inherit the lock).
-exec 9>&-
-echo "start: GeoNode login, role service key, GeoFence, the datastore, admin password and Tomcat configured; starting Tomcat"
+if [ "$role" = reader ]; then
+  echo "start: a read replica on the writer's data directory (catalog at updateSequence $(cat "$FOLLOW_DIR/loaded-sequence")); starting Tomcat"
+else
+  echo "start: GeoNode login, role service key, GeoFence, the datastore, admin password and Tomcat configured; starting Tomcat"
+fi
 exec catalina.sh run

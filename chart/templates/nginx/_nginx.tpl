@@ -64,13 +64,55 @@ proxy_set_header X-Forwarded-Proto {{ include "geonode.siteScheme" . }};
 proxy_set_header X-Forwarded-Host $host;
 {{- end }}
 
-{{/* What every location that passes on to GeoServer does: WebSocket upgrades pass through. */}}
+{{/*
+What every location that passes on to GeoServer does: WebSocket upgrades pass through. To the
+writer, or to "upstream" (an upstream or a variable naming one). (dict "context" $ ["upstream" ...])
+*/}}
 {{- define "geonode.nginx.geoserverProxy" -}}
-{{- include "geonode.nginx.forwardedHeaders" . }}
-proxy_pass http://geoserver;
+{{- include "geonode.nginx.forwardedHeaders" .context }}
+proxy_pass http://{{ .upstream | default "geoserver" }};
 proxy_set_header Upgrade $http_upgrade;
 proxy_set_header Connection "upgrade";
 client_max_body_size 0;
+{{- end }}
+
+{{/*
+GeoServer's read replicas (geoserver.readReplicas): the upstream of the map and tile requests
+(the writer when no reader is ready: their Service then has no endpoints, so the connection is
+refused at once and nginx asks the backup), and which requests go there: GETs, never WPS (a
+process may write the catalog); POSTs (a WFS transaction, a WPS request in the body) go to the
+writer. Renders nothing without readers.
+*/}}
+{{- define "geonode.nginx.geoserverReaders" -}}
+{{- if .Values.geoserver.readReplicas.enabled }}
+{{- $readers := include "geonode.componentName" (dict "context" . "component" "geoserver-reader") }}
+upstream geoserver-readers {
+  server {{ $readers }}.{{ .Release.Namespace }}.svc:8080;
+  server {{ include "geonode.geoserver.fullname" . }}.{{ .Release.Namespace }}.svc:8080 backup;
+}
+map "$request_method:$arg_service" $geoserver_maps {
+  default geoserver;
+  "~*^(GET|HEAD):(?!wps$)" geoserver-readers;
+}
+{{- end }}
+{{- end }}
+
+{{/*
+The locations of map and tile requests, which go to the read replicas when there are any: OGC
+services at GeoServer's root, in a workspace or a layer (virtual services), and GeoWebCache's
+services (WMTS, TMS, WMS-C). Everything else, WPS and the REST API among it, stays on the writer.
+*/}}
+{{- define "geonode.nginx.mapLocations" -}}
+{{- if .Values.geoserver.readReplicas.enabled }}
+{{- /* Quoted: nginx reads a bare { as the start of a block. */}}
+{{- range list "~ \"^/geoserver/([^/]+/){0,2}(ows|wms|wfs|wcs)$\"" "^~ /geoserver/gwc/service/" }}
+location {{ . }} {
+  # A reader that does not answer is skipped within seconds (the writer is the backup).
+  proxy_connect_timeout 5s;
+  {{- include "geonode.nginx.geoserverProxy" (dict "context" $ "upstream" "$geoserver_maps") | nindent 2 }}
+}
+{{- end }}
+{{- end }}
 {{- end }}
 
 {{/*
@@ -83,7 +125,7 @@ client when public).
 {{- range $access.allowFrom }}{{ printf "allow %s;\n" . }}{{ end }}
 {{- print "deny all;\n" }}
 {{- end }}
-{{- include "geonode.nginx.geoserverProxy" . }}
+{{- include "geonode.nginx.geoserverProxy" (dict "context" .) }}
 {{- end }}
 
 {{/*
@@ -114,7 +156,7 @@ location ~ {{ $path }} {
   limit_except {{ join " " $methods }} {
     deny all;
   }
-  {{- include "geonode.nginx.geoserverProxy" $ | nindent 2 }}
+  {{- include "geonode.nginx.geoserverProxy" (dict "context" $) | nindent 2 }}
 }
 {{- end }}
 {{- end }}

@@ -13,6 +13,7 @@ pub(crate) mod geoserver;
 pub(crate) mod inputs;
 mod jdbc;
 mod logs;
+mod map_routing;
 pub(crate) mod nginx;
 pub(crate) mod postgresql;
 pub(crate) mod redis;
@@ -86,6 +87,7 @@ pub fn run(project: &Project, only: &[String]) -> Result<Report, Error> {
                 s3_keys,
                 no_email: with(geonode::NO_EMAIL_SETS)?,
                 memcached: with(geonode::MEMCACHED_SETS)?,
+                readers: with(map_routing::READER_SETS)?,
             });
             // The same with another upload limit: GeoNode's limits must follow it, so the init
             // Job (named by a hash of its inputs) must be a new one.
@@ -150,6 +152,11 @@ pub fn run(project: &Project, only: &[String]) -> Result<Report, Error> {
         }
         if wanted("nginx") {
             report.step("nginx", |step| nginx::run(&inputs, work.path(), step));
+            if let Some(variants) = &variants {
+                report.step("nginx-readers", |step| {
+                    map_routing::run(&variants.readers, work.path(), step)
+                });
+            }
         }
         if let (true, Some(variants)) = (wanted("geoserver"), &variants) {
             geoserver::run(project, &inputs, &variants.tls, work.path(), &mut report);

@@ -120,8 +120,8 @@ pub fn http_body(host: &str, args: &[&str]) -> Result<String, String> {
     exec(site_curl(host).args(args))
 }
 
-/// Every request a stand-in (`django` or `geoserver`) recorded: method, path, headers.
-fn recorded(dir: &Path, stand_in: &str) -> Vec<Value> {
+/// Every request a stand-in (`django`, `geoserver`...) recorded: method, path, headers.
+pub fn recorded(dir: &Path, stand_in: &str) -> Vec<Value> {
     fs::read_to_string(dir.join(format!("{stand_in}.jsonl")))
         .unwrap_or_default()
         .lines()

@@ -23,7 +23,16 @@ const GEONODE: [&str; 4] = ["django", "celery-worker", "celery-beat", "init"];
 /// Chart pods that resolve no names (the credentials Job reaches the API server by address).
 const NO_DNS: [&str; 4] = ["postgresql", "redis", "memcached", "credentials"];
 /// Chart pods that may reach addresses outside the cluster when networkPolicy.outside allows.
-const OUTSIDE: [&str; 4] = ["django", "celery-worker", "geoserver", "backup"];
+const OUTSIDE: [&str; 5] = [
+    "django",
+    "celery-worker",
+    "geoserver",
+    "geoserver-reader",
+    "backup",
+];
+/// The GeoServers: the writer and its read replicas reach the same (GeoNode's calls and the
+/// admin surfaces reach the writer only).
+const GEOSERVERS: [&str; 2] = ["geoserver", "geoserver-reader"];
 const INTERNET: &str = "203.0.113.10";
 const METADATA: &str = "169.254.169.254";
 const PRIVATE: &str = "10.1.1.1";
@@ -334,10 +343,12 @@ fn expected(src: &str, src_chart: bool, dst: &str, port: u16, facts: &Facts) -> 
             matches!(src, "ingress-controller" | "test-api" | "test-geoserver")
                 || (facts.nginx_open && !src_chart)
         }
-        ("django", 8000) => matches!(src, "nginx" | "geoserver"),
+        ("django", 8000) => src == "nginx" || GEOSERVERS.contains(&src),
         ("geoserver", 8080) => geonode || src == "nginx",
+        // Map and tile requests only, through nginx.
+        ("geoserver-reader", 8080) => src == "nginx",
         ("postgresql", 5432) | ("external-postgresql", _) => {
-            geonode || matches!(src, "geoserver" | "backup")
+            geonode || src == "backup" || GEOSERVERS.contains(&src)
         }
         // The broker and Django's cache (redis.cache), or memcached as the cache.
         ("redis", 6379 | 6380) | ("memcached", 11211) | ("external-redis", _) => geonode,

@@ -23,21 +23,75 @@ fn probe_path(probe: &Value) -> Option<&str> {
     probe["httpGet"]["path"].as_str()
 }
 
+/// Whether a container mounts `path` read-only (true when it does not mount it at all).
+fn mounts_read_only(container: &Value, path: &str) -> bool {
+    container["volumeMounts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|m| m["mountPath"] == path)
+        .all(|m| m["readOnly"] == true)
+}
+
+/// A GeoServer: a container told where its data directory is, serving on 8080 (a read replica's
+/// follower is told the directory too, but serves nothing).
+fn is_geoserver(container: &Value) -> bool {
+    env_of(container).contains_key("GEOSERVER_DATA_DIR")
+        && container["ports"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|p| p["containerPort"] == 8080)
+}
+
 pub fn check_one_geoserver(object: &Object, context: &Render, out: &mut Vec<String>) {
     let Some(spec) = object.pod_spec() else {
         return;
     };
-    let geoservers: Vec<&Value> = containers(spec)
-        .filter(|(kind, c)| *kind == "containers" && env_of(c).contains_key("GEOSERVER_DATA_DIR"))
+    let all: Vec<&Value> = containers(spec)
+        .filter(|(kind, _)| *kind == "containers")
         .map(|(_, c)| c)
         .collect();
+    let geoservers: Vec<&Value> = all.iter().copied().filter(|c| is_geoserver(c)).collect();
     if geoservers.is_empty() {
+        return;
+    }
+    for container in &geoservers {
+        for probe in ["startupProbe", "livenessProbe"] {
+            match probe_path(&container[probe]) {
+                Some(path) if path.starts_with("/geoserver/ows?") => {}
+                other => out.push(format!(
+                    "its {probe} ({}) does not ask GeoServer's OWS dispatcher, so a GeoServer whose request threads hang passes it; ask /geoserver/ows",
+                    other.unwrap_or("not an HTTP request")
+                )),
+            }
+        }
+    }
+    // A read replica (docs/scaling.md): it may be many, roll and scale, but none of its
+    // containers may write the data directory.
+    let readers = geoservers
+        .iter()
+        .filter(|c| env_of(c).get("GEOSERVER_ROLE") == Some(&"reader"))
+        .count();
+    if readers == geoservers.len() {
+        for container in &all {
+            let env = env_of(container);
+            if let Some(dir) = env
+                .get("GEOSERVER_DATA_DIR")
+                .filter(|d| !mounts_read_only(container, d))
+            {
+                out.push(format!(
+                    "its {} container, of a GeoServer read replica, mounts the data directory {dir} writable; mount it readOnly: the writer alone changes it",
+                    container["name"].as_str().unwrap_or("?")
+                ));
+            }
+        }
         return;
     }
     let replicas = object.value["spec"]["replicas"].as_u64().unwrap_or(1);
     if replicas > 1 {
         out.push(format!(
-            "runs {replicas} GeoServers on one data directory; each keeps the catalog in its own memory: run one"
+            "runs {replicas} GeoServers on one data directory; each keeps the catalog in its own memory: run one writer (and read replicas)"
         ));
     }
     if object.kind == "Deployment" && object.value["spec"]["strategy"]["type"] != "Recreate" {
@@ -49,17 +103,6 @@ pub fn check_one_geoserver(object: &Object, context: &Render, out: &mut Vec<Stri
     });
     if scaled {
         out.push("an autoscaler scales the GeoServer that owns the data directory".into());
-    }
-    for container in geoservers {
-        for probe in ["startupProbe", "livenessProbe"] {
-            match probe_path(&container[probe]) {
-                Some(path) if path.starts_with("/geoserver/ows?") => {}
-                other => out.push(format!(
-                    "its {probe} ({}) does not ask GeoServer's OWS dispatcher, so a GeoServer whose request threads hang passes it; ask /geoserver/ows",
-                    other.unwrap_or("not an HTTP request")
-                )),
-            }
-        }
     }
 }
 
@@ -133,7 +176,15 @@ mod tests {
 
     /// This module's findings on the default render (the golden file), changed by `edits`.
     fn findings(edits: &[(&str, &str)]) -> Vec<String> {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/golden/default.yaml");
+        findings_in("default", edits)
+    }
+
+    /// This module's findings on a scenario's golden render, changed by `edits`.
+    fn findings_in(scenario: &str, edits: &[(&str, &str)]) -> Vec<String> {
+        let path = format!(
+            "{}/../tests/golden/{scenario}.yaml",
+            env!("CARGO_MANIFEST_DIR")
+        );
         let mut text = std::fs::read_to_string(path).unwrap();
         for (from, to) in edits {
             assert!(text.contains(from), "{from}");
@@ -169,6 +220,24 @@ mod tests {
             format!("  strategy:\n    type: Recreate\n    rollingUpdate: null\n{component}");
         let rolling = format!("  strategy:\n    type: RollingUpdate\n{component}");
         finds(&[(&recreate, &rolling)], "strategy.type: Recreate");
+    }
+
+    #[test]
+    fn read_replicas_keep_one_writer() {
+        assert_eq!(findings_in("production-ha", &[]), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_reader_that_could_write_is_found() {
+        let follower_mount = "            - name: geoserver-data\n              mountPath: /geoserver_data/data\n              readOnly: true\n            - name: follow";
+        let writable = "            - name: geoserver-data\n              mountPath: /geoserver_data/data\n            - name: follow";
+        let found = findings_in("production-ha", &[(follower_mount, writable)]);
+        assert!(
+            found.iter().any(|f| f.contains(
+                "follower container, of a GeoServer read replica, mounts the data directory"
+            )),
+            "{found:#?}"
+        );
     }
 
     #[test]

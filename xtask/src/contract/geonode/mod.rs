@@ -47,6 +47,8 @@ pub struct Variants {
     pub no_email: Inputs,
     /// memcached as Django's shared cache (MEMCACHED_SETS).
     pub memcached: Inputs,
+    /// GeoServer's read replicas (map_routing::READER_SETS).
+    pub readers: Inputs,
 }
 
 pub fn run(
