@@ -55,7 +55,8 @@ below its request, which the API server refuses.
 
 {{/* Autoscalers and disruption budgets of the scalable components. */}}
 {{- define "geonode.guards.scaling" -}}
-{{- $scalable := dict "django" .Values.django "nginx" .Values.nginx "celery.worker" .Values.celery.worker }}
+{{- $scalable := dict "django" .Values.django "nginx" .Values.nginx "celery.worker" .Values.celery.worker
+  "geoserver.readReplicas" .Values.geoserver.readReplicas }}
 {{- range $path, $values := $scalable }}
 {{- $hpa := $values.autoscaling }}
 {{- if and $hpa.enabled (gt (int $hpa.minReplicas) (int $hpa.maxReplicas)) }}

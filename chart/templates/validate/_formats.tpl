@@ -53,6 +53,7 @@ backup.target.pvc.size: quantity
 backup.scratchSizeLimit: quantity
 geonode.tmpSizeLimit: quantity
 geoserver.tmpSizeLimit: quantity
+geoserver.readReplicas.tileCacheSizeLimit: quantity
 nginx.tmpSizeLimit: quantity
 nginx.maxBodySize: nginxSize
 nginx.trustedProxies: address

@@ -36,6 +36,13 @@ fn newest_render<'r>(
     })
 }
 
+/// The scenario the second architecture picture is drawn from.
+const PRODUCTION_HA: &str = "production-ha";
+
+fn scenario_index(inputs: &Inputs, name: &str) -> Option<usize> {
+    inputs.scenarios.iter().position(|s| s.name == name)
+}
+
 pub(super) fn compare_goldens(inputs: &Inputs, renders: &[Render], step: &mut Step) {
     for (i, scenario) in inputs.scenarios.iter().enumerate() {
         let Some(Ok(text)) = golden_render(inputs, renders, i).map(|r| &r.text) else {
@@ -134,7 +141,14 @@ pub(super) fn check_docs(inputs: &Inputs, renders: &[Render], step: &mut Step) {
         (Err(e), _) | (_, Err(e)) => step.fail(e),
     }
     let defaults = newest_render(inputs, renders, 0, false).and_then(|r| r.objects.as_ref().ok());
-    let pages = docs::generated_pages(inputs.project, defaults.map(Vec::as_slice));
+    let production_ha = scenario_index(inputs, PRODUCTION_HA)
+        .and_then(|i| newest_render(inputs, renders, i, true))
+        .and_then(|r| r.objects.as_ref().ok());
+    let pages = docs::generated_pages(
+        inputs.project,
+        defaults.map(Vec::as_slice),
+        production_ha.map(Vec::as_slice),
+    );
     match pages {
         Err(e) => step.fail(e.to_string()),
         Ok(pages) => {
@@ -149,23 +163,32 @@ pub(super) fn check_docs(inputs: &Inputs, renders: &[Render], step: &mut Step) {
             }
         }
     }
-    step.detail = "values.yaml ⇄ values.schema.json, chart/README.md's values table, the architecture picture from the defaults' render".into();
+    step.detail = "values.yaml ⇄ values.schema.json, chart/README.md's values table, the architecture pictures from the defaults' and production-ha's renders".into();
 }
 
 /// The generated parts of the pages: the values table, and the architecture picture from a
 /// render of the defaults without pins (as an installation renders them).
 pub(super) fn bless_docs(inputs: &Inputs, step: &mut Step) {
     let newest_helm = &inputs.helms[inputs.helms.len() - 1];
-    let defaults = newest_helm
-        .template(
-            inputs.project,
-            &inputs.values(&inputs.scenarios[0], false),
-            inputs.newest_minor(),
-        )
-        .and_then(|text| crate::manifest::parse(&text));
-    // Where the defaults do not render (the bless step says why), the picture is left as it is.
-    let pages =
-        docs::generated_pages(inputs.project, defaults.ok().as_deref()).map_err(|e| e.to_string());
+    let render = |scenario: usize, pinned: bool| {
+        newest_helm
+            .template(
+                inputs.project,
+                &inputs.values(&inputs.scenarios[scenario], pinned),
+                inputs.newest_minor(),
+            )
+            .and_then(|text| crate::manifest::parse(&text))
+            .ok()
+    };
+    let defaults = render(0, false);
+    let production_ha = scenario_index(inputs, PRODUCTION_HA).and_then(|i| render(i, true));
+    // Where a render fails (the bless step says why), the pictures are left as they are.
+    let pages = docs::generated_pages(
+        inputs.project,
+        defaults.as_deref(),
+        production_ha.as_deref(),
+    )
+    .map_err(|e| e.to_string());
     let written = pages.and_then(|pages| {
         let mut rewritten = Vec::new();
         for (path, current, expected) in pages {

@@ -17,21 +17,31 @@ use std::path::{Path, PathBuf};
 pub use values_table::coverage_gaps;
 
 /// Every page with generated parts, as (path, what it holds, what it should hold):
-/// `chart/README.md` (its values table; and, in a project with a docs site, the architecture
-/// picture) and `docs/architecture.md`. `defaults` is the render of the defaults without pins,
-/// as an installation makes it; without it (its render failed) the pictures are left out.
+/// `chart/README.md` (its values table; and, in a project with a docs site, the defaults'
+/// architecture picture) and `docs/architecture.md` (both pictures). `defaults` is the render of
+/// the defaults without pins, as an installation makes it, `production_ha` values/production-ha.yaml's;
+/// without them (their render failed) the pictures are left out.
 pub fn generated_pages(
     project: &Project,
     defaults: Option<&[Object]>,
+    production_ha: Option<&[Object]>,
 ) -> Result<Vec<(PathBuf, String, String)>, Error> {
+    use architecture::Picture;
     let (readme_path, readme, mut readme_expected) = values_table::expected_readme(&project.chart)?;
     let mut pages = Vec::new();
-    if let (Some(defaults), true) = (defaults, project.root.join("mkdocs.yml").is_file()) {
+    if let (Some(defaults), Some(production_ha), true) = (
+        defaults,
+        production_ha,
+        project.root.join("mkdocs.yml").is_file(),
+    ) {
         let picture = architecture::flowchart(defaults);
-        readme_expected = architecture::splice(&readme_expected, &picture, &readme_path)?;
+        readme_expected =
+            architecture::splice(&readme_expected, Picture::Defaults, &picture, &readme_path)?;
         let page = project.root.join("docs").join("architecture.md");
         let text = std::fs::read_to_string(&page).context(format!("reading {}", page.display()))?;
-        let expected = architecture::splice(&text, &picture, &page)?;
+        let expected = architecture::splice(&text, Picture::Defaults, &picture, &page)?;
+        let ha = architecture::flowchart(production_ha);
+        let expected = architecture::splice(&expected, Picture::ProductionHa, &ha, &page)?;
         pages.push((page, text, expected));
     }
     pages.insert(0, (readme_path, readme, readme_expected));
