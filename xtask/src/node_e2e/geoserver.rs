@@ -1,7 +1,7 @@
 //! One GeoServer on the data directory, on the real node: an upgrade that replaces GeoServer
 //! never runs the old and the new one at once, and the liveness probe restarts a GeoServer
-//! whose OWS dispatcher hangs while its static page still answers (the stand-in's model of that
-//! failure: xtask/src/node/images/geoserver/geoserver-stand-in.py).
+//! whose OWS dispatcher hangs while its static page still answers (the GeoServer model's version of that
+//! failure: xtask/src/node/images/geoserver/geoserver-model.py).
 
 use super::site::NAMESPACE;
 use super::Ctx;
@@ -98,7 +98,7 @@ pub fn upgrade_one_at_a_time(ctx: &Ctx, step: &mut Step) {
     step.passed += 1;
 }
 
-/// The stand-in's dispatcher made to hang: its static page still answers, OWS does not, and the
+/// The model's dispatcher made to hang: its static page still answers, OWS does not, and the
 /// kubelet restarts the container (its liveness probe asks the dispatcher), which then serves.
 pub fn hang_restarted(ctx: &Ctx, step: &mut Step) {
     let result = (|| -> Result<String, String> {
@@ -135,14 +135,14 @@ pub fn hang_restarted(ctx: &Ctx, step: &mut Step) {
                 &format!("http://127.0.0.1:8080{path}"),
             ])
         };
-        curl("/stand-in/hang-dispatcher")?;
+        curl("/model/hang-dispatcher")?;
         let page = curl("/geoserver/index.html")?;
         let probe = curl(
             "/geoserver/ows?service=WMS&version=1.1.1&request=GetCapabilities&updateSequence=9223372036854775807",
         );
         if page.trim() != "200" || probe.is_ok() {
             return Err(format!(
-                "hung, the stand-in should serve its page ({page}) and not its dispatcher ({probe:?})"
+                "hung, the model should serve its page ({page}) and not its dispatcher ({probe:?})"
             ));
         }
         let hung = Instant::now();

@@ -5,6 +5,7 @@
 
 mod backup;
 mod geoserver;
+mod readers;
 mod resilience;
 mod site;
 mod volumes;
@@ -267,6 +268,9 @@ pub fn run(project: &Project) -> Result<Report, Error> {
                 }));
                 report.add(Step::timed("geoserver-hang-restarted", |step| {
                     geoserver::hang_restarted(&ctx, step)
+                }));
+                report.add(Step::timed("geoserver-read-replicas", |step| {
+                    readers::followed(&ctx, step)
                 }));
                 report.add(Step::timed("backup", |step| backup::backup_now(&ctx, step)));
             }

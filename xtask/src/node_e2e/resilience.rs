@@ -46,7 +46,7 @@ fn running(ctx: &Ctx) -> BTreeMap<String, (String, String, i64)> {
 
 /// Waits until every Deployment and StatefulSet of the release has all its replicas ready, and
 /// the pods they replaced are gone (a rollout is done before its old pods have drained).
-fn settled(ctx: &Ctx, timeout: &str) -> Result<(), String> {
+pub(super) fn settled(ctx: &Ctx, timeout: &str) -> Result<(), String> {
     for kind in ["deployment", "statefulset"] {
         let names = ctx
             .plane

@@ -1,11 +1,12 @@
-//! The GeoServer image, a clearly named stand-in: GeoServer is on no registry reachable here.
+//! The GeoServer image, a clearly named model: GeoServer is on no registry reachable here.
 //! It carries what the chart's seed and start scripts use in geonode/geoserver — dash, mawk,
 //! util-linux's flock, Info-ZIP's unzip, curl, GeoNode's data directory zipped as upstream ships
 //! it (vendored, `tests/upstream/geoserver-geonode-ext`) and unpacked where the seed's data image
 //! (geonode/geoserver_data) has it, Tomcat's configuration at
 //! CATALINA_HOME (Tomcat 9 from Maven Central, as the contract runs it) — and, where the image
 //! has Tomcat with GeoServer, a `catalina.sh` that checks the base the start script prepared
-//! and serves what the probes and `helm test` ask (`geoserver/`).
+//! and starts the GeoServer model (`geoserver/geoserver-model.py`): what the probes, `helm test`
+//! and the read replicas depend on, its catalog in memory, GeoFence's rules in PostgreSQL.
 
 use super::debian::{File, Rootfs, Zip};
 use super::recipes::{Layer, Recipe};
@@ -21,10 +22,12 @@ pub fn recipe(project: &Project) -> Result<Recipe, Error> {
         bytes: text.as_bytes().to_vec(),
     };
     Ok(Recipe {
-        name: "geoserver-stand-in",
+        name: "geoserver-model",
         tag: "2.28",
         layer: Layer::Debian(Box::new(Rootfs {
-            packages: ["curl", "unzip", "mawk", "python3"].map(String::from).to_vec(),
+            packages: ["curl", "unzip", "mawk", "python3", "python3-psycopg2"]
+                .map(String::from)
+                .to_vec(),
             users: Vec::new(),
             trees: vec![
                 (tomcat.join("conf"), "/usr/local/tomcat/conf"),
@@ -37,8 +40,8 @@ pub fn recipe(project: &Project) -> Result<Recipe, Error> {
             files: vec![
                 script("catalina.sh", include_str!("geoserver/catalina.sh")),
                 script(
-                    "geoserver-stand-in.py",
-                    include_str!("geoserver/geoserver-stand-in.py"),
+                    "geoserver-model.py",
+                    include_str!("geoserver/geoserver-model.py"),
                 ),
             ],
             zips: vec![Zip {
@@ -62,6 +65,6 @@ pub fn recipe(project: &Project) -> Result<Recipe, Error> {
             cmd: vec!["catalina.sh".into(), "run".into()],
             ..Config::default()
         },
-        differences: "a stand-in: no Java, no GeoServer; a Python server answers the probes and helm test from the prepared data directory; Debian bookworm's dash and mawk where the image has Ubuntu jammy's",
+        differences: "a model: no Java, no GeoServer; a Python server keeps the catalog in memory (refreshed on /rest/reload only) and GeoFence's rules in PostgreSQL (decisions cached), answers the probes, helm test, publishing and GetMap from the prepared data directory; Debian bookworm's dash and mawk where the image has Ubuntu jammy's",
     })
 }
