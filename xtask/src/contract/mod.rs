@@ -159,7 +159,8 @@ pub fn run(project: &Project, only: &[String]) -> Result<Report, Error> {
             }
         }
         if let (true, Some(variants)) = (wanted("geoserver"), &variants) {
-            geoserver::run(project, &inputs, &variants.tls, work.path(), &mut report);
+            let renders = (&variants.tls, &variants.readers);
+            geoserver::run(project, &inputs, renders, work.path(), &mut report);
         }
         let mut geonode_ran = false;
         if let (true, Some(database), Some(broker), Some(variants)) =

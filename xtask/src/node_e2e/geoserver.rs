@@ -3,6 +3,7 @@
 //! whose OWS dispatcher hangs while its static page still answers (the GeoServer model's version of that
 //! failure: xtask/src/node/images/geoserver/geoserver-model.py).
 
+use super::client::pods;
 use super::site::NAMESPACE;
 use super::Ctx;
 use crate::report::Step;
@@ -21,11 +22,7 @@ pub const SETS: &[&str] = &[
 ];
 
 fn geoserver_pods(ctx: &Ctx) -> Result<Vec<Value>, String> {
-    let out = ctx
-        .plane
-        .kubectl(&["get", "pods", "-n", NAMESPACE, "-l", SELECTOR, "-o", "json"])?;
-    let list: Value = serde_json::from_str(&out).map_err(|e| e.to_string())?;
-    Ok(list["items"].as_array().cloned().unwrap_or_default())
+    pods(ctx, SELECTOR)
 }
 
 /// Whether a pod's geoserver container is running (started, not yet ended).

@@ -4,6 +4,7 @@
 //! with the chart's security context in a namespace enforcing Pod Security "restricted".
 
 mod backup;
+mod client;
 mod geoserver;
 mod readers;
 mod resilience;

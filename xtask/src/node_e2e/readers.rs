@@ -9,14 +9,14 @@
 //! geoserver.readReplicas: every reader serves the layer through nginx within the documented lag,
 //! the readers reload one at a time and are unready meanwhile, and the rule reaches every pod.
 
+use super::client::{logs, pods, request, service_address};
 use super::resilience::settled;
 use super::site::{NAMESPACE, RELEASE};
 use super::Ctx;
 use crate::report::Step;
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -56,71 +56,12 @@ fn epoch() -> f64 {
         .unwrap_or(0.0)
 }
 
-/// One HTTP/1.1 request; the status, the lower-cased headers and the body.
-fn http(
-    to: SocketAddr,
-    method: &str,
-    path: &str,
-    auth: Option<&str>,
-    body: &str,
-) -> Result<(u16, BTreeMap<String, String>, String), String> {
-    let mut stream = TcpStream::connect_timeout(&to, Duration::from_secs(5))
-        .map_err(|e| format!("{method} {path} to {to}: {e}"))?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .map_err(|e| e.to_string())?;
-    let mut request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    if let Some(token) = auth {
-        request.push_str(&format!("Authorization: Basic {token}\r\n"));
-    }
-    request.push_str("\r\n");
-    request.push_str(body);
-    stream
-        .write_all(request.as_bytes())
-        .map_err(|e| format!("{method} {path}: {e}"))?;
-    let mut answer = Vec::new();
-    stream
-        .read_to_end(&mut answer)
-        .map_err(|e| format!("{method} {path}: {e}"))?;
-    let text = String::from_utf8_lossy(&answer).to_string();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let mut lines = head.lines();
-    let status = lines
-        .next()
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|c| c.parse().ok())
-        .ok_or_else(|| format!("{method} {path}: no HTTP status in {head:?}"))?;
-    let headers = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
-        .collect();
-    Ok((status, headers, body.to_string()))
-}
-
 /// What the phases share: where nginx and the writer's Service are, the admin's login.
 struct Site<'a> {
     ctx: &'a Ctx<'a>,
     nginx: SocketAddr,
     writer: SocketAddr,
     admin: String,
-}
-
-fn service(ctx: &Ctx, component: &str, port: u16) -> Result<SocketAddr, String> {
-    let ip = ctx.plane.kubectl(&[
-        "get",
-        "service",
-        &format!("{RELEASE}-{component}"),
-        "-n",
-        NAMESPACE,
-        "-o",
-        "jsonpath={.spec.clusterIP}",
-    ])?;
-    format!("{}:{port}", ip.trim())
-        .parse()
-        .map_err(|e| format!("{component}'s cluster IP {ip:?}: {e}"))
 }
 
 /// The admin's password, from the Secret the writer's container reads it from.
@@ -162,14 +103,6 @@ fn admin_token(ctx: &Ctx) -> Result<String, String> {
     ))
 }
 
-fn pods(ctx: &Ctx, selector: &str) -> Result<Vec<Value>, String> {
-    let out = ctx
-        .plane
-        .kubectl(&["get", "pods", "-n", NAMESPACE, "-l", selector, "-o", "json"])?;
-    let list: Value = serde_json::from_str(&out).map_err(|e| e.to_string())?;
-    Ok(list["items"].as_array().cloned().unwrap_or_default())
-}
-
 fn name(pod: &Value) -> String {
     pod["metadata"]["name"].as_str().unwrap_or("?").to_string()
 }
@@ -208,18 +141,19 @@ impl Site<'_> {
     fn new<'a>(ctx: &'a Ctx<'a>) -> Result<Site<'a>, String> {
         Ok(Site {
             ctx,
-            nginx: service(ctx, "nginx", 80)?,
-            writer: service(ctx, "geoserver", 8080)?,
+            nginx: service_address(ctx, "nginx", 80)?,
+            writer: service_address(ctx, "geoserver", 8080)?,
             admin: admin_token(ctx)?,
         })
     }
 
     /// What GeoNode does: a call to the writer's Service (GEOSERVER_LOCATION) as the admin.
     fn as_geonode(&self, method: &str, path: &str, body: &str) -> Result<(), String> {
-        let (status, _, answer) = http(self.writer, method, path, Some(&self.admin), body)?;
-        if !(200..300).contains(&status) {
+        let answer = request(self.writer, method, path, Some(&self.admin), body)?;
+        if !(200..300).contains(&answer.status) {
             return Err(format!(
-                "{method} {path} through the writer's Service: HTTP {status}: {answer}"
+                "{method} {path} through the writer's Service: HTTP {}: {}",
+                answer.status, answer.body
             ));
         }
         Ok(())
@@ -248,12 +182,16 @@ impl Site<'_> {
     fn through_nginx(&self, layer: &str) -> BTreeMap<String, (usize, usize)> {
         let mut seen: BTreeMap<String, (usize, usize)> = BTreeMap::new();
         for _ in 0..16 {
-            let (pod, map) = match http(self.nginx, "GET", &get_map(layer), None, "") {
-                Ok((200, headers, body)) => (
-                    headers.get("x-model-pod").cloned().unwrap_or("?".into()),
-                    body.starts_with("a map of"),
+            let (pod, map) = match request(self.nginx, "GET", &get_map(layer), None, "") {
+                Ok(answer) if answer.status == 200 => (
+                    answer
+                        .headers
+                        .get("x-model-pod")
+                        .cloned()
+                        .unwrap_or("?".into()),
+                    answer.body.starts_with("a map of"),
                 ),
-                Ok((status, _, _)) => (format!("HTTP {status}"), false),
+                Ok(answer) => (format!("HTTP {}", answer.status), false),
                 Err(e) => (e, false),
             };
             let entry = seen.entry(pod).or_default();
@@ -339,6 +277,17 @@ fn control(site: &Site) -> Result<String, String> {
         );
     };
     scale_writer(ctx, 1)?;
+    // Each of the two kept its own catalog and updateSequence in memory, and the one left would
+    // write its own over the other's: restarted, it starts from the directory, as after any
+    // such split.
+    ctx.plane.kubectl(&[
+        "rollout",
+        "restart",
+        &format!("deployment/{RELEASE}-geoserver"),
+        "-n",
+        NAMESPACE,
+    ])?;
+    settled(ctx, "5m")?;
     Ok(format!(
         "control (the writer scaled to 2, {writers:?}): after {CATALOG_LAG} s a published layer still answered {catalog:?} (maps, refusals per pod); after {RULE_LAG} s a denied one {rules:?}"
     ))
@@ -402,6 +351,18 @@ fn one_at_a_time(
         .join(", "))
 }
 
+/// The end of each reader's follower's and GeoServer's logs, for a failure's message.
+fn followers(ctx: &Ctx, readers: &[String]) -> String {
+    let mut text = String::new();
+    for reader in readers {
+        for container in ["follower", "geoserver"] {
+            let log = logs(ctx, reader, container, 15);
+            text.push_str(&format!("--- {reader}/{container}:\n{log}\n"));
+        }
+    }
+    text
+}
+
 /// The readers: the catalog followed, one reader at a time, and GeoFence's rules on every pod.
 fn readers(site: &Site) -> Result<String, String> {
     let ctx = site.ctx;
@@ -437,7 +398,7 @@ fn readers(site: &Site) -> Result<String, String> {
         Err(seen) => {
             return Err(format!(
                 "{CATALOG_LAG} s after a layer was published, nginx's answers were {seen:?} (maps, refusals per pod)\n{}",
-                ctx.diagnose()
+                followers(ctx, &names)
             ))
         }
     };
@@ -457,7 +418,10 @@ fn readers(site: &Site) -> Result<String, String> {
     let rules = site
         .within(RULE_LAG, refused_everywhere, |r| r.values().all(|d| *d))
         .map_err(|r| {
-            format!("{RULE_LAG} s after a rule denied the layer, refused by pod: {r:?}")
+            format!(
+                "{RULE_LAG} s after a rule denied the layer, refused by pod: {r:?}\n{}",
+                followers(ctx, &names)
+            )
         })?;
     let through = site.through_nginx("followed");
     if !all_refused(&through) {

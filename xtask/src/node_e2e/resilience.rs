@@ -2,13 +2,13 @@
 //! `helm upgrade` that must roll only what the changed value touches while requests through
 //! nginx keep being answered.
 
+use super::client::{logs, request, service_address};
 use super::site::{NAMESPACE, RELEASE};
 use super::Ctx;
 use crate::node::Node;
 use crate::report::Step;
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -76,45 +76,13 @@ pub(super) fn settled(ctx: &Ctx, timeout: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// nginx's Service, as the cluster routes it (kube-proxy's rules on the node).
-fn nginx(ctx: &Ctx) -> Result<SocketAddr, String> {
-    let ip = ctx.plane.kubectl(&[
-        "get",
-        "service",
-        &format!("{RELEASE}-nginx"),
-        "-n",
-        NAMESPACE,
-        "-o",
-        "jsonpath={.spec.clusterIP}",
-    ])?;
-    format!("{}:80", ip.trim())
-        .parse()
-        .map_err(|e| format!("nginx's cluster IP {ip:?}: {e}"))
-}
-
-/// One request for GeoNode's home page through nginx; the status code.
+/// One request for GeoNode's home page through nginx's Service; the status code.
 fn home_page(nginx: SocketAddr) -> Result<u16, String> {
-    let mut stream = TcpStream::connect_timeout(&nginx, Duration::from_secs(5))
-        .map_err(|e| format!("connect: {e}"))?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .map_err(|e| e.to_string())?;
-    stream
-        .write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-        .map_err(|e| format!("send: {e}"))?;
-    let mut answer = Vec::new();
-    stream
-        .read_to_end(&mut answer)
-        .map_err(|e| format!("read: {e}"))?;
-    let text = String::from_utf8_lossy(&answer[..answer.len().min(64)]).to_string();
-    text.split_whitespace()
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .ok_or_else(|| format!("no HTTP status in {text:?}"))
+    request(nginx, "GET", "/", None, "").map(|answer| answer.status)
 }
 
 fn answers(ctx: &Ctx) -> Result<(), String> {
-    let address = nginx(ctx)?;
+    let address = service_address(ctx, "nginx", 80)?;
     match home_page(address)? {
         200 => Ok(()),
         code => Err(format!("GeoNode's home page through nginx answered {code}")),
@@ -174,18 +142,7 @@ pub fn pods_killed(ctx: &Ctx, step: &mut Step) {
     }
     // The restart paths ran, by what they print.
     for (component, container, said) in RESTART_LOG_LINES {
-        let log = ctx
-            .plane
-            .kubectl(&[
-                "logs",
-                "-n",
-                NAMESPACE,
-                &format!("-l={COMPONENT}={component}"),
-                "-c",
-                container,
-                "--tail=-1",
-            ])
-            .unwrap_or_else(|e| e);
+        let log = logs(ctx, &format!("-l={COMPONENT}={component}"), container, -1);
         if !log.contains(said) {
             step.fail(format!(
                 "the new {component} pod's {container} did not say {said:?}:\n{log}"
@@ -233,7 +190,7 @@ pub fn kubelet_restarted(ctx: &Ctx, node: &mut Node, step: &mut Step) {
 /// `helm upgrade` of one nginx-only value while a client asks for the home page through nginx
 /// every 100 ms: only nginx's pods are replaced, and no request fails.
 pub fn upgrade_under_load(ctx: &Ctx, step: &mut Step) {
-    let address = match nginx(ctx) {
+    let address = match service_address(ctx, "nginx", 80) {
         Ok(a) => a,
         Err(e) => return step.fail(e),
     };

@@ -6,12 +6,13 @@
 //! start script prepares.
 
 mod datastore;
+mod reader;
 mod seed;
 mod start;
 mod starter;
 mod tomcat;
 
-/// Tomcat's home, unpacked from Maven Central (the node's GeoServer stand-in image carries its
+/// Tomcat's home, unpacked from Maven Central (the node's GeoServer model image carries its
 /// configuration).
 pub use tomcat::ensure as tomcat_home;
 
@@ -30,11 +31,11 @@ use std::process::Command;
 /// The user the chart runs GeoServer's containers as.
 const UID: u32 = 1000;
 
-/// `tls_inputs`: the render for an external PostgreSQL over TLS.
+/// `tls_inputs`: the render for an external PostgreSQL over TLS; `readers`: with read replicas.
 pub fn run(
     project: &Project,
     inputs: &Inputs,
-    tls_inputs: &Inputs,
+    (tls_inputs, readers): (&Inputs, &Inputs),
     work: &Path,
     report: &mut Report,
 ) {
@@ -57,6 +58,9 @@ pub fn run(
     if let Some(home) = tomcat_home {
         report.step("geoserver-tomcat", |step| {
             tomcat::run(inputs, setup, &data, &home, step)
+        });
+        report.step("geoserver-reader-start", |step| {
+            reader::run(readers, setup, &data, &home.0, step)
         });
     }
 }

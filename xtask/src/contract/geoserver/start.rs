@@ -218,7 +218,7 @@ fn tls_reaches_geofence(
 }
 
 /// Runs the start script with a stub `catalina.sh` that records its arguments; returns them.
-fn start_stubbed(
+pub(super) fn start_stubbed(
     setup: &Setup,
     starter: &Starter,
     env: &BTreeMap<String, String>,

@@ -7,9 +7,11 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-/// Where the pod mounts the data volume and its tmp emptyDir.
+/// Where the pod mounts the data volume, its tmp emptyDir, and (a reader) the folder it shares
+/// with its follower.
 const DATA_MOUNT: &str = "/geoserver_data/data";
 const TMP_MOUNT: &str = "/tmp";
+const FOLLOW_MOUNT: &str = "/run/geonode-k8s/follow";
 
 /// The start script as the pod runs it: the ConfigMap's script, the container's env mapped, the
 /// image's CATALINA_HOME.
@@ -21,30 +23,47 @@ pub struct Starter {
 
 impl Starter {
     pub fn new(inputs: &Inputs, setup: &Setup, data: &Path, home: &Path) -> Result<Self, String> {
+        Starter::of(inputs, setup, data, home, &deployment())
+    }
+
+    /// The start script of the GeoServer container of `deployment` (the writer's, or the read
+    /// replicas').
+    pub fn of(
+        inputs: &Inputs,
+        setup: &Setup,
+        data: &Path,
+        home: &Path,
+        deployment: &str,
+    ) -> Result<Self, String> {
         let script = setup.dir.join("scripts/start.sh");
         fs::write(
             &script,
-            inputs.config(&format!("{}-scripts", deployment()), "start.sh")?,
+            // One ConfigMap of scripts, named after the writer, for every GeoServer.
+            inputs.config(&format!("{}-scripts", super::deployment()), "start.sh")?,
         )
         .map_err(|e| e.to_string())?;
-        let command = inputs.command("Deployment", &deployment(), "geoserver")?;
+        let command = inputs.command("Deployment", deployment, "geoserver")?;
         if command != ["sh", "/etc/geonode-k8s/start.sh"] {
             return Err(format!(
                 "the GeoServer container runs {command:?}, not the chart's start script"
             ));
         }
         let tmp = setup.dir.join("tmp");
-        fs::create_dir_all(&tmp).map_err(|e| e.to_string())?;
-        chown_tree(&tmp)?;
+        let follow = setup.dir.join("follow");
+        for folder in [&tmp, &follow] {
+            fs::create_dir_all(folder).map_err(|e| e.to_string())?;
+            chown_tree(folder)?;
+        }
         // /tmp first: this run's folders are themselves under /tmp.
         let mapping = Mapping {
             hosts: vec![],
             paths: vec![
                 (TMP_MOUNT.into(), tmp.display().to_string()),
                 (DATA_MOUNT.into(), data.display().to_string()),
+                (FOLLOW_MOUNT.into(), follow.display().to_string()),
             ],
         };
-        let rendered = inputs.env("Deployment", &deployment(), "geoserver")?;
+        let rendered = inputs.env("Deployment", deployment, "geoserver")?;
         require(
             &rendered,
             "geoserver",
