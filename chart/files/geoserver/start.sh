@@ -226,8 +226,10 @@ wait_for_writer() {
     "$data/global.xml" | head -n 1 > "$follow/loaded-sequence"
   # GeoWebCache's configuration as the writer keeps it, copied into this reader's own folder
   # (GEOWEBCACHE_CONFIG_DIR): GeoServer's GeoWebCache writes into its configuration folder as it
-  # starts. Its tiles go to a cache of its own (GEOWEBCACHE_CACHE_DIR).
-  mkdir -p "${GEOWEBCACHE_CONFIG_DIR:?GEOWEBCACHE_CONFIG_DIR names the reader's GeoWebCache configuration folder}"
+  # starts. Its tiles go to a cache of its own (GEOWEBCACHE_CACHE_DIR). A fresh copy at every
+  # start, as Tomcat's base below.
+  rm -rf "${GEOWEBCACHE_CONFIG_DIR:?GEOWEBCACHE_CONFIG_DIR names the reader's GeoWebCache configuration folder}"
+  mkdir -p "$GEOWEBCACHE_CONFIG_DIR"
   for file in "$data"/gwc/*; do
     [ ! -f "$file" ] || cp "$file" "$GEOWEBCACHE_CONFIG_DIR/"
   done
