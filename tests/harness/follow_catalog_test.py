@@ -7,7 +7,7 @@ import unittest
 
 import time
 
-from follow_catalog import Follower, RuleWatch, alive, beat, read_loaded, read_sequence
+from follow_catalog import Follower, RuleWatch, alive, beat, empty_folder, read_loaded, read_sequence
 
 QUIET = 10
 
@@ -164,6 +164,19 @@ class Heartbeat(unittest.TestCase):
             beat(path)
             self.assertTrue(alive(path, 60))
             self.assertFalse(alive(path, 60, now=time.time() + 61))
+
+
+class TileCache(unittest.TestCase):
+    def test_emptied_but_kept(self):
+        with tempfile.TemporaryDirectory() as d:
+            os.makedirs(os.path.join(d, "geonode_roads", "EPSG_900913_03"))
+            with open(os.path.join(d, "geonode_roads", "EPSG_900913_03", "0_0.png"), "w") as f:
+                f.write("tile")
+            with open(os.path.join(d, "stray"), "w") as f:
+                f.write("x")
+            self.assertEqual(empty_folder(d), 2)
+            self.assertEqual(os.listdir(d), [])
+            self.assertEqual(empty_folder(os.path.join(d, "missing")), 0)
 
 
 if __name__ == "__main__":

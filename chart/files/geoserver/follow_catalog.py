@@ -6,7 +6,8 @@ again; the writer (the one GeoServer that GeoNode talks to) raises `updateSequen
 with every catalog change. This script runs beside a reader, reads that number every few seconds
 from the shared data directory (mounted read-only), and when it differs from the one the reader
 loaded, and has stopped moving for a quiet period (one reload per burst of changes: an upload
-makes several), asks the reader for `POST /geoserver/rest/reload`. Readers reload one at a time
+makes several), asks the reader for `POST /geoserver/rest/reload`, and empties the reader's tile
+cache (GeoNode truncates the writer's tiles of the layer it changed). Readers reload one at a time
 (a PostgreSQL advisory lock, held from before the reader leaves the Service until it is back),
 and unready meanwhile: the file `ready` is removed (the readiness probe asks for it) and the
 follower waits for the probe and the Service to notice before it reloads.
@@ -24,6 +25,7 @@ when the last round is older than that.
 import base64
 import os
 import re
+import shutil
 import sys
 import time
 import urllib.error
@@ -141,6 +143,24 @@ def call(method, url, password, timeout):
         return response.status
 
 
+def empty_folder(path):
+    """Removes everything inside `path` (the folder stays); how many entries it held."""
+    try:
+        entries = os.listdir(path)
+    except OSError:
+        return 0
+    for name in entries:
+        entry = os.path.join(path, name)
+        if os.path.isdir(entry) and not os.path.islink(entry):
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            try:
+                os.remove(entry)
+            except OSError:
+                pass
+    return len(entries)
+
+
 def set_ready(path, state):
     if state:
         with open(path, "w", encoding="utf-8") as f:
@@ -228,7 +248,13 @@ def reload_catalog(follower, database, paths, settings):
         started = time.monotonic()
         call("POST", settings["geoserver"] + "/rest/reload", settings["password"], timeout=900)
         follower.reloaded(target)
-        log(f"catalog at updateSequence {target}, reloaded in {time.monotonic() - started:.1f} s")
+        # GeoNode truncates the cached tiles of a layer it changes on the writer only; which
+        # changed, a reader cannot tell, so it drops all its tiles while it is out of the Service.
+        dropped = empty_folder(settings["tiles"])
+        log(
+            f"catalog at updateSequence {target}, reloaded in {time.monotonic() - started:.1f} s; "
+            f"{dropped} entries of the tile cache dropped"
+        )
         return True
     finally:
         set_ready(paths["ready"], True)
@@ -249,6 +275,7 @@ def main():
         "geoserver": os.environ.get("GEOSERVER_URL", "http://127.0.0.1:8080/geoserver"),
         "password": os.environ["GEOSERVER_ADMIN_PASSWORD"],
         "drain": float(os.environ.get("FOLLOW_DRAIN_SECONDS", "10")),
+        "tiles": os.environ["GEOWEBCACHE_CACHE_DIR"],
     }
     quiet = float(os.environ.get("FOLLOW_QUIET_SECONDS", "10"))
     database = Database()

@@ -71,6 +71,9 @@ the catalog's updateSequence the start script noted.
 */}}
 {{- define "geonode.geoserver.followDir" -}}/run/geonode-k8s/follow{{- end }}
 
+{{/* A reader's GeoWebCache tiles (an emptyDir of its own). */}}
+{{- define "geonode.geoserver.tileCacheDir" -}}/var/cache/geowebcache{{- end }}
+
 {{/*
 The readers' readiness: every 5 seconds, one failure enough, so a reader leaves the Service
 within seconds of its follower starting a reload (the follower waits drainSeconds before it
@@ -134,7 +137,7 @@ CORS and extraEnv. A YAML list. (dict "context" $ "reader" <bool>)
 # in the reader's own folders, its disk quota off (its database would live in the cache), its
 # log outside the data directory.
 - name: GEOWEBCACHE_CACHE_DIR
-  value: /var/cache/geowebcache
+  value: {{ include "geonode.geoserver.tileCacheDir" $ }}
 - name: GEOWEBCACHE_CONFIG_DIR
   value: /tmp/geowebcache-config
 - name: GWC_DISKQUOTA_DISABLED
@@ -219,7 +222,7 @@ start script. (dict "context" $ "reader" <bool>). A YAML list of one container.
       mountPath: /tmp
     {{- if .reader }}
     - name: tile-cache
-      mountPath: /var/cache/geowebcache
+      mountPath: {{ include "geonode.geoserver.tileCacheDir" $ }}
     - name: follow
       mountPath: {{ include "geonode.geoserver.followDir" $ }}
     {{- end }}
