@@ -3,10 +3,9 @@
 //! tile requests (GET, not WPS) reach the readers; everything else GeoServer serves reaches the
 //! writer; with no reader answering, map requests reach the writer (the upstream's backup).
 
-use super::inputs::{service, Inputs, Mapping};
-use super::nginx::{check_and_start, http_status, recorded, stand_in};
-use crate::process::{free_port, Running};
-use crate::project::RELEASE;
+use super::inputs::Inputs;
+use super::nginx::{recorded, stand_in, start_mapped, status_of};
+use crate::process::free_port;
 use crate::report::Step;
 use std::fs;
 use std::path::Path;
@@ -87,17 +86,8 @@ fn seen_by(dir: &Path, method: &str, path: &str) -> Vec<&'static str> {
         .collect()
 }
 
-fn ask(base: &str, method: &str, path: &str) -> Result<String, String> {
-    let url = format!("{base}{path}");
-    let mut args = vec!["--path-as-is", "-X", method, &url];
-    if method == "HEAD" {
-        args = vec!["--path-as-is", "-I", &url];
-    }
-    http_status("geonode.example.org", &args)
-}
-
 fn route(dir: &Path, base: &str, (method, path, want): (&str, &str, &str)) -> Result<(), String> {
-    let code = ask(base, method, path)?;
+    let code = status_of(base, method, path)?;
     let seen = seen_by(dir, method, path);
     if code.trim() != "200" || seen != [want] {
         return Err(format!(
@@ -107,51 +97,26 @@ fn route(dir: &Path, base: &str, (method, path, want): (&str, &str, &str)) -> Re
     Ok(())
 }
 
-/// nginx on the readers' render, its upstreams mapped to the stand-ins' ports.
-fn start(inputs: &Inputs, dir: &Path, ports: [u16; 3]) -> Result<(Running, u16), String> {
-    let listen = free_port()?;
-    let [django, writer, reader] = ports;
-    let mapping = Mapping {
-        hosts: vec![
-            (service("django", 8000), format!("127.0.0.1:{django}")),
-            (
-                service("geoserver-reader", 8080),
-                format!("127.0.0.1:{reader}"),
-            ),
-            (service("geoserver", 8080), format!("127.0.0.1:{writer}")),
-            ("listen 8080;".into(), format!("listen 127.0.0.1:{listen};")),
-        ],
-        paths: vec![("/tmp/".into(), format!("{}/", dir.display()))],
-    };
-    let rendered = inputs.config(&format!("{RELEASE}-nginx-config"), "nginx.conf")?;
-    for (from, _) in &mapping.hosts {
-        if !rendered.contains(from.as_str()) {
-            return Err(format!(
-                "the readers' nginx.conf does not contain {from:?}; the upstream names changed"
-            ));
-        }
-    }
-    let conf = dir.join("nginx.conf");
-    fs::write(&conf, mapping.apply(&rendered)).map_err(|e| e.to_string())?;
-    Ok((check_and_start(&conf, "nginx (readers)", listen)?, listen))
-}
-
 pub fn run(inputs: &Inputs, work: &Path, step: &mut Step) {
     let dir = work.join("nginx-readers");
     let result = (|| -> Result<(), String> {
         fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-        crate::process::chmod(&dir, 0o755).map_err(|e| e.to_string())?;
-        let ports = [free_port()?, free_port()?, free_port()?];
-        let _django = stand_in(&dir, ports[0], "django")?;
-        let _writer = stand_in(&dir, ports[1], "writer")?;
-        let reader = stand_in(&dir, ports[2], "reader")?;
-        let (_nginx, listen) = start(inputs, &dir, ports)?;
+        let [django, writer, reader] = [free_port()?, free_port()?, free_port()?];
+        let _django = stand_in(&dir, django, "django")?;
+        let _writer = stand_in(&dir, writer, "writer")?;
+        let reader_stand_in = stand_in(&dir, reader, "reader")?;
+        let upstreams = [
+            ("django", 8000, django),
+            ("geoserver-reader", 8080, reader),
+            ("geoserver", 8080, writer),
+        ];
+        let (_nginx, listen) = start_mapped(inputs, &dir, &upstreams, None, "nginx (readers)")?;
         let base = format!("http://127.0.0.1:{listen}");
         for case in ROUTES {
             route(&dir, &base, *case)?;
         }
         // No reader answers (none ready: their Service refuses): maps come from the writer.
-        drop(reader);
+        drop(reader_stand_in);
         route(
             &dir,
             &base,

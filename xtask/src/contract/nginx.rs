@@ -36,35 +36,46 @@ pub fn start_nginx(
     django: u16,
     geoserver: u16,
 ) -> Result<(Running, u16), String> {
+    let upstreams = [("django", 8000, django), ("geoserver", 8080, geoserver)];
+    let statics = ("/mnt/volumes/statics/", statics);
+    start_mapped(inputs, dir, &upstreams, Some(statics), "nginx")
+}
+
+/// The rendered nginx.conf with each upstream (component, its Service's port, the local port that
+/// stands in for it), its listen port, /tmp/ and `folder` (a path in the pod, and here) mapped to
+/// this run, checked with `nginx -t` and started as `what`; and the port it listens on.
+pub fn start_mapped(
+    inputs: &Inputs,
+    dir: &Path,
+    upstreams: &[(&str, u16, u16)],
+    folder: Option<(&str, &Path)>,
+    what: &str,
+) -> Result<(Running, u16), String> {
     fs::create_dir_all(dir).map_err(|e| e.to_string())?;
     chmod(dir, 0o755).map_err(|e| e.to_string())?;
     let listen = free_port()?;
-    let mapping = Mapping {
-        hosts: vec![
-            (service("django", 8000), format!("127.0.0.1:{django}")),
-            (service("geoserver", 8080), format!("127.0.0.1:{geoserver}")),
-            ("listen 8080;".into(), format!("listen 127.0.0.1:{listen};")),
-        ],
-        // Applied in order: /tmp/ first, since this run's folder is itself under /tmp.
-        paths: vec![
-            ("/tmp/".into(), format!("{}/", dir.display())),
-            (
-                "/mnt/volumes/statics/".into(),
-                format!("{}/", statics.display()),
-            ),
-        ],
-    };
+    let mut hosts: Vec<(String, String)> = upstreams
+        .iter()
+        .map(|(component, port, local)| (service(component, *port), format!("127.0.0.1:{local}")))
+        .collect();
+    hosts.push(("listen 8080;".into(), format!("listen 127.0.0.1:{listen};")));
+    // Applied in order: /tmp/ first, since this run's folder is itself under /tmp.
+    let mut paths = vec![("/tmp/".into(), format!("{}/", dir.display()))];
+    if let Some((inside, here)) = folder {
+        paths.push((inside.into(), format!("{}/", here.display())));
+    }
+    let mapping = Mapping { hosts, paths };
     let conf = dir.join("nginx.conf");
     let rendered = inputs.config(&format!("{RELEASE}-nginx-config"), "nginx.conf")?;
     for (from, _) in &mapping.hosts {
         if !rendered.contains(from.as_str()) {
             return Err(format!(
-                "the rendered nginx.conf does not contain {from:?}; the upstream names changed"
+                "{what}'s rendered nginx.conf does not contain {from:?}; the upstream names changed"
             ));
         }
     }
     fs::write(&conf, mapping.apply(&rendered)).map_err(|e| e.to_string())?;
-    let nginx = check_and_start(&conf, "nginx", listen)?;
+    let nginx = check_and_start(&conf, what, listen)?;
     Ok((nginx, listen))
 }
 
@@ -319,15 +330,9 @@ const GEOSERVER_PATHS: &[(&str, &str, &str)] = &[
 /// that must reach it.
 fn geoserver_paths(dir: &Path, base: &str) -> Result<(), String> {
     for (method, path, code) in GEOSERVER_PATHS {
-        let mut args = vec!["--path-as-is", "-X", method];
-        if *method == "HEAD" {
-            args = vec!["--path-as-is", "-I"];
-        }
-        let url = format!("{base}{path}");
-        args.push(&url);
         expect(
             &format!("{method} {path}"),
-            http_status("geonode.example.org", &args),
+            status_of(base, method, path),
             code,
         )?;
         let seen = recorded(dir, "geoserver")
@@ -341,6 +346,23 @@ fn geoserver_paths(dir: &Path, base: &str) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// The status code of `method` on the site's `path` (as given: no dot segment resolved), at
+/// nginx's `base` URL.
+pub fn status_of(base: &str, method: &str, path: &str) -> Result<String, String> {
+    let url = format!("{base}{path}");
+    let how = if method == "HEAD" {
+        vec!["-I"]
+    } else {
+        vec!["-X", method]
+    };
+    let args: Vec<&str> = ["--path-as-is"]
+        .into_iter()
+        .chain(how)
+        .chain([url.as_str()])
+        .collect();
+    http_status("geonode.example.org", &args)
 }
 
 /// The HTTP status code.

@@ -101,3 +101,20 @@ pub fn logs(ctx: &Ctx, pods: &str, container: &str, tail: i32) -> String {
         ])
         .unwrap_or_else(|e| e)
 }
+
+/// curl with `args` run inside a pod's geoserver container (its own GeoServer at 127.0.0.1:8080
+/// is reached so, past any Service); curl's output.
+pub fn curl_in_geoserver(ctx: &Ctx, pod: &str, args: &[&str]) -> Result<String, String> {
+    let exec = [
+        "exec",
+        "-n",
+        NAMESPACE,
+        pod,
+        "-c",
+        "geoserver",
+        "--",
+        "curl",
+    ];
+    let argv: Vec<&str> = exec.iter().chain(args).copied().collect();
+    ctx.plane.kubectl(&argv)
+}

@@ -3,8 +3,7 @@
 //! whose OWS dispatcher hangs while its static page still answers (the GeoServer model's version of that
 //! failure: xtask/src/node/images/geoserver/geoserver-model.py).
 
-use super::client::pods;
-use super::site::NAMESPACE;
+use super::client::{curl_in_geoserver, pods};
 use super::Ctx;
 use crate::report::Step;
 use serde_json::Value;
@@ -113,15 +112,8 @@ pub fn hang_restarted(ctx: &Ctx, step: &mut Step) {
         };
         let before = restarts(pod);
         let curl = |path: &str| {
-            ctx.plane.kubectl(&[
-                "exec",
-                "-n",
-                NAMESPACE,
-                &name,
-                "-c",
-                "geoserver",
-                "--",
-                "curl",
+            let url = format!("http://127.0.0.1:8080{path}");
+            let status = [
                 "-fsS",
                 "-m",
                 "5",
@@ -129,8 +121,9 @@ pub fn hang_restarted(ctx: &Ctx, step: &mut Step) {
                 "/dev/null",
                 "-w",
                 "%{http_code}",
-                &format!("http://127.0.0.1:8080{path}"),
-            ])
+                &url,
+            ];
+            curl_in_geoserver(ctx, &name, &status)
         };
         curl("/model/hang-dispatcher")?;
         let page = curl("/geoserver/index.html")?;

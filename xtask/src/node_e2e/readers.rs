@@ -9,7 +9,7 @@
 //! geoserver.readReplicas: every reader serves the layer through nginx within the documented lag,
 //! the readers reload one at a time and are unready meanwhile, and the rule reaches every pod.
 
-use super::client::{logs, pods, request, service_address};
+use super::client::{curl_in_geoserver, logs, pods, request, service_address};
 use super::resilience::settled;
 use super::site::{NAMESPACE, RELEASE};
 use super::Ctx;
@@ -117,20 +117,8 @@ fn ready(pod: &Value) -> bool {
 
 /// A request from inside a pod's GeoServer container to its own GeoServer.
 fn in_pod(ctx: &Ctx, pod: &str, path: &str) -> Result<String, String> {
-    ctx.plane.kubectl(&[
-        "exec",
-        "-n",
-        NAMESPACE,
-        pod,
-        "-c",
-        "geoserver",
-        "--",
-        "curl",
-        "-sS",
-        "-m",
-        "10",
-        &format!("http://127.0.0.1:8080{path}"),
-    ])
+    let url = format!("http://127.0.0.1:8080{path}");
+    curl_in_geoserver(ctx, pod, &["-sS", "-m", "10", &url])
 }
 
 fn get_map(layer: &str) -> String {

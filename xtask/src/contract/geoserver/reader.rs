@@ -5,7 +5,7 @@
 //! configuration to its own folder; it waits while the writer's start holds the lock, and a
 //! reader of another configuration (another admin password) never starts.
 
-use super::start::start_stubbed;
+use super::start::{catalina_record, hold_start_lock, start_stubbed, stubbed_command};
 use super::starter::Starter;
 use super::{tree, tree_difference, Setup};
 use crate::contract::inputs::Inputs;
@@ -80,13 +80,7 @@ fn waits_for_the_writer(
     data: &Path,
     step: &mut Step,
 ) -> Result<(), String> {
-    let lock = data.join(".geonode-k8s-start.lock");
-    let mut holder = Command::new("flock")
-        .arg(&lock)
-        .args(["sleep", "3"])
-        .spawn()
-        .map_err(|e| format!("holding the start lock: {e}"))?;
-    std::thread::sleep(Duration::from_millis(300));
+    let mut holder = hold_start_lock(data, 3)?;
     let started = Instant::now();
     let result = start_stubbed(setup, reader, &reader.env, step);
     let waited = started.elapsed();
@@ -110,14 +104,8 @@ fn refuses_another_configuration(setup: &Setup, reader: &Starter) -> Result<(), 
         "another-password-entirely".into(),
     );
     env.insert("WRITER_WAIT_SECONDS".into(), "5".into());
-    let record = setup.dir.join("tmp/catalina-called");
-    let _ = fs::remove_file(&record);
-    let mut cmd = setup.as_geoserver("sh", &env);
-    cmd.env(
-        "PATH",
-        format!("{}:{}", setup.dir.join("stub").display(), setup.path()),
-    )
-    .arg(&reader.script);
+    let mut cmd = stubbed_command(setup, reader, &env);
+    let record = catalina_record(setup);
     match exec(&mut cmd) {
         Ok(out) => Err(format!("a reader of another configuration started: {out}")),
         Err(e) if record.exists() => Err(format!(

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command};
 use std::time::Instant;
 
 const READ_BACK_PY: &str = include_str!("read_back.py");
@@ -136,23 +136,11 @@ fn one_writer(facts: &Value) -> Result<(), String> {
 /// A start waits while another holds the data volume's start lock (`flock`, as a second start
 /// on the same volume would), and goes on once it is released.
 fn starts_wait_for_the_lock(setup: &Setup, starter: &Starter, data: &Path) -> Result<(), String> {
-    let lock = data.join(".geonode-k8s-start.lock");
-    let mut holder = Command::new("flock")
-        .arg(&lock)
-        .args(["sleep", "4"])
-        .spawn()
-        .map_err(|e| format!("holding the start lock: {e}"))?;
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    let record = setup.dir.join("tmp/catalina-called");
-    let _ = fs::remove_file(&record);
+    let mut holder = hold_start_lock(data, 4)?;
+    let record = catalina_record(setup);
     let started = Instant::now();
-    let mut cmd = setup.as_geoserver("sh", &starter.env);
-    cmd.env(
-        "PATH",
-        format!("{}:{}", setup.dir.join("stub").display(), setup.path()),
-    )
-    .arg(&starter.script);
-    let out = exec(&mut cmd).map_err(|e| format!("the start script failed: {e}"))?;
+    let out = exec(&mut stubbed_command(setup, starter, &starter.env))
+        .map_err(|e| format!("the start script failed: {e}"))?;
     let waited = started.elapsed();
     let _ = holder.wait();
     if waited < std::time::Duration::from_secs(3) || !record.exists() {
@@ -226,7 +214,7 @@ pub(super) fn start_stubbed(
 ) -> Result<String, String> {
     let stub_dir = setup.dir.join("stub");
     fs::create_dir_all(&stub_dir).map_err(|e| e.to_string())?;
-    let record = setup.dir.join("tmp/catalina-called");
+    let record = catalina_record(setup);
     let stub = stub_dir.join("catalina.sh");
     fs::write(
         &stub,
@@ -234,11 +222,7 @@ pub(super) fn start_stubbed(
     )
     .map_err(|e| e.to_string())?;
     fs::set_permissions(&stub, fs::Permissions::from_mode(0o755)).map_err(|e| e.to_string())?;
-    let _ = fs::remove_file(&record);
-    let mut cmd = setup.as_geoserver("sh", env);
-    cmd.env("PATH", format!("{}:{}", stub_dir.display(), setup.path()))
-        .arg(&starter.script);
-    let out = exec_container(&mut cmd, "geoserver")
+    let out = exec_container(&mut stubbed_command(setup, starter, env), "geoserver")
         .map_err(|e| format!("the start script failed: {e}"))?;
     if out.contains(&env["GEOSERVER_ADMIN_PASSWORD"]) || out.contains(&env["OAUTH2_API_KEY"]) {
         step.fail("the start script printed a secret");
@@ -250,6 +234,41 @@ pub(super) fn start_stubbed(
         ));
     }
     Ok(called)
+}
+
+/// Where the stub `catalina.sh` (written by `start_stubbed`) records how it was called.
+pub(super) fn catalina_record(setup: &Setup) -> PathBuf {
+    setup.dir.join("tmp/catalina-called")
+}
+
+/// The start script as the GeoServer user with `env`, the stub `catalina.sh` first on its PATH;
+/// the stub's record of an earlier start removed.
+pub(super) fn stubbed_command(
+    setup: &Setup,
+    starter: &Starter,
+    env: &BTreeMap<String, String>,
+) -> Command {
+    let _ = fs::remove_file(catalina_record(setup));
+    let mut cmd = setup.as_geoserver("sh", env);
+    cmd.env(
+        "PATH",
+        format!("{}:{}", setup.dir.join("stub").display(), setup.path()),
+    )
+    .arg(&starter.script);
+    cmd
+}
+
+/// The data volume's start lock held for `seconds` by another process, as another start would
+/// hold it; the holder, to wait for.
+pub(super) fn hold_start_lock(data: &Path, seconds: u64) -> Result<Child, String> {
+    let holder = Command::new("flock")
+        .arg(data.join(".geonode-k8s-start.lock"))
+        .args(["sleep", &seconds.to_string()])
+        .spawn()
+        .map_err(|e| format!("holding the start lock: {e}"))?;
+    // Until flock has it.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    Ok(holder)
 }
 
 /// The files the start script edits, read by `read_back.py`.

@@ -254,14 +254,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
         url = urlparse(self.path)
         query = {k.lower(): v[0] for k, v in parse_qs(url.query).items()}
         request = query.get("request", "").lower()
-        if OWS.match(url.path) and hung.is_set():
+        ows = OWS.match(url.path) is not None  # the OWS dispatcher's paths
+        if ows and hung.is_set():
             threading.Event().wait()  # never answers, as a hung dispatcher
         if url.path == "/model/hang-dispatcher":
             hung.set()
             self.answer(200, "the OWS dispatcher hangs from now on\n")
         elif url.path == "/model/reloads":
             self.answer(200, json.dumps(catalog.reloads), "application/json")
-        elif OWS.match(url.path) and int(query.get("updatesequence", "-1")) > catalog.sequence:
+        elif ows and int(query.get("updatesequence", "-1")) > catalog.sequence:
             self.exception(
                 "InvalidUpdateSequence",
                 "Client supplied an updateSequence that is greater than the current server updateSequence",
@@ -271,7 +272,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         elif url.path == "/geoserver/rest/about/version.json":
             if self.admin():
                 self.answer(200, '{"about":{"resource":[{"@name":"GeoServer","Version":"model"}]}}', "application/json")
-        elif OWS.match(url.path) and request == "getcapabilities":
+        elif ows and request == "getcapabilities":
             online = html.escape(element(read("global.xml"), "proxyBaseUrl") or "", quote=True) + "/ows"
             self.answer(
                 200,
@@ -281,7 +282,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 '<OnlineResource xlink:type="simple" xlink:href="%s"/></Service></WMS_Capabilities>\n' % online,
                 "text/xml",
             )
-        elif OWS.match(url.path) and request == "getmap":
+        elif ows and request == "getmap":
             layer = query.get("layers", "")
             if ":" in layer and catalog.has(layer) and geofence.allows(layer):
                 self.answer(200, "a map of %s\n" % layer, "image/png")
