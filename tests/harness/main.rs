@@ -614,15 +614,17 @@ fn yaml_in_a_printf_is_rejected_by_readable() {
     );
 }
 
-/// The read replicas' reload decision (chart/files/geoserver/follow_catalog.py) meets its unit
-/// tests (tests/harness/follow_catalog_test.py), in Python as the reader's pod runs it.
-#[test]
-fn follow_catalog_decides_as_its_tests_say() {
+/// A Python module's unit tests beside this file, with a folder of the chart's scripts on its path,
+/// in Python as the chart's pods run them.
+fn python_unit_tests(module: &str, scripts: &str) {
     let harness = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/harness");
     let out = Command::new("python3")
-        .args(["-m", "unittest", "-v", "follow_catalog_test"])
+        .args(["-m", "unittest", "-v", module])
         .current_dir(&harness)
-        .env("PYTHONPATH", harness.join("../../chart/files/geoserver"))
+        .env(
+            "PYTHONPATH",
+            harness.join("../../chart/files").join(scripts),
+        )
         .env("PYTHONDONTWRITEBYTECODE", "1")
         .output()
         .unwrap();
@@ -631,4 +633,18 @@ fn follow_catalog_decides_as_its_tests_say() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// The read replicas' reload decision (chart/files/geoserver/follow_catalog.py) meets its unit
+/// tests (tests/harness/follow_catalog_test.py).
+#[test]
+fn follow_catalog_decides_as_its_tests_say() {
+    python_unit_tests("follow_catalog_test", "geoserver");
+}
+
+/// A site export's checks (chart/files/backup/site_export.py) meet their unit tests
+/// (tests/harness/site_export_test.py).
+#[test]
+fn site_export_checks_as_its_tests_say() {
+    python_unit_tests("site_export_test", "backup");
 }

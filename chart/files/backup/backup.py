@@ -1,7 +1,7 @@
 """A backup's second half, in GeoNode's image, after dump-databases.sh.
 
 The two database dumps (in the pod's scratch space) and tar archives of the GeoServer data
-directory and the uploads are encrypted into the backup's work folder (backup_seal: no part is
+directory, the uploads and GeoNode's assets are encrypted into the backup's work folder (backup_seal: no part is
 ever kept in clear outside the pod), then the manifest (chart and GeoNode versions, times, every
 stored part's size, sha256 and IV) is signed and written last. The backup goes where it is kept:
 renamed into place on the backup volume, or uploaded to S3 with the manifest last. A backup
@@ -22,11 +22,13 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import backup_seal  # noqa: E402 - beside this script in the ConfigMap
 import backup_store  # noqa: E402
 
-# What the archives hold, by part name: the GeoServer data directory and the files users
-# uploaded (not the collected static files, which every init Job makes again).
+# What the archives hold, by part name: the GeoServer data directory, the files users uploaded
+# (MEDIA_ROOT: thumbnails, avatars) and GeoNode's assets (ASSETS_ROOT: the files of documents and
+# datasets since GeoNode 4.3); not the collected static files, which every init Job makes again.
 ARCHIVES = {
     "geoserver-data.tar.gz": os.environ.get("BACKUP_GEOSERVER_DATA", "/geoserver_data/data"),
     "uploads.tar.gz": os.environ.get("BACKUP_UPLOADS", "/mnt/volumes/statics/uploaded"),
+    "assets.tar.gz": os.environ.get("BACKUP_ASSETS", "/mnt/volumes/statics/assets"),
 }
 DUMPS = ["geonode.dump", "geodata.dump"]
 PARTS = DUMPS + list(ARCHIVES)
@@ -82,7 +84,7 @@ def seal_file(seal, name, part, source, work):
 
 def manifest(name, started, parts):
     return {
-        "format": 2,
+        "format": 3,  # 3: with assets.tar.gz
         "name": name,
         "started": started,
         "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

@@ -3,7 +3,8 @@
 A backup is a folder (or key prefix) named by the UTC time it began (NAME), holding the parts and
 a manifest. The manifest is written last and deleted first: a backup without one is incomplete and
 never restored. Nothing else is a backup: other folders beside them (under a shared prefix of a
-bucket, say) are never listed, restored or deleted. Used by backup.py and restore.py.
+bucket, say) are never listed, restored or deleted; a site exported from another GeoNode
+(site_export.py), named in backup.restore.from, is only read. Used by backup.py and restore.py.
 """
 
 import json
@@ -63,6 +64,14 @@ class VolumeStore:
     def fetch(self, name, parts, scratch):
         """The backup's folder (read in place)."""
         return os.path.join(self.root, name)
+
+    def files(self, name):
+        """The names of the regular files in folder `name` (a site export's), or None if there
+        is no such folder."""
+        folder = os.path.join(self.root, name)
+        if not os.path.isdir(folder):
+            return None
+        return sorted(f for f in os.listdir(folder) if os.path.isfile(os.path.join(folder, f)))
 
     def manifest(self, name):
         path = os.path.join(self.root, name, MANIFEST)
@@ -139,6 +148,18 @@ class S3Store:
         for part in parts:
             self.client.download_file(self.bucket, f"{self.prefix}{name}/{part}", os.path.join(target, part))
         return target
+
+    def files(self, name):
+        """The names of the objects directly under key prefix `name/` (a site export's), or None
+        if there are none."""
+        folder = f"{self.prefix}{name}/"
+        paginator = self.client.get_paginator("list_objects_v2")
+        found = [
+            item["Key"][len(folder) :]
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=folder)
+            for item in page.get("Contents", [])
+        ]
+        return sorted(f for f in found if f and "/" not in f) or None
 
     def manifest(self, name):
         try:

@@ -1,15 +1,21 @@
-"""Restore a backup before the init Job's own steps (backup.restore), in GeoNode's image.
+"""Restore a backup, or import a site exported from another GeoNode, before the init Job's own steps
+(backup.restore; backup.restore.kind says which).
 
-`prepare` (first): finds the backup (backup.restore.from: a name, or latest) and accepts only what
-a backup of this site wrote: a manifest signed with the release's backup key under the name it
-was written for, every part decrypted with that key and matching the manifest's size and sha256,
-archives holding nothing but folders and regular files inside their folder. It refuses a site
-that already has content unless backup.restore.overwrite, and leaves the decrypted parts in the
-pod's scratch space for the containers after it (the databases are restored by
-restore-databases.sh in PostgreSQL's image) — all before anything is changed.
-`files` (last): puts the GeoServer data directory and the uploads back, the files they replace
-moved aside (never deleted), then records the restore. A restore is done once per value of
-backup.restore.from: later init Jobs with the same value skip it.
+`prepare` (first): finds what backup.restore.from names and checks all of it before anything is
+changed. A backup (kind backup: a name, or latest) is accepted only if a backup of this site wrote
+it: a manifest signed with the release's backup key under the name it was written for, every part
+decrypted with that key and matching the manifest's size and sha256. A site export (kind export:
+a folder on the backup volume or under the bucket's prefix, site_export.py) must hold every part
+and SHA256SUMS, each part matching its sum, dumps in pg_dump's custom format, a site.json naming
+a GeoNode this chart can migrate. For both, archives must hold nothing but folders and regular
+files inside their folder, and a site that already has content is refused unless
+backup.restore.overwrite. The plan, and the folder of the clear parts, are left in the pod's
+scratch space for the containers after it (the databases are restored by restore-databases.sh in
+PostgreSQL's image).
+`files` (last): puts the GeoServer data directory, the uploads and the assets back, the files they
+replace moved aside (never deleted), then records the restore (for an export, with the old site's
+URL and folders, which the init Job's init_site.py then adapts to this release). A restore is
+done once per value of backup.restore.from: later init Jobs with the same value skip it.
 """
 
 import inspect
@@ -23,14 +29,18 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import backup_seal  # noqa: E402 - beside this script in the ConfigMap
 import backup_store  # noqa: E402
+import site_export  # noqa: E402
 
 DATA_DIR = os.environ.get("BACKUP_GEOSERVER_DATA", "/geoserver_data/data")
 UPLOADS = os.environ.get("BACKUP_UPLOADS", "/mnt/volumes/statics/uploaded")
+ASSETS = os.environ.get("BACKUP_ASSETS", "/mnt/volumes/statics/assets")
 # On the statics volume: which backup.restore.from was restored, and when.
 RECORD = os.environ.get("BACKUP_RESTORE_RECORD", "/mnt/volumes/statics/.geonode-k8s-restored.json")
 REQUESTED = os.environ.get("BACKUP_RESTORE_FROM", "")
-ARCHIVES = {"geoserver-data.tar.gz": DATA_DIR, "uploads.tar.gz": UPLOADS}
-PARTS = ["geonode.dump", "geodata.dump"] + list(ARCHIVES)
+KIND = os.environ.get("BACKUP_RESTORE_KIND", "backup")
+# Where each archive goes. Backups before format 3 have no assets.tar.gz: the assets stay.
+ARCHIVES = {"geoserver-data.tar.gz": DATA_DIR, "uploads.tar.gz": UPLOADS, "assets.tar.gz": ASSETS}
+DUMPS = ["geonode.dump", "geodata.dump"]
 ASIDE = ".geonode-k8s-replaced-"
 
 
@@ -44,7 +54,8 @@ def already_restored():
             record = json.load(file)
     except FileNotFoundError:
         return None
-    return record if record.get("requested") == REQUESTED else None
+    same = record.get("requested") == REQUESTED and record.get("kind", "backup") == KIND
+    return record if same else None
 
 
 def site_content():
@@ -86,7 +97,7 @@ def members(tar):
     alone, on every Python: no link is accepted, so no member can lead another elsewhere."""
     found = tar.getmembers()
     for member in found:
-        name = member.name
+        name = member.name.removeprefix("./")  # tar -C <folder> . names them so
         if not (member.isdir() or member.isreg()):
             return None, f"{name} is a {'link' if member.issym() or member.islnk() else 'special file'}"
         if name.startswith("/") or ".." in name.split("/"):
@@ -100,9 +111,9 @@ def prepare():
     plan = {"restore": False}
     record = already_restored()
     if record:
-        print(f"backup.restore.from {REQUESTED!r}: backup {record['backup']} was restored at {record['at']}; nothing to do")
+        print(f"backup.restore.from {REQUESTED!r}: {record['backup']} was restored at {record['at']}; nothing to do")
     else:
-        plan = plan_restore()
+        plan = plan_export() if KIND == "export" else plan_backup()
     with open(scratch("restore-plan.json"), "w", encoding="utf-8") as file:
         json.dump(plan, file)
     # For restore-databases.sh (no JSON in PostgreSQL's image): the folder of the dumps, if any.
@@ -111,7 +122,28 @@ def prepare():
             file.write(plan["folder"] + "\n")
 
 
-def plan_restore():
+def refuse_content(what):
+    """Stops before a restore that would replace a site's content, unless overwrite is asked."""
+    content = site_content()
+    if content and os.environ.get("BACKUP_RESTORE_OVERWRITE") != "true":
+        sys.exit(
+            f"the site has content ({'; '.join(content)}): restoring {what} would replace it. "
+            "Set backup.restore.overwrite: true to do so (the replaced files are kept aside), "
+            "or restore into a new release"
+        )
+
+
+def archive_problem(folder, archives):
+    """The first archive holding something a restore must not unpack, with the reason."""
+    for part in archives:
+        with tarfile.open(os.path.join(folder, part), "r:gz") as tar:
+            _, problem = members(tar)
+        if problem:
+            return f"{part}: {problem}"
+    return None
+
+
+def plan_backup():
     if REQUESTED != "latest" and not backup_store.is_backup_name(REQUESTED):
         sys.exit(f"backup.restore.from is {REQUESTED!r}: name a backup (the UTC time it began, e.g. 20261127T021700Z) or latest")
     seal = backup_seal.Seal.from_file()
@@ -136,28 +168,75 @@ def plan_restore():
         seal.verify(manifest, name)
     except backup_seal.SealError as error:
         refuse(error)
-    content = site_content()
-    if content and os.environ.get("BACKUP_RESTORE_OVERWRITE") != "true":
-        sys.exit(
-            f"the site has content ({'; '.join(content)}): restoring backup {name} would replace it. "
-            "Set backup.restore.overwrite: true to do so (the replaced files are kept aside), "
-            "or restore into a new release"
-        )
-    stored = store.fetch(name, [backup_seal.sealed_name(p) for p in PARTS], scratch())
+    refuse_content(f"backup {name}")
+    stored_parts = manifest.get("parts") if isinstance(manifest.get("parts"), dict) else {}
+    archives = [a for a in ARCHIVES if a != "assets.tar.gz" or backup_seal.sealed_name(a) in stored_parts]
+    parts = DUMPS + archives
+    stored = store.fetch(name, [backup_seal.sealed_name(p) for p in parts], scratch())
     try:
-        backup_seal.open_backup(seal, stored, name, manifest, PARTS, scratch("restore"), consume=stored.startswith(scratch()))
+        backup_seal.open_backup(seal, stored, name, manifest, parts, scratch("restore"), consume=stored.startswith(scratch()))
     except backup_seal.SealError as error:
         refuse(error)
-    for part in ARCHIVES:
-        with tarfile.open(scratch("restore", part), "r:gz") as tar:
-            _, problem = members(tar)
-        if problem:
-            refuse(f"{part}: {problem}")
+    problem = archive_problem(scratch("restore"), archives)
+    if problem:
+        refuse(problem)
     print(
         f"restoring backup {name} ({store.describe(name)}), taken by {manifest['chart']} with GeoNode "
         f"{manifest['geonode']}: signature (backup key {seal.key_id}) and every part checked"
     )
-    return {"restore": True, "backup": name, "folder": scratch("restore")}
+    return {"restore": True, "kind": "backup", "backup": name, "folder": scratch("restore"), "archives": archives, "clear": True}
+
+
+def plan_export():
+    name = REQUESTED
+    if not site_export.is_export_name(name) or name == "latest" or backup_store.is_backup_name(name):
+        sys.exit(
+            f"backup.restore.from is {name!r}: with backup.restore.kind export, name the folder (on the backup "
+            "volume, or under backup.target.s3.prefix) that holds the site's export: letters, digits, '.', '_', '-', "
+            "and not a backup's name (the backups' pruning takes folders named like 20261127T021700Z for its own)"
+        )
+    store = backup_store.open_store()
+    found = store.files(name)
+    if not found:
+        sys.exit(
+            f"backup.restore.from is {name!r}, but there is no such site export ({store.describe(name)} holds no "
+            "files): copy the export there as docs/migrate-from-docker-compose.md says"
+        )
+
+    def refuse(problem):
+        shutil.rmtree(scratch("restore"), ignore_errors=True)
+        sys.exit(f"site export {name} ({store.describe(name)}) is refused: {problem}")
+
+    try:
+        site_export.check_listing(found)
+        refuse_content(f"site export {name}")
+        folder = store.fetch(name, site_export.PARTS + [site_export.SUMS], scratch("restore"))
+        with open(os.path.join(folder, site_export.SUMS), encoding="utf-8", errors="replace") as file:
+            sums = site_export.read_sums(file.read())
+        for part in site_export.PARTS:
+            site_export.check_part(part, os.path.join(folder, part), sums[part])
+        site = site_export.read_site(os.path.join(folder, site_export.SITE), os.environ["BACKUP_GEONODE_VERSION"])
+        problem = archive_problem(folder, site_export.ARCHIVES)
+    except site_export.ExportError as error:
+        refuse(error)
+    except (OSError, tarfile.TarError, EOFError) as error:
+        refuse(f"an archive cannot be read ({error}): was it made with tar -czf as the docs say?")
+    if problem:
+        refuse(problem)
+    print(
+        f"importing site export {name} ({store.describe(name)}): GeoNode {site['geonode']} at {site['siteurl']}; "
+        "every part matches SHA256SUMS"
+    )
+    return {
+        "restore": True,
+        "kind": "export",
+        "backup": name,
+        "folder": folder,
+        "archives": site_export.ARCHIVES,
+        # Downloaded copies are the pod's own, and removed after; a folder on the volume stays.
+        "clear": folder.startswith(scratch()),
+        "source": site,
+    }
 
 
 def put_back(archive, target, stamp):
@@ -188,13 +267,22 @@ def files():
     if not plan["restore"]:
         return
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    for part, target in ARCHIVES.items():
-        put_back(os.path.join(plan["folder"], part), target, stamp)
-    shutil.rmtree(plan["folder"])
+    for part in plan["archives"]:
+        put_back(os.path.join(plan["folder"], part), ARCHIVES[part], stamp)
+    if plan["clear"]:
+        shutil.rmtree(plan["folder"])
+    record = {"requested": REQUESTED, "kind": plan["kind"], "backup": plan["backup"], "at": stamp}
+    if plan["kind"] == "export":
+        record["source"] = plan["source"]  # for init_site.py, which adapts it to this release
+        old, new = plan["source"]["datastore"], os.environ["GEONODE_GEODATABASE"]
+        if old != new:
+            stores = site_export.repoint_stores(DATA_DIR, old, new)
+            print(f"GeoServer stores on database {old} moved to {new}: {', '.join(stores) or 'none'}")
     with open(RECORD + ".incomplete", "w", encoding="utf-8") as file:
-        json.dump({"requested": REQUESTED, "backup": plan["backup"], "at": stamp}, file)
+        json.dump(record, file)
     os.replace(RECORD + ".incomplete", RECORD)
-    print(f"restored backup {plan['backup']}: both databases, the GeoServer data directory and the uploads")
+    what = "site export" if plan["kind"] == "export" else "backup"
+    print(f"restored {what} {plan['backup']}: both databases and {', '.join(plan['archives'])}")
 
 
 if __name__ == "__main__":

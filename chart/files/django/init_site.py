@@ -143,6 +143,51 @@ def sync_oauth_application(admin_model, site_url):
     log("OAuth2 application {} {}".format(name, "created" if created else "brought in line with the chart"))
 
 
+def adapt_imported_site(site_url):
+    """A site imported from another GeoNode (backup.restore.kind: export) names its old address in
+    the links, thumbnails, metadata and OAuth2 redirect URIs GeoNode stored, and its old assets
+    folder in each asset's location: once, after the migrations, GeoNode's own migrate_baseurl
+    moves the first to this release's siteUrl and the locations are moved to ASSETS_ROOT. The
+    restore's record (restore.py) says what the old site was, and then that it is done."""
+    from django.conf import settings
+
+    path = os.environ.get("GEONODE_K8S_RESTORE_RECORD", "")
+    if not path or not os.path.isfile(path):
+        return
+    with open(path, encoding="utf-8") as file:
+        record = json.load(file)
+    if record.get("kind") != "export" or record.get("adapted"):
+        return
+    source = record["source"]
+    old, new = source["siteurl"].rstrip("/"), site_url.rstrip("/")
+    if old != new:
+        log("imported site: moving GeoNode's stored addresses from {} to {}".format(old, new))
+        call_command("migrate_baseurl", "--source-address=" + old, "--target-address=" + new, "--force")
+    moved = move_asset_locations(os.path.join(os.path.normpath(source["assets_root"]), ""),
+                                 os.path.join(os.path.normpath(settings.ASSETS_ROOT), ""))
+    log("imported site: {} asset locations moved to {}".format(moved, settings.ASSETS_ROOT))
+    record["adapted"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    with open(path + ".incomplete", "w", encoding="utf-8") as file:
+        json.dump(record, file)
+    os.replace(path + ".incomplete", path)
+
+
+def move_asset_locations(old_root, new_root):
+    """Each local asset's files, listed by absolute path, from the old ASSETS_ROOT to this one."""
+    from geonode.assets.models import LocalAsset
+
+    moved = 0
+    if old_root == new_root:
+        return moved
+    for asset in LocalAsset.objects.all():
+        locations = [new_root + p[len(old_root):] if p.startswith(old_root) else p for p in asset.location]
+        if locations != asset.location:
+            asset.location = locations
+            asset.save(update_fields=["location"])
+            moved += 1
+    return moved
+
+
 def run_site_commands(variable):
     """The site's own management commands (initJob.commands): [command, arguments...] each."""
     for argv in json.loads(os.environ.get(variable, "[]")):
@@ -160,6 +205,7 @@ def main():
     call_command("migrate", interactive=False, verbosity=1)
     log("migrating the datastore database")
     call_command("migrate", database="datastore", interactive=False, verbosity=1)
+    adapt_imported_site(settings.SITEURL)
 
     run_site_commands("GEONODE_K8S_COMMANDS_BEFORE_SETUP")
     admin_model = get_user_model()

@@ -173,18 +173,19 @@ geofenceEntityManagerFactory.jpaPropertyMap[hibernate.cache.use_second_level_cac
 PROPERTIES
   mv "$tmp" "$geofence"
 
-  # GeoNode's PostGIS store for uploaded layers (workspace geonode, named after the datastore
-  # database): GeoNode makes it once through GeoServer's REST API with the database settings of
-  # that day and never updates it (geonode/geoserver/helpers.py, create_geoserver_db_featurestore).
-  # Kept in line with the chart's at every start, so a data directory restored into a new release
-  # (other passwords, another namespace's host), a changed password and postgresql.external.tls
-  # reach it. The password is written with GeoServer's "plain:" prefix, which it decodes as it
-  # reads and encrypts again when the store is next saved.
-  store="$data/workspaces/geonode/$GEONODE_GEODATABASE/datastore.xml"
-  if [ -f "$store" ] && grep -q '<entry key="dbtype">postgis</entry>' "$store"; then
+  # GeoNode's PostGIS stores for uploaded layers: in workspace geonode, on the datastore database
+  # (GeoNode's importer names the store after the database). GeoNode makes one once through
+  # GeoServer's REST API with the database settings of that day and never updates it
+  # (geonode/geoserver/helpers.py, create_geoserver_db_featurestore). Kept in line with the chart's
+  # at every start, so a data directory restored into a new release (other passwords, another
+  # namespace's host), a changed password and postgresql.external.tls reach it; an imported site's
+  # store names the chart's database already (restore.py). The password is written with GeoServer's
+  # "plain:" prefix, which it decodes as it reads and encrypts again when the store is next saved.
+  for store in "$data"/workspaces/geonode/*/datastore.xml; do
+    grep -q '<entry key="dbtype">postgis</entry>' "$store" 2>/dev/null || continue
+    grep -qF "<entry key=\"database\">$GEONODE_GEODATABASE</entry>" "$store" || continue
     set_entry text "$store" host "$DATABASE_HOST"
     set_entry text "$store" port "$DATABASE_PORT"
-    set_entry text "$store" database "$GEONODE_GEODATABASE"
     set_entry text "$store" user "$GEONODE_GEODATABASE_USER"
     set_entry text "$store" passwd "plain:$GEONODE_GEODATABASE_PASSWORD"
     if [ -n "${PGSSLMODE:-}" ]; then
@@ -192,7 +193,7 @@ PROPERTIES
       # bundle in $HOME/.postgresql/root.crt (above).
       set_entry insert "$store" "SSL mode" "$(printf '%s' "$PGSSLMODE" | tr 'a-z-' 'A-Z_')"
     fi
-  fi
+  done
 
   set_admin_password "$data/security/usergroup/default/users.xml"
 

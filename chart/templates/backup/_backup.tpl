@@ -83,6 +83,8 @@ a scratch emptyDir; the backups live on the backup volume or in an S3 bucket.
   value: {{ include "geonode.image" (dict "context" . "path" "geonode.image") | quote }}
 - name: BACKUP_RESTORE_FROM
   value: {{ .Values.backup.restore.from | quote }}
+- name: BACKUP_RESTORE_KIND
+  value: {{ .Values.backup.restore.kind | quote }}
 - name: BACKUP_RESTORE_OVERWRITE
   value: {{ .Values.backup.restore.overwrite | quote }}
 - name: BACKUP_RESTORE_RECORD
@@ -92,6 +94,8 @@ a scratch emptyDir; the backups live on the backup volume or in an S3 bucket.
   value: /geoserver_data/data
 - name: BACKUP_UPLOADS
   value: /mnt/volumes/statics/uploaded
+- name: BACKUP_ASSETS
+  value: /mnt/volumes/statics/assets
 {{ include "geonode.database.env" . }}
 {{- end }}
 
@@ -276,6 +280,18 @@ nor reads a data directory that is about to be replaced.
 {{- if and $backup.restore.enabled (not $backup.restore.from) }}
 {{- fail (print "backup.restore.enabled is true but backup.restore.from is empty: name the backup (the UTC time "
   "it began, e.g. 20261127T021700Z) or latest") }}
+{{- end }}
+{{- $from := $backup.restore.from | default "" | toString }}
+{{- $backupName := or (eq $from "latest") (regexMatch "^[0-9]{8}T[0-9]{6}Z$" $from) }}
+{{- if and $backup.restore.enabled (eq $backup.restore.kind "backup") (not $backupName) }}
+{{- fail (print "backup.restore.from is " ($from | quote) ", which is not latest, or a backup's name: the UTC time "
+  "it began, e.g. 20261127T021700Z (kubectl -n <namespace> logs of the backup Job, or the folders of the backup "
+  "volume or bucket). To import a site exported from elsewhere, set backup.restore.kind: export") }}
+{{- end }}
+{{- if and $backup.restore.enabled (eq $backup.restore.kind "export") $backupName }}
+{{- fail (print "backup.restore.kind is export but backup.restore.from is " ($from | quote) ": name the folder "
+  "holding the site's export, not latest nor a backup's name such as 20261127T021700Z (the backups' pruning "
+  "takes folders named so for its own)") }}
 {{- end }}
 {{- end }}
 

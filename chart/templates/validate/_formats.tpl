@@ -32,9 +32,9 @@ in words. A YAML map: format name → {regex, words, empty (allowed blank)}.
     "words" (print "an S3 bucket name: 3 to 63 lowercase letters, digits, dots and hyphens, beginning and "
       "ending with a letter or digit"))
   "region" (dict "regex" "^[a-z0-9-]+$" "words" "a region's name, e.g. eu-central-1 or us-east-1")
-  "backupName" (dict "regex" "^(latest|[0-9]{8}T[0-9]{6}Z)$" "empty" true
-    "words" (print "latest, or a backup's name: the UTC time it began, e.g. 20261127T021700Z "
-      "(kubectl -n <namespace> logs of the backup Job, or the folders of the backup volume or bucket)"))
+  "restoreSource" (dict "regex" "^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$" "empty" true
+    "words" (print "latest, a backup's name (the UTC time it began, e.g. 20261127T021700Z), or the folder of "
+      "a site export: letters, digits, '.', '_' and '-', no path (see backup.restore.kind)"))
   "cron" (dict "regex" "^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|(\\S+\\s+){4}\\S+)$"
     "words" "a schedule in cron syntax (minute hour day month weekday, e.g. \"17 2 * * *\") or @daily")
   "timeZone" (dict "regex" "^[A-Za-z_]+(/[A-Za-z0-9_+-]+)*$" "empty" true
@@ -69,7 +69,7 @@ postgresql.external.networkCidrs: cidr
 redis.external.networkCidrs: cidr
 backup.schedule: cron
 backup.timeZone: timeZone
-backup.restore.from: backupName
+backup.restore.from: restoreSource
 backup.target.s3.endpoint: endpoint
 backup.target.s3.bucket: bucket
 backup.target.s3.region: region

@@ -88,6 +88,7 @@ pub fn run(project: &Project, only: &[String]) -> Result<Report, Error> {
                 no_email: with(geonode::NO_EMAIL_SETS)?,
                 memcached: with(geonode::MEMCACHED_SETS)?,
                 readers: with(map_routing::READER_SETS)?,
+                import: with(geonode::IMPORT_SETS)?,
             });
             // The same with another upload limit: GeoNode's limits must follow it, so the init
             // Job (named by a hash of its inputs) must be a new one.

@@ -12,6 +12,7 @@ pub(super) mod oidc;
 mod one_site;
 mod project;
 mod run;
+mod site_import;
 pub(crate) mod venv;
 
 use super::inputs::Inputs;
@@ -33,6 +34,7 @@ pub use accounts::NO_EMAIL_SETS;
 pub use backup::{BACKUP_SETS, S3_BUCKET, S3_SECRET, S3_SETS};
 pub use database_tls::TLS_SETS;
 pub use one_site::MEMCACHED_SETS;
+pub use site_import::IMPORT_SETS;
 
 /// The contract's other renders, each on top of its own settings.
 pub struct Variants {
@@ -49,6 +51,8 @@ pub struct Variants {
     pub memcached: Inputs,
     /// GeoServer's read replicas (map_routing::READER_SETS).
     pub readers: Inputs,
+    /// The import of a site exported from docker-compose (IMPORT_SETS).
+    pub import: Inputs,
 }
 
 pub fn run(
@@ -233,13 +237,20 @@ pub fn run(
         step.detail = "datasets made public, then private, through GeoNode's API, queued together, more changes than a pool process takes: the Celery worker's processes write each dataset's GeoFence rules (to a stand-in that models GeoFence's REST API and records every batch); an anonymous rule while public, none once private. No negative control: the worker writes them from permissions it reads from the database, never the cache (see geofence_rules.rs)".into();
     });
 
-    // Last: it wipes the site's databases and volumes.
+    let superuser = || {
+        inputs
+            .env(
+                "StatefulSet",
+                &format!("{RELEASE}-postgresql"),
+                "postgresql",
+            )?
+            .remove("POSTGRES_PASSWORD")
+            .ok_or("the postgresql container has no POSTGRES_PASSWORD".to_string())
+    };
+    // Last: they wipe the site's databases and volumes.
     report.step("backup-restore", |step| {
         let result = (|| -> Result<Vec<String>, String> {
-            let superuser = inputs
-                .env("StatefulSet", &format!("{RELEASE}-postgresql"), "postgresql")?
-                .remove("POSTGRES_PASSWORD")
-                .ok_or("the postgresql container has no POSTGRES_PASSWORD")?;
+            let superuser = superuser()?;
             let s3 = crate::contract::s3::Server::start(&work.join("s3"), &variants.s3_keys, S3_BUCKET)?;
             backup::run(&variants.backup, (&variants.s3, &s3.endpoint), &run, work, db, &superuser)
         })();
@@ -250,7 +261,20 @@ pub fn run(
             }
             Err(e) => step.fail(e),
         }
-        step.detail = "the backup CronJob's containers save the site (a user, a document, a data-directory file, an upload) to the backup volume, then to an S3 bucket (the Versity S3 Gateway); each time wiped, and brought back by the init Job's restore containers and own command (the user logs in, GeoNode lists the document, files with their sha256); the same restore again does nothing; another over a site with content, a damaged part (on the volume and in the bucket), a missing manifest are refused".into();
+        step.detail = "the backup CronJob's containers save the site (a user, a document, a data-directory file, an upload, an asset) to the backup volume, then to an S3 bucket (the Versity S3 Gateway); each time wiped, and brought back by the init Job's restore containers and own command (the user logs in, GeoNode lists the document, files with their sha256); the same restore again does nothing; another over a site with content, a damaged part (on the volume and in the bucket), a missing manifest are refused".into();
+    });
+    report.step("site-import", |step| {
+        let result = superuser().and_then(|superuser| {
+            site_import::run(&variants.import, &run, work, db, &superuser, geoserver_port)
+        });
+        match result {
+            Ok(notes) => {
+                step.passed += 1;
+                step.notes = notes;
+            }
+            Err(e) => step.fail(e),
+        }
+        step.detail = "backup.restore.kind export: a site made by geonode-project 5.1.0's compose configuration (its create-envfile.py .env, settings, first-start invoke tasks) with GeoNode 5.1.1, given users with passwords, a group, a private document shared with one user, a public one with a thesaurus keyword and a thumbnail, a map, upstream's GeoServer data directory with GeoNode's store; taken out by docs/migrate-from-docker-compose.md's block as written (docker compose exec played); a damaged part, a missing part, a plain-SQL dump and a newer GeoNode refused by name; imported by the init Job's restore containers and own command into the wiped site: every user logs in with the old password, each sees what it saw, files by sha256, the old address nowhere in GeoNode's database, the store on this release's database; again: nothing; over content: refused".into();
     });
 }
 

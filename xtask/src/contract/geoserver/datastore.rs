@@ -1,7 +1,8 @@
 //! GeoNode's PostGIS store for uploads in a data directory another release made (a restore into
-//! a new release, a moved namespace, a changed password): the start script must point it at the
-//! chart's database with the chart's credentials, keep every other parameter, and add the SSL
-//! mode with `postgresql.external.tls`. See `datastore.xml` for where the store's text comes from.
+//! a new release, a moved namespace, a changed password, an imported site whose store has another
+//! name): the start script must point every store of workspace geonode on the chart's datastore
+//! database at it with the chart's credentials, keep every other parameter, add the SSL mode with
+//! `postgresql.external.tls`, and leave stores on other databases alone. See `datastore.xml` for where the store's text comes from.
 
 use super::chown_tree;
 use serde_json::Value;
@@ -22,55 +23,77 @@ const SET: &[(&str, &str)] = &[
     ("passwd", "GEONODE_GEODATABASE_PASSWORD"),
 ];
 
-/// Where GeoServer keeps the store of the datastore database `name` in workspace geonode.
-fn relative(name: &str) -> String {
-    format!("workspaces/geonode/{name}/datastore.xml")
+/// A store of workspace geonode in a data directory: its folder (and name), and the database its
+/// connection names.
+#[derive(Clone, Copy)]
+pub struct Store<'a> {
+    pub folder: &'a str,
+    pub database: &'a str,
 }
 
-/// Puts the old release's store into the data directory, readable by all as a restore leaves it.
-pub fn place(data: &Path, name: &str) -> Result<(), String> {
-    let path = data.join(relative(name));
-    let dir = path.parent().unwrap_or(data);
-    fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
-    fs::write(&path, STORE_XML.replace("geonode_data", name))
-        .map_err(|e| format!("writing {}: {e}", path.display()))?;
-    fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).map_err(|e| e.to_string())?;
-    chown_tree(dir)
+impl Store<'_> {
+    /// GeoNode's store as GeoNode 5 makes it: named after the datastore database.
+    pub fn named_after(database: &str) -> Store<'_> {
+        Store {
+            folder: database,
+            database,
+        }
+    }
+
+    /// Where GeoServer keeps it.
+    pub fn relative(&self) -> String {
+        format!("workspaces/geonode/{}/datastore.xml", self.folder)
+    }
+
+    fn xml(&self) -> String {
+        STORE_XML
+            .replace(
+                "<name>geonode_data</name>",
+                &format!("<name>{}</name>", self.folder),
+            )
+            .replace("geonode_data", self.database)
+    }
+
+    /// Puts the store into the data directory, readable by all as a restore leaves it.
+    pub fn place(&self, data: &Path) -> Result<(), String> {
+        let path = data.join(self.relative());
+        let dir = path.parent().unwrap_or(data);
+        fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+        fs::write(&path, self.xml()).map_err(|e| format!("writing {}: {e}", path.display()))?;
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).map_err(|e| e.to_string())?;
+        chown_tree(dir)
+    }
+
+    /// The store's parameters as placed: key -> value, in file order.
+    fn placed(&self) -> Vec<(String, String)> {
+        self.xml()
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("<entry key=\""))
+            .filter_map(|l| l.strip_suffix("</entry>"))
+            .filter_map(|l| l.split_once("\">"))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
 }
 
-/// The store's parameters as placed: key -> value, in file order.
-fn placed(name: &str) -> Vec<(String, String)> {
-    STORE_XML
-        .replace("geonode_data", name)
-        .lines()
-        .filter_map(|l| l.trim().strip_prefix("<entry key=\""))
-        .filter_map(|l| l.strip_suffix("</entry>"))
-        .filter_map(|l| l.split_once("\">"))
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-}
-
-/// The store as read back from the data directory (`read_back.py`) against the GeoServer
-/// container's env: the chart's connection, each parameter once, the others as they were, and
-/// an SSL mode only with TLS (`ssl_mode`, GeoTools' name).
+/// The store as read back from the data directory (`read_back.py`): as placed, and with `env`
+/// (the GeoServer container's) on this release's database: the chart's connection, each parameter
+/// once, the others as they were, and an SSL mode only with TLS (`ssl_mode`, GeoTools' name).
 pub fn check(
     facts: &Value,
-    env: &BTreeMap<String, String>,
+    store: Store,
+    env: Option<&BTreeMap<String, String>>,
     ssl_mode: Option<&str>,
 ) -> Result<(), String> {
-    let name = env
-        .get("GEONODE_GEODATABASE")
-        .ok_or("the GeoServer container has no GEONODE_GEODATABASE")?;
-    let store = &facts["stores"][relative(name)];
-    let Some(entries) = store.as_object() else {
-        return Err(format!(
+    let entries = facts["stores"][store.relative()]
+        .as_object()
+        .ok_or(format!(
             "the data directory has no store {} after the start",
-            relative(name)
-        ));
-    };
-    let mut want: BTreeMap<String, String> = placed(name).into_iter().collect();
-    for (key, var) in SET {
-        let value = env.get(*var).cloned().unwrap_or_default();
+            store.relative()
+        ))?;
+    let mut want: BTreeMap<String, String> = store.placed().into_iter().collect();
+    for (key, var) in env.map_or(&[][..], |_| SET) {
+        let value = env.and_then(|e| e.get(*var)).cloned().unwrap_or_default();
         let value = if *key == "passwd" {
             format!("plain:{value}")
         } else {
@@ -109,8 +132,8 @@ pub fn check(
         .map(|k| format!("{k:?}: {:?}, want {:?}", got.get(k), want.get(k)))
         .collect();
     Err(format!(
-        "GeoNode's store {}: {}",
-        relative(name),
+        "the store {}: {}",
+        store.relative(),
         differ.join("; ")
     ))
 }
@@ -121,7 +144,7 @@ mod tests {
 
     #[test]
     fn the_placed_store_has_geonodes_parameters() {
-        let params = placed("geonode_data");
+        let params = Store::named_after("geonode_data").placed();
         assert_eq!(params.len(), 24);
         assert!(params.contains(&("dbtype".into(), "postgis".into())));
         assert!(params.contains(&("host".into(), "geonode-postgresql.old-site.svc".into())));
@@ -130,11 +153,13 @@ mod tests {
     #[test]
     fn a_store_left_as_it_was_is_reported() {
         let name = "geonode_data";
-        let entries: serde_json::Map<String, Value> = placed(name)
+        let store = Store::named_after(name);
+        let entries: serde_json::Map<String, Value> = store
+            .placed()
             .into_iter()
             .map(|(k, v)| (k, Value::from(vec![v])))
             .collect();
-        let facts = serde_json::json!({"stores": {relative(name): entries}});
+        let facts = serde_json::json!({"stores": {store.relative(): entries}});
         let env: BTreeMap<String, String> = [
             ("GEONODE_GEODATABASE", name),
             ("DATABASE_HOST", "geonode-postgresql.new-site.svc"),
@@ -145,7 +170,7 @@ mod tests {
         .into_iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-        let err = check(&facts, &env, None).unwrap_err();
+        let err = check(&facts, store, Some(&env), None).unwrap_err();
         assert!(
             err.contains("\"host\"") && err.contains("\"passwd\""),
             "{err}"

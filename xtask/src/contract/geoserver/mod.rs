@@ -12,6 +12,8 @@ mod start;
 mod starter;
 mod tomcat;
 
+/// GeoNode's PostGIS store for uploads, as a data directory of another site holds it (the import).
+pub use datastore::Store as GeoNodeStore;
 /// Tomcat's home, unpacked from Maven Central (the node's GeoServer model image carries its
 /// configuration).
 pub use tomcat::ensure as tomcat_home;

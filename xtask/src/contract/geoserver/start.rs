@@ -3,8 +3,9 @@
 //! with a real XML parser and checked against what Django is told (its container's env) and
 //! where Django really is (its Service).
 
+use super::datastore::{self, Store};
 use super::starter::Starter;
-use super::{datastore, deployment, tomcat, tree, Setup, Tree};
+use super::{deployment, tomcat, tree, Setup, Tree};
 use crate::contract::inputs::{require, service, Inputs};
 use crate::process::{exec, exec_container};
 use crate::project::RELEASE;
@@ -43,11 +44,18 @@ pub fn run(
             django.entry(name).or_insert(value);
         }
         let upstream = read_back(&setup.upstream)?;
-        datastore::place(data, &starter.env["GEONODE_GEODATABASE"])?;
+        let stores = stores(&starter.env["GEONODE_GEODATABASE"]);
+        for store in &stores {
+            store.place(data)?;
+        }
         let first = start_stubbed(setup, &starter, &starter.env, step)?;
         let facts = read_back(data)?;
         check_against_django(inputs, &facts, &upstream, &django, step);
-        step.record(datastore::check(&facts, &django, None));
+        // The stores on the chart's database take its connection, the other keeps its own.
+        for store in &stores[..2] {
+            step.record(datastore::check(&facts, *store, Some(&django), None));
+        }
+        step.record(datastore::check(&facts, stores[2], None, None));
         step.record(one_writer(&facts));
         check_base(&starter.base, &home, &pristine, step);
         // Every start runs the script: a second one leaves the same files.
@@ -114,6 +122,20 @@ pub fn run(
 /// What several processes on one data directory need (docs/scaling.md, "One GeoServer"): file
 /// locks for GeoServer's configuration and GeoWebCache (not GeoNode's in-process ones), no
 /// second-level cache in GeoFence, and no temporary file left by the edits.
+/// The stores a data directory of another site may hold in workspace geonode: GeoNode's, named
+/// after the datastore database; an imported site's, named after the old site's database and
+/// pointed at this one by the import (restore.py); one on another database, which stays as it is.
+fn stores(database: &str) -> [Store<'_>; 3] {
+    [
+        Store::named_after(database),
+        Store {
+            folder: "project_data",
+            database,
+        },
+        Store::named_after("another_site_data"),
+    ]
+}
+
 fn one_writer(facts: &Value) -> Result<(), String> {
     let locks = &facts["locks"];
     let cache = &facts["geofence"]
@@ -180,7 +202,12 @@ fn tls_reaches_geofence(
     let facts = read_back(data)?;
     // GeoNode's store: the TLS server, and GeoTools' name for the mode (verify-full: VERIFY_FULL).
     let ssl_mode = env["PGSSLMODE"].to_uppercase().replace('-', "_");
-    datastore::check(&facts, &env, Some(&ssl_mode))?;
+    datastore::check(
+        &facts,
+        Store::named_after(&env["GEONODE_GEODATABASE"]),
+        Some(&env),
+        Some(&ssl_mode),
+    )?;
     let url = facts["geofence"]["geofenceDataSource.url"].clone();
     let want = crate::contract::jdbc::geofence_tls_url(
         &env["DATABASE_HOST"],

@@ -117,6 +117,33 @@ impl Volumes {
         fs::write(self.key_file(), key).map_err(|e| e.to_string())
     }
 
+    /// The backup volume, as the containers mount it at /backups.
+    pub(super) fn backups(&self) -> &Path {
+        &self.backups
+    }
+
+    /// The GeoServer data directory of the restored site.
+    pub(super) fn geoserver_data(&self) -> &Path {
+        &self.geoserver_data
+    }
+
+    /// A lost site: both databases as a new server has them, the volumes as new ones are.
+    pub(super) fn wipe(&self, run: &GeoNodeRun, server: &Server) -> Result<(), String> {
+        server.wipe(run)?;
+        empty(&self.geoserver_data)?;
+        for folder in ["uploaded", "assets"] {
+            let dir = self.statics.join(folder);
+            if dir.is_dir() {
+                empty(&dir)?;
+            }
+        }
+        let record = self.statics.join(".geonode-k8s-restored.json");
+        if record.exists() {
+            fs::remove_file(&record).map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+
     fn key_file(&self) -> PathBuf {
         self.key.join("key")
     }
@@ -142,7 +169,7 @@ impl Volumes {
 }
 
 /// One container of the render as a local process: its command and env, mapped; `sh` scripts
-/// with PostgreSQL's client programs, `python` with GeoNode's venv.
+/// with PostgreSQL's client programs, `python` with GeoNode's venv. Also the import's.
 #[derive(Clone)]
 pub(super) struct Container {
     /// Its name in the pod spec, which names its log.
@@ -207,7 +234,8 @@ fn python_json(run: &GeoNodeRun, code: &str) -> Result<Value, String> {
     serde_json::from_str(out.trim().lines().last().unwrap_or("")).map_err(|e| format!("{e}: {out}"))
 }
 
-/// The files besides the databases: one in the data directory, one upload. Path -> sha256.
+/// The files besides the databases: one in the data directory, one upload, one asset (a
+/// document's file since GeoNode 4.3). Path -> sha256.
 fn make_files(volumes: &Volumes) -> Result<BTreeMap<PathBuf, String>, String> {
     let files = [
         volumes
@@ -216,6 +244,9 @@ fn make_files(volumes: &Volumes) -> Result<BTreeMap<PathBuf, String>, String> {
         volumes
             .statics
             .join("uploaded/documents/contract-report.txt"),
+        volumes
+            .statics
+            .join("assets/20261207120000contract/contract-report.pdf"),
     ];
     let mut sums = BTreeMap::new();
     for (i, file) in files.iter().enumerate() {
@@ -233,14 +264,14 @@ fn make_files(volumes: &Volumes) -> Result<BTreeMap<PathBuf, String>, String> {
 }
 
 /// The contract's PostgreSQL as its superuser.
-struct Server<'a> {
-    port: u16,
-    superuser_password: &'a str,
+pub(super) struct Server<'a> {
+    pub(super) port: u16,
+    pub(super) superuser_password: &'a str,
 }
 
 impl Server<'_> {
     /// Both databases made anew, as a new server has them (their owner, PostGIS): a lost volume.
-    fn wipe(&self, run: &GeoNodeRun) -> Result<(), String> {
+    pub(super) fn wipe(&self, run: &GeoNodeRun) -> Result<(), String> {
         for (db, user, _) in postgresql::DATABASE_VARIABLES {
             let (db, user) = (&run.env[db], &run.env[user]);
             let drop = format!("drop database \"{db}\" with (force)");
@@ -294,7 +325,7 @@ fn the_backup(volumes: &Volumes) -> Result<(String, u64, usize), String> {
     .map_err(|e| format!("the manifest of {name}: {e}"))?;
     let parts = manifest["parts"].as_object().cloned().unwrap_or_default();
     let bytes = parts.values().filter_map(|p| p["bytes"].as_u64()).sum();
-    if parts.len() != 4
+    if parts.len() != 5
         || manifest["chart"]
             .as_str()
             .is_none_or(|c| !c.starts_with("geonode-"))
@@ -363,7 +394,7 @@ impl Round<'_> {
                     .filter(|p| !listed["keys"].to_string().contains(&format!("{name}/{p}")))
                     .collect();
                 if !key.ends_with(&format!("{name}/manifest.json"))
-                    || parts.len() != 4
+                    || parts.len() != 5
                     || !missing.is_empty()
                 {
                     return Err(format!(
@@ -438,16 +469,8 @@ impl Site<'_> {
         Ok(())
     }
 
-    /// A lost site: both databases as a new server has them, the volumes as new ones are.
     fn wipe(&self) -> Result<(), String> {
-        self.server.wipe(self.run)?;
-        empty(&self.volumes.geoserver_data)?;
-        empty(&self.volumes.statics.join("uploaded"))?;
-        let record = self.volumes.statics.join(".geonode-k8s-restored.json");
-        if record.exists() {
-            fs::remove_file(&record).map_err(|e| e.to_string())?;
-        }
-        Ok(())
+        self.volumes.wipe(self.run, &self.server)
     }
 }
 

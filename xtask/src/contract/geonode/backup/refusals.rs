@@ -233,6 +233,7 @@ pub(super) fn by_hand(site: &Site, name: &str) -> Result<String, String> {
         "geodata.dump",
         "geoserver-data.tar.gz",
         "uploads.tar.gz",
+        "assets.tar.gz",
     ] {
         let (by_hand, by_script) = (folder.join(part), opened.join(part));
         let same = fs::read(&by_hand)
@@ -255,7 +256,7 @@ pub(super) fn by_hand(site: &Site, name: &str) -> Result<String, String> {
     )?;
     fs::remove_dir_all(&dir).map_err(|e| e.to_string())?;
     Ok(format!(
-        "recovery by hand ({}): openssl and jq decrypt all four parts as backup_seal.py open does",
+        "recovery by hand ({}): openssl and jq decrypt all five parts as backup_seal.py open does",
         block.at()
     ))
 }
