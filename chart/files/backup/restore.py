@@ -116,10 +116,13 @@ def prepare():
         plan = plan_export() if KIND == "export" else plan_backup()
     with open(scratch("restore-plan.json"), "w", encoding="utf-8") as file:
         json.dump(plan, file)
-    # For restore-databases.sh (no JSON in PostgreSQL's image): the folder of the dumps, if any.
+    # For restore-databases.sh (no JSON in PostgreSQL's image): the folder of the dumps, if any;
+    # none left from an earlier run in the same scratch space when nothing is to be restored.
     if plan["restore"]:
         with open(scratch("restore-folder"), "w", encoding="utf-8") as file:
             file.write(plan["folder"] + "\n")
+    elif os.path.exists(scratch("restore-folder")):
+        os.remove(scratch("restore-folder"))
 
 
 def refuse_content(what):

@@ -75,11 +75,16 @@ pub fn run(project: &Project, only: &[String]) -> Result<Report, Error> {
             };
             // Through S3 too, with the access key in the operator's Secret.
             let s3_keys = (inputs::random_hex(10)?, inputs::random_hex(20)?);
-            let mut s3 = with(geonode::S3_SETS)?;
-            s3.objects.push(inputs::operator_secret(
-                geonode::S3_SECRET,
-                &[("access-key-id", &s3_keys.0), ("secret-access-key", &s3_keys.1)],
-            ));
+            let in_the_bucket = |sets: &[&'static str]| -> Result<Inputs, String> {
+                let mut inputs = with(&[geonode::S3_TARGET, sets].concat())?;
+                inputs.objects.push(inputs::operator_secret(
+                    geonode::S3_SECRET,
+                    &[("access-key-id", &s3_keys.0), ("secret-access-key", &s3_keys.1)],
+                ));
+                Ok(inputs)
+            };
+            let s3 = in_the_bucket(geonode::BACKUP_SETS)?;
+            let import_s3 = in_the_bucket(geonode::IMPORT_SETS)?;
             variants = Some(geonode::Variants {
                 tls: with(geonode::TLS_SETS)?,
                 backup: with(geonode::BACKUP_SETS)?,
@@ -89,6 +94,7 @@ pub fn run(project: &Project, only: &[String]) -> Result<Report, Error> {
                 memcached: with(geonode::MEMCACHED_SETS)?,
                 readers: with(map_routing::READER_SETS)?,
                 import: with(geonode::IMPORT_SETS)?,
+                import_s3,
             });
             // The same with another upload limit: GeoNode's limits must follow it, so the init
             // Job (named by a hash of its inputs) must be a new one.

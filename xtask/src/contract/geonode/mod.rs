@@ -31,7 +31,7 @@ use venv::GEONODE_WHEEL;
 
 /// `changed_limit`: DEFAULT_MAX_UPLOAD_SIZE of a render with another nginx.maxBodySize.
 pub use accounts::NO_EMAIL_SETS;
-pub use backup::{BACKUP_SETS, S3_BUCKET, S3_SECRET, S3_SETS};
+pub use backup::{BACKUP_SETS, S3_BUCKET, S3_SECRET, S3_TARGET};
 pub use database_tls::TLS_SETS;
 pub use one_site::MEMCACHED_SETS;
 pub use site_import::IMPORT_SETS;
@@ -42,7 +42,7 @@ pub struct Variants {
     pub tls: Inputs,
     /// Backups to the backup volume and a restore of the latest (BACKUP_SETS).
     pub backup: Inputs,
-    /// The same through an S3 bucket (S3_SETS), with the operator's Secret of these keys.
+    /// The same through an S3 bucket (S3_TARGET), with the operator's Secret of these keys.
     pub s3: Inputs,
     pub s3_keys: (String, String),
     /// E-mail off, as by default (NO_EMAIL_SETS).
@@ -51,8 +51,10 @@ pub struct Variants {
     pub memcached: Inputs,
     /// GeoServer's read replicas (map_routing::READER_SETS).
     pub readers: Inputs,
-    /// The import of a site exported from docker-compose (IMPORT_SETS).
+    /// The import of a site exported from docker-compose (IMPORT_SETS), from the backup volume
+    /// and from the S3 bucket (with S3_TARGET and the operator's Secret).
     pub import: Inputs,
+    pub import_s3: Inputs,
 }
 
 pub fn run(
@@ -265,7 +267,8 @@ pub fn run(
     });
     report.step("site-import", |step| {
         let result = superuser().and_then(|superuser| {
-            site_import::run(&variants.import, &run, work, db, &superuser, geoserver_port)
+            let renders = (&variants.import, &variants.import_s3, &variants.s3_keys);
+            site_import::run(renders, &run, work, db, &superuser, geoserver_port)
         });
         match result {
             Ok(notes) => {
@@ -274,7 +277,7 @@ pub fn run(
             }
             Err(e) => step.fail(e),
         }
-        step.detail = "backup.restore.kind export: a site made by geonode-project 5.1.0's compose configuration (its create-envfile.py .env, settings, first-start invoke tasks) with GeoNode 5.1.1, given users with passwords, a group, a private document shared with one user, a public one with a thesaurus keyword and a thumbnail, a map, upstream's GeoServer data directory with GeoNode's store; taken out by docs/migrate-from-docker-compose.md's block as written (docker compose exec played); a damaged part, a missing part, a plain-SQL dump and a newer GeoNode refused by name; imported by the init Job's restore containers and own command into the wiped site: every user logs in with the old password, each sees what it saw, files by sha256, the old address nowhere in GeoNode's database, the store on this release's database; again: nothing; over content: refused".into();
+        step.detail = "backup.restore.kind export, from sites made by geonode-project's own files (create-envfile.py's .env, settings, the entrypoint's first-start invoke tasks): 5.1.0 with GeoNode 5.1.1, then 4.4.x with GeoNode 4.4.5 (its own venv); each given users with passwords, a group, a private document shared with one user, a public one with a thesaurus keyword and a thumbnail, a map, upstream's GeoServer data directory with GeoNode's store; taken out by docs/migrate-from-docker-compose.md's block as written (docker compose exec played); imported by the init Job's restore containers and own command into the wiped site: every user logs in with the old password, each sees what it saw, files by sha256, the old address nowhere in GeoNode's database, the store on this release's database. Refused by name: a damaged part, a missing part, a plain-SQL dump, a newer GeoNode; checked in an S3 bucket too; the same import again does nothing, another over content is refused".into();
     });
 }
 

@@ -26,10 +26,9 @@ pub const BACKUP_SETS: &[&str] = &[
     "backup.restore.from=latest",
 ];
 
-/// The render with backups to an S3 bucket (the endpoint's port is a placeholder the round
-/// replaces with its server's) and a restore of the latest.
-pub const S3_SETS: &[&str] = &[
-    "backup.enabled=true",
+/// Backups in an S3 bucket (the endpoint's port is a placeholder the round replaces with its
+/// server's): with BACKUP_SETS, the S3 round's render; with the import's sets, its S3 render.
+pub const S3_TARGET: &[&str] = &[
     "backup.target.type=s3",
     "backup.target.s3.endpoint=http://127.0.0.1:9000",
     // The contract's S3 server is plain http on 127.0.0.1, beside tests/contract/values.yaml's risk.
@@ -38,10 +37,8 @@ pub const S3_SETS: &[&str] = &[
     "backup.target.s3.prefix=sites/contract/",
     "backup.target.s3.credentialsSecret.name=contract-backup-s3",
     "backup.target.s3.networkCidrs=[127.0.0.1/32]",
-    "backup.restore.enabled=true",
-    "backup.restore.from=latest",
 ];
-/// The operator's Secret of S3_SETS, and the bucket.
+/// The operator's Secret of S3_TARGET, and the bucket.
 pub const S3_SECRET: &str = "contract-backup-s3";
 pub const S3_BUCKET: &str = "contract-backups";
 
@@ -120,6 +117,11 @@ impl Volumes {
     /// The backup volume, as the containers mount it at /backups.
     pub(super) fn backups(&self) -> &Path {
         &self.backups
+    }
+
+    /// The pod's scratch space (an emptyDir) of the restore containers.
+    pub(super) fn scratch(&self) -> &Path {
+        &self.scratch
     }
 
     /// The GeoServer data directory of the restored site.

@@ -1,13 +1,16 @@
-//! The site an import starts from: GeoNode 5.1.1 configured as geonode-project's docker-compose
-//! setup configures it (tests/upstream/geonode-reference/geonode-project, tag 5.1.0): the `.env`
-//! its `create-envfile.py` writes from `.env.sample`, its settings module, and the tasks its
-//! `entrypoint.sh` runs at a first start (`invoke migrations prepare fixtures initialized
-//! updateadmin statics loadthesauri`, with its `tasks.py` and `manage.py`). Its services are the
-//! compose file's: the contract's PostgreSQL (databases and owners as `.env` names them, PostGIS),
-//! a Redis and a memcached of its own. Only the compose network's names (db, redis, memcached,
-//! geoserver) and the volumes' paths are mapped to this run; `invoke update` (Docker look-ups)
-//! and cron are left out, as in the bench's reference (tests/upstream/geonode-reference/README.md).
+//! The site an import starts from: GeoNode configured as geonode-project's docker-compose setup
+//! configures it, from upstream's own files of that release: the `.env` its `create-envfile.py`
+//! writes from `.env.sample`, its settings module (geonode-project 4.4 is a template that
+//! `django-admin startproject` renders, as its README says), and the tasks its `entrypoint.sh`
+//! runs at a first start (`invoke migrations prepare fixtures ...`, with its `tasks.py` and
+//! `manage.py`). Its services are the compose file's: the contract's PostgreSQL (databases and
+//! owners as `.env` names them, PostGIS), a Redis and a memcached of its own (geonode-project
+//! 4.4's broker, RabbitMQ, is on no registry here: its Celery queue goes to that Redis). Only the
+//! compose network's names (db, redis or rabbitmq, memcached, geoserver) and the volumes' paths
+//! are mapped to this run; `invoke update` (Docker look-ups) and cron are left out, as in the
+//! bench's reference (tests/upstream/geonode-reference/README.md).
 
+use crate::contract::geonode::venv::{self, Release};
 use crate::contract::postgresql;
 use crate::process::{exec, free_port, start_server, Running};
 use std::collections::BTreeMap;
@@ -15,7 +18,53 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const REFERENCE: &str = "tests/upstream/geonode-reference/geonode-project";
+/// One release of geonode-project, as the contract makes a compose site of it.
+pub struct Project {
+    /// What the notes call it.
+    pub label: &'static str,
+    /// Upstream's files: a project, or a template that `django-admin startproject` renders.
+    files: &'static str,
+    /// The project's name, when `files` is a template.
+    template_name: Option<&'static str>,
+    /// What entrypoint.sh runs at a first start (no geonode_init.lock), in its order.
+    tasks: &'static [&'static str],
+    pub geonode: &'static Release,
+}
+
+/// geonode-project 5.1.0 (the bench's reference).
+pub const PROJECT_5_1: Project = Project {
+    label: "geonode-project 5.1.0",
+    files: "tests/upstream/geonode-reference/geonode-project",
+    template_name: None,
+    tasks: &[
+        "migrations",
+        "prepare",
+        "fixtures",
+        "initialized",
+        "updateadmin",
+        "statics",
+        "loadthesauri",
+    ],
+    geonode: &venv::GEONODE,
+};
+
+/// geonode-project's 4.4.x branch, rendered as its README says (`startproject ... my_geonode`).
+pub const PROJECT_4_4: Project = Project {
+    label: "geonode-project 4.4.x",
+    files: "tests/upstream/geonode-project-4.4",
+    template_name: Some("my_geonode"),
+    tasks: &[
+        "migrations",
+        "prepare",
+        "fixtures",
+        "monitoringfixture",
+        "initialized",
+        "updateadmin",
+        "statics",
+    ],
+    geonode: &venv::GEONODE_4_4,
+};
+
 /// The old site's address, as create-envfile.py's --hostname makes it.
 pub const OLD_HOST: &str = "old-maps.example.org";
 /// Where compose mounts the statics volume in the django container.
@@ -82,6 +131,8 @@ pub struct ComposeSite {
     pub statics: PathBuf,
     /// The GeoServer data directory volume.
     pub geoserver_data: PathBuf,
+    /// The site's GeoNode release.
+    pub geonode: &'static str,
     venv: PathBuf,
     _redis: Running,
     _memcached: Running,
@@ -95,19 +146,30 @@ pub struct Servers<'a> {
 }
 
 impl ComposeSite {
-    /// Makes the `.env`, the databases, starts Redis and memcached, and runs the entrypoint's
-    /// first-start tasks. Returns the site and how long its first start took.
-    pub fn make(work: &Path, venv: &Path, servers: &Servers) -> Result<(Self, f64), String> {
-        let root = crate::project::workspace_root().join(REFERENCE);
-        let dir = work.join("compose-site");
+    /// Makes the project and its `.env`, the databases, starts Redis and memcached, and runs the
+    /// entrypoint's first-start tasks. Returns the site and how long its first start took.
+    pub fn make(project: &Project, work: &Path, servers: &Servers) -> Result<(Self, f64), String> {
+        let venv = project.geonode.ensure().map_err(|e| e.to_string())?;
+        let root = crate::project::workspace_root().join(project.files);
+        let dir = work.join(format!("compose-site-{}", project.geonode.version));
         if dir.exists() {
             fs::remove_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         }
-        let src = dir.join("src");
-        super::copy_folder(&root.join("src"), &src)?;
-        for file in ["create-envfile.py", ".env.sample"] {
-            fs::copy(root.join(file), dir.join(file)).map_err(|e| format!("{file}: {e}"))?;
+        fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        match project.template_name {
+            // geonode-project's README, "Create a project": the template's every text file rendered.
+            Some(name) => exec(
+                Command::new(venv.join("bin/django-admin"))
+                    .arg("startproject")
+                    .arg(format!("--template={}", root.display()))
+                    .args(["-e", "py,sh,md,rst,json,yml,ini,env,sample,properties"])
+                    .args(["-n", "monitoring-cron", "-n", "Dockerfile", name])
+                    .arg(&dir),
+            )
+            .map(drop)?,
+            None => super::copy_folder(&root, &dir)?,
         }
+        let src = dir.join("src");
         // geonode-project's README: create-envfile.py writes .env beside itself, random secrets.
         exec(
             Command::new(venv.join("bin/python"))
@@ -167,24 +229,24 @@ impl ComposeSite {
             src,
             statics,
             geoserver_data,
-            venv: venv.to_path_buf(),
+            geonode: project.geonode.version,
+            venv,
             _redis: redis,
             _memcached: memcached,
         };
         let started = std::time::Instant::now();
-        // entrypoint.sh at a first start (no geonode_init.lock), in its order.
-        let tasks = [
-            "migrations",
-            "prepare",
-            "fixtures",
-            "initialized",
-            "updateadmin",
-            "statics",
-            "loadthesauri",
-        ];
-        exec(site.command("invoke").args(tasks))
-            .map_err(|e| format!("the compose site's first start (invoke {tasks:?}): {e}"))?;
+        exec(site.command("invoke").args(project.tasks)).map_err(|e| {
+            format!(
+                "the compose site's first start (invoke {:?}): {e}",
+                project.tasks
+            )
+        })?;
         Ok((site, started.elapsed().as_secs_f64()))
+    }
+
+    /// The venv of the site's GeoNode.
+    pub fn venv(&self) -> &Path {
+        &self.venv
     }
 
     /// The django container's PATH: the venv's programs first.
@@ -202,14 +264,25 @@ impl ComposeSite {
         cmd
     }
 
-    /// `code` after django.setup() with the site's settings, `args` as sys.argv[1:].
+    /// What `code` printed after django.setup() with the site's settings, `args` as
+    /// sys.argv[1:]; its log (the compose settings log to stderr) only when it fails.
     pub fn python(&self, code: &str, args: &[&str]) -> Result<String, String> {
-        exec(
-            self.command("python")
-                .arg("-c")
-                .arg(format!("import django; django.setup()\n{code}"))
-                .args(args),
-        )
+        let out = self
+            .command("python")
+            .arg("-c")
+            .arg(format!("import django; django.setup()\n{code}"))
+            .args(args)
+            .output()
+            .map_err(|e| format!("running the compose site's python: {e}"))?;
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        if out.status.success() {
+            Ok(stdout)
+        } else {
+            Err(format!(
+                "the compose site's python failed: {stdout}{}",
+                String::from_utf8_lossy(&out.stderr)
+            ))
+        }
     }
 
     /// The database `.env`'s variable names (GEONODE_DATABASE...): name, owner, password.
@@ -273,6 +346,7 @@ fn map_compose_names(
     let mapped = [
         ("DATABASE_HOST", "127.0.0.1".to_string()),
         ("DATABASE_PORT", servers.db.to_string()),
+        // The broker: compose's redis (5.x) or rabbitmq (4.4), this run's Redis.
         ("BROKER_URL", format!("redis://127.0.0.1:{redis}/0")),
         ("MEMCACHED_LOCATION", format!("127.0.0.1:{memcached}")),
         (
@@ -284,11 +358,20 @@ fn map_compose_names(
     for (key, value) in mapped {
         env.insert(key.into(), value);
     }
-    for key in ["STATIC_ROOT", "MEDIA_ROOT", "ASSETS_ROOT"] {
-        let value = env
-            .get(key)
-            .ok_or(format!("the compose site's .env has no {key}"))?;
-        env.insert(key.into(), value.replace(STATICS_MOUNT, &statics));
+    // geonode-project 4.4's .env has no ASSETS_ROOT: GeoNode's default, beside MEDIA_ROOT.
+    for (key, required) in [
+        ("STATIC_ROOT", true),
+        ("MEDIA_ROOT", true),
+        ("ASSETS_ROOT", false),
+    ] {
+        match env.get(key) {
+            Some(value) => {
+                let mapped = value.replace(STATICS_MOUNT, &statics);
+                env.insert(key.into(), mapped);
+            }
+            None if required => return Err(format!("the compose site's .env has no {key}")),
+            None => {}
+        }
     }
     Ok(())
 }

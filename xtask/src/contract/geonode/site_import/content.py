@@ -8,7 +8,7 @@ import json
 import sys
 
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
+from django.core.management import call_command, get_commands
 
 from geonode.base.models import Thesaurus, ThesaurusKeyword
 from geonode.documents.models import Document
@@ -33,7 +33,10 @@ group = GroupProfile.objects.create(title="Old site mappers", slug="old-site-map
 group.join(users["alice"], role="manager")
 group.join(users["bob"])
 
-call_command("thesaurus", "load", "--file", rdf, "--identifier", "inspire-themes")
+if "thesaurus" in get_commands():  # GeoNode 5
+    call_command("thesaurus", "load", "--file", rdf, "--identifier", "inspire-themes")
+else:  # GeoNode 4.4
+    call_command("load_thesaurus", "--file", rdf, "--name", "inspire-themes")
 keyword = ThesaurusKeyword.objects.get(thesaurus=Thesaurus.objects.get(identifier="inspire-themes"),
                                        about="http://inspire.ec.europa.eu/theme/ad")
 

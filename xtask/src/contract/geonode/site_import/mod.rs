@@ -11,11 +11,11 @@ mod compose;
 mod export;
 mod refusals;
 
-use super::backup::{Container, Server, Volumes};
+use super::backup::{Container, Server, Volumes, S3_BUCKET};
 use super::run::{last_json, GeoNodeRun};
 use crate::contract::inputs::Inputs;
 use crate::process::{exec, exec_container};
-use compose::{ComposeSite, Servers, OLD_HOST};
+use compose::{ComposeSite, Project, Servers, OLD_HOST, PROJECT_4_4, PROJECT_5_1};
 use serde_json::Value;
 use std::fs;
 use std::path::Path;
@@ -40,80 +40,134 @@ const DATA_DIR: &str = "tests/upstream/geoserver-geonode-ext/data";
 
 /// The step: the notes give sizes and times.
 pub fn run(
-    inputs: &Inputs,
+    (inputs, s3_inputs, s3_keys): (&Inputs, &Inputs, &(String, String)),
     run: &GeoNodeRun,
     work: &Path,
     db: u16,
     superuser_password: &str,
     geoserver: u16,
 ) -> Result<Vec<String>, String> {
-    let root = crate::project::workspace_root();
     let dir = work.join("site-import");
     let servers = Servers {
         db,
         superuser_password,
         geoserver,
     };
-    let (site, first_start) = ComposeSite::make(&dir, &run.venv, &servers)?;
-    let made = make_content(&site, &root, &dir, &run.venv)?;
-    let admin = site.env.get("ADMIN_PASSWORD").cloned().unwrap_or_default();
-    let seen_args = [made.to_string(), admin];
-    let before = last_json(&site.python(SEEN_PY, &[&seen_args[0], &seen_args[1]])?)?;
-    shows_the_content(&before, "the compose site")?;
-
-    let started = Instant::now();
-    let export = export::run(&root, &site, &dir, db, superuser_password)?;
-    let export_seconds = started.elapsed().as_secs_f64();
-    let export_bytes = folder_bytes(&export)?;
-
     let volumes = Volumes::new(&dir, &run.statics)?;
     volumes.write_scripts(inputs)?;
     let server = Server {
         port: db,
         superuser_password,
     };
-    volumes.wipe(run, &server)?;
-    let target = volumes.backups().join(EXPORT);
-    copy_folder(&export, &target)?;
     let import = Import {
         inputs,
         run,
         volumes: &volumes,
         db,
+        s3_endpoint: None,
     };
-    let refused = refusals::before_the_import(&import, &export)?;
-    let started = Instant::now();
-    import.restore(EXPORT)?;
-    let restore_seconds = started.elapsed().as_secs_f64();
-    import.init()?;
-    let init_seconds = started.elapsed().as_secs_f64() - restore_seconds;
-
-    let after = run.python_json(SEEN_PY, &[&seen_args[0], &seen_args[1]])?;
-    shows_the_content(&after, "the chart's site after the import")?;
-    same_site(&before, &after, &run.env["SITEURL"])?;
-    no_old_address(run, db, superuser_password)?;
-    same_data_dir(&site, &volumes, &run.env["GEONODE_GEODATABASE"])?;
-    let again = refusals::after_the_import(&import, &export, run)?;
-    Ok(vec![
-        format!(
-            "compose site (geonode-project 5.1.0's .env, settings and first-start tasks, GeoNode {}): first start {first_start:.1} s",
-            before["geonode"].as_str().unwrap_or("?")
-        ),
-        format!(
-            "export by {}: {export_bytes} bytes in 7 files, {export_seconds:.1} s; import: restore containers {restore_seconds:.1} s, then the init Job's own steps {init_seconds:.1} s",
-            export::PAGE
-        ),
-        format!("refused: {}", refused.join("; ")),
-        again,
-    ])
+    let mut notes = Vec::new();
+    // GeoNode 5: refusals before, the import, then the same again and another over it.
+    let five = Source::make(&PROJECT_5_1, &dir, &servers)?;
+    volumes.wipe(run, &server)?;
+    copy_folder(&five.export, &volumes.backups().join(EXPORT))?;
+    let refused = refusals::before_the_import(&import, &five.export)?;
+    let s3 = crate::contract::s3::Server::start(&dir.join("s3"), s3_keys, S3_BUCKET)?;
+    let in_the_bucket = Import {
+        inputs: s3_inputs,
+        s3_endpoint: Some(&s3.endpoint),
+        ..import
+    };
+    notes.push(checked_in_the_bucket(&in_the_bucket, &five.export)?);
+    drop(s3);
+    notes.push(five.import_into(&import, EXPORT, &servers)?);
+    notes.push(format!("refused before the import: {}", refused.join("; ")));
+    notes.push(refusals::after_the_import(&import, &five.export, run)?);
+    drop(five);
+    // GeoNode 4.4, upgraded by the init Job's migrations.
+    let four = Source::make(&PROJECT_4_4, &dir, &servers)?;
+    volumes.wipe(run, &server)?;
+    let from = "compose-site-4.4";
+    copy_folder(&four.export, &volumes.backups().join(from))?;
+    notes.push(four.import_into(&import, from, &servers)?);
+    Ok(notes)
 }
 
-/// The import's render, run against the contract's site.
+/// A compose site with its content, what it showed, and its export.
+struct Source {
+    project: &'static Project,
+    site: ComposeSite,
+    /// seen.py's arguments: what content.py made, the admin's password.
+    seen_args: [String; 2],
+    before: Value,
+    export: std::path::PathBuf,
+    first_start: f64,
+    export_seconds: f64,
+}
+
+impl Source {
+    fn make(project: &'static Project, dir: &Path, servers: &Servers) -> Result<Self, String> {
+        let root = crate::project::workspace_root();
+        let (site, first_start) = ComposeSite::make(project, dir, servers)?;
+        let made = make_content(&site, &root, dir)?;
+        let admin = site.env.get("ADMIN_PASSWORD").cloned().unwrap_or_default();
+        let seen_args = [made.to_string(), admin];
+        let before = last_json(&site.python(SEEN_PY, &[&seen_args[0], &seen_args[1]])?)?;
+        shows_the_content(&before, project.label)?;
+        let started = Instant::now();
+        let export = export::run(&root, &site, dir, servers.db, servers.superuser_password)?;
+        Ok(Source {
+            project,
+            site,
+            seen_args,
+            before,
+            export,
+            first_start,
+            export_seconds: started.elapsed().as_secs_f64(),
+        })
+    }
+
+    /// The export imported as `from` into the wiped site, and checked; the note.
+    fn import_into(
+        &self,
+        import: &Import,
+        from: &str,
+        servers: &Servers,
+    ) -> Result<String, String> {
+        let run = import.run;
+        let started = Instant::now();
+        import.restore(from)?;
+        let restore_seconds = started.elapsed().as_secs_f64();
+        import.init()?;
+        let init_seconds = started.elapsed().as_secs_f64() - restore_seconds;
+        let after = run.python_json(SEEN_PY, &[&self.seen_args[0], &self.seen_args[1]])?;
+        let label = format!(
+            "{} (GeoNode {})",
+            self.project.label, self.project.geonode.version
+        );
+        shows_the_content(&after, &format!("the chart's site after importing {label}"))?;
+        same_site(&self.before, &after, &run.env["SITEURL"])?;
+        no_old_address(run, servers.db, servers.superuser_password)?;
+        same_data_dir(&self.site, import.volumes, &run.env["GEONODE_GEODATABASE"])?;
+        Ok(format!(
+            "{label}: first start {:.1} s; export by {}: {} bytes in 7 files, {:.1} s; import: restore containers {restore_seconds:.1} s, then the init Job's own steps {init_seconds:.1} s",
+            self.first_start,
+            export::PAGE,
+            folder_bytes(&self.export)?,
+            self.export_seconds,
+        ))
+    }
+}
+
+/// The import's render, run against the contract's site; from the bucket of the S3 server at
+/// `s3_endpoint` with the import's S3 render.
+#[derive(Clone, Copy)]
 pub(super) struct Import<'a> {
     inputs: &'a Inputs,
     run: &'a GeoNodeRun,
     volumes: &'a Volumes,
     db: u16,
+    s3_endpoint: Option<&'a str>,
 }
 
 impl Import<'_> {
@@ -124,6 +178,11 @@ impl Import<'_> {
         container
             .env
             .insert("BACKUP_RESTORE_FROM".into(), from.into());
+        if let Some(endpoint) = self.s3_endpoint {
+            container
+                .env
+                .insert("BACKUP_S3_ENDPOINT".into(), endpoint.into());
+        }
         Ok(container)
     }
 
@@ -156,11 +215,57 @@ impl Import<'_> {
     }
 }
 
+/// The export uploaded under the bucket's prefix as the docs say (`aws s3 cp --recursive`, here
+/// boto3 with the import container's settings): restore-prepare finds it there, downloads and
+/// checks every part. Its plan and download are then removed (the import itself is from the
+/// volume).
+fn checked_in_the_bucket(import: &Import, export: &Path) -> Result<String, String> {
+    let prepare = import.container("restore-prepare", EXPORT)?;
+    exec(
+        Command::new(import.run.venv.join("bin/python"))
+            .arg("-c")
+            .arg(S3_PUT_PY)
+            .arg(export)
+            .arg(EXPORT)
+            .env_clear()
+            .envs(&prepare.env),
+    )?;
+    let out = import.prepare(EXPORT)?;
+    if !out.contains("every part matches SHA256SUMS") || !out.contains("kept in s3://") {
+        return Err(format!(
+            "restore-prepare did not check the export in the bucket: {out}"
+        ));
+    }
+    let scratch = import.volumes.scratch();
+    for leftover in ["restore", "restore-plan.json", "restore-folder"] {
+        let path = scratch.join(leftover);
+        if path.is_dir() {
+            fs::remove_dir_all(&path)
+        } else {
+            fs::remove_file(&path)
+        }
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    Ok("from the S3 bucket: restore-prepare listed, downloaded and checked every part".into())
+}
+
+/// Uploads folder argv[1] under the bucket's prefix as argv[2]/, with boto3 as any client would.
+const S3_PUT_PY: &str = r#"
+import os, sys
+import boto3
+from botocore.config import Config
+client = boto3.client("s3", endpoint_url=os.environ["BACKUP_S3_ENDPOINT"], region_name=os.environ["BACKUP_S3_REGION"],
+                      config=Config(s3={"addressing_style": "path"}))
+folder, name = sys.argv[1:3]
+for file in sorted(os.listdir(folder)):
+    client.upload_file(os.path.join(folder, file), os.environ["BACKUP_S3_BUCKET"], f"{os.environ['BACKUP_S3_PREFIX']}{name}/{file}")
+"#;
+
 /// content.py in the compose site, with upstream's files: the document's file alone in a folder
 /// of its own, as an upload is.
-fn make_content(site: &ComposeSite, root: &Path, dir: &Path, venv: &Path) -> Result<Value, String> {
-    let images = site_packages(venv)?.join(IMAGES);
-    let upload = dir.join("upload");
+fn make_content(site: &ComposeSite, root: &Path, dir: &Path) -> Result<Value, String> {
+    let images = site_packages(site.venv())?.join(IMAGES);
+    let upload = dir.join(format!("upload-{}", site.geonode));
     fs::create_dir_all(&upload).map_err(|e| e.to_string())?;
     let document = upload.join("old-site-report.png");
     fs::copy(images.join("wms_4326.png"), &document)
@@ -251,11 +356,12 @@ fn same_site(before: &Value, after: &Value, site_url: &str) -> Result<(), String
             after["resources"]
         ));
     }
+    // The Django site's domain: the host alone, as the init Job sets it (sync_site).
     let host = site_url
         .split("://")
         .nth(1)
-        .unwrap_or_default()
-        .trim_end_matches('/');
+        .and_then(|rest| rest.split(['/', ':']).next())
+        .unwrap_or_default();
     let want = serde_json::json!({
         "siteurl": site_url,
         "domain": host,

@@ -107,8 +107,11 @@ pub fn after_the_import(
         ));
     }
     import.init()?;
-    let dave = run.python("from django.contrib.auth import get_user_model; print(get_user_model().objects.filter(username='dave').exists())")?;
-    if dave.trim().lines().last() != Some("True") {
+    let dave = run.python_json(
+        "import json; from django.contrib.auth import get_user_model\nprint(json.dumps(get_user_model().objects.filter(username='dave').exists()))",
+        &[],
+    )?;
+    if dave != true {
         return Err(
             "the same import again replaced the site: a user made after the import is gone".into(),
         );
