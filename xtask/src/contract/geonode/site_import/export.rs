@@ -65,6 +65,8 @@ pub fn run(
     superuser_password: &str,
 ) -> Result<PathBuf, String> {
     let script = block(root)?;
+    // The compose host's folder of this site, and how its services are played.
+    let dir = dir.join(format!("compose-host-{}", site.geonode));
     let play = dir.join("play");
     fs::create_dir_all(&play).map_err(|e| e.to_string())?;
     let mut django = site.env.clone();
@@ -91,7 +93,7 @@ pub fn run(
         fs::write(play.join(format!("{service}.env")), env_file(vars))
             .map_err(|e| e.to_string())?;
     }
-    let work = dir.join("compose-host");
+    let work = dir.join("beside-docker-compose.yml");
     fs::create_dir_all(&work).map_err(|e| e.to_string())?;
     let out = Command::new("bash")
         .args(["-euo", "pipefail", "-c"])

@@ -114,6 +114,13 @@ impl Source {
         let seen_args = [made.to_string(), admin];
         let before = last_json(&site.python(SEEN_PY, &[&seen_args[0], &seen_args[1]])?)?;
         shows_the_content(&before, project.label)?;
+        // Else the import's checks of the new address would prove nothing.
+        if !before["resources"].to_string().contains(OLD_HOST) {
+            return Err(format!(
+                "{}: GeoNode stored no address of the old site: {before}",
+                project.label
+            ));
+        }
         let started = Instant::now();
         let export = export::run(&root, &site, dir, servers.db, servers.superuser_password)?;
         Ok(Source {
