@@ -181,6 +181,12 @@ PROPERTIES
   # namespace's host), a changed password and postgresql.external.tls reach it; an imported site's
   # store names the chart's database already (restore.py). The password is written with GeoServer's
   # "plain:" prefix, which it decodes as it reads and encrypts again when the store is next saved.
+  # Every store's file holds its connection's password: the GeoServer user's alone, as GeoServer
+  # writes its own (umask above); a restored or imported directory keeps the modes it was archived with.
+  for store in "$data"/workspaces/*/*/datastore.xml; do
+    [ -f "$store" ] || continue
+    chmod 600 "$store" || echo "start: $store is not the GeoServer user's: others may read its password" >&2
+  done
   for store in "$data"/workspaces/geonode/*/datastore.xml; do
     grep -q '<entry key="dbtype">postgis</entry>' "$store" 2>/dev/null || continue
     grep -qF "<entry key=\"database\">$GEONODE_GEODATABASE</entry>" "$store" || continue
