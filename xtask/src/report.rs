@@ -53,6 +53,17 @@ impl Step {
         }
     }
 
+    /// A passed check with what it found as notes, or its failure.
+    pub fn record_notes(&mut self, result: Result<Vec<String>, String>) {
+        match result {
+            Ok(notes) => {
+                self.passed += 1;
+                self.notes.extend(notes);
+            }
+            Err(message) => self.failures.push(message),
+        }
+    }
+
     pub fn fail(&mut self, message: impl Into<String>) {
         self.failures.push(message.into());
     }

@@ -256,13 +256,7 @@ pub fn run(
             let s3 = crate::contract::s3::Server::start(&work.join("s3"), &variants.s3_keys, S3_BUCKET)?;
             backup::run(&variants.backup, (&variants.s3, &s3.endpoint), &run, work, db, &superuser)
         })();
-        match result {
-            Ok(notes) => {
-                step.passed += 1;
-                step.notes = notes;
-            }
-            Err(e) => step.fail(e),
-        }
+        step.record_notes(result);
         step.detail = "the backup CronJob's containers save the site (a user, a document, a data-directory file, an upload, an asset) to the backup volume, then to an S3 bucket (the Versity S3 Gateway); each time wiped, and brought back by the init Job's restore containers and own command (the user logs in, GeoNode lists the document, files with their sha256); the same restore again does nothing; another over a site with content, a damaged part (on the volume and in the bucket), a missing manifest are refused".into();
     });
     report.step("site-import", |step| {
@@ -270,13 +264,7 @@ pub fn run(
             let renders = (&variants.import, &variants.import_s3, &variants.s3_keys);
             site_import::run(renders, &run, work, db, &superuser, geoserver_port)
         });
-        match result {
-            Ok(notes) => {
-                step.passed += 1;
-                step.notes = notes;
-            }
-            Err(e) => step.fail(e),
-        }
+        step.record_notes(result);
         step.detail = "backup.restore.kind export, from sites made by geonode-project's own files (create-envfile.py's .env, settings, the entrypoint's first-start invoke tasks): 5.1.0 with GeoNode 5.1.1, then 4.4.x with GeoNode 4.4.5 (its own venv); each given users with passwords, a group, a private document shared with one user, a public one with a thesaurus keyword and a thumbnail, a map, upstream's GeoServer data directory with GeoNode's store; taken out by docs/migrate-from-docker-compose.md's block as written (docker compose exec played); imported by the init Job's restore containers and own command into the wiped site: every user logs in with the old password, each sees what it saw, files by sha256, the old address nowhere in GeoNode's database, the store on this release's database. Refused by name: a damaged part, a missing part, a plain-SQL dump, a newer GeoNode; checked in an S3 bucket too; the same import again does nothing, another over content is refused".into();
     });
 }
