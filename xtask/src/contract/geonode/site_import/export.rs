@@ -31,18 +31,21 @@ docker() {
 }
 "#;
 
-/// The export block of the page: the shell block whose last command writes SHA256SUMS.
+/// The compose export block of the page: the shell block that runs `docker compose exec` and
+/// writes SHA256SUMS (the page's Kubernetes form is not run here).
 pub fn block(root: &Path) -> Result<String, String> {
     let text = fs::read_to_string(root.join(PAGE)).map_err(|e| format!("{PAGE}: {e}"))?;
     let found = blocks::extract(PAGE, &text)?;
     let export: Vec<_> = found
         .iter()
-        .filter(|b| b.script.contains(&format!("> {LAST}")))
+        .filter(|b| {
+            b.script.contains(&format!("> {LAST}")) && b.script.contains("docker compose exec")
+        })
         .collect();
     match export.as_slice() {
         [one] => Ok(one.script.clone()),
         _ => Err(format!(
-            "{PAGE} has {} shell blocks writing {LAST}, not one: the contract runs that block",
+            "{PAGE} has {} shell blocks running docker compose exec and writing {LAST}, not one: the contract runs that block",
             export.len()
         )),
     }
