@@ -129,3 +129,13 @@ pub fn run(
         )),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_page_has_one_compose_export_block() {
+        let script = super::block(&crate::project::workspace_root()).unwrap();
+        assert!(script.contains("docker compose exec -T db"), "{script}");
+        assert!(script.contains("> SHA256SUMS"), "{script}");
+    }
+}
