@@ -18,8 +18,10 @@ naming it in backup.restore.from, and SHA256SUMS catches a damaged or half-copie
 restore.py.
 """
 
+import glob
 import hashlib
 import json
+import os
 import re
 from urllib.parse import urlparse
 
@@ -133,9 +135,6 @@ STORE_DATABASE = re.compile(r'(<entry key="database">)([^<]*)(</entry>)')
 def repoint_stores(data_dir, old, new):
     """GeoNode's PostGIS stores (workspace geonode) on the source's datastore database `old`, moved
     to `new`, file by file through a temporary file; returns the stores changed."""
-    import glob
-    import os
-
     changed = []
     for path in sorted(glob.glob(os.path.join(data_dir, "workspaces", "geonode", "*", "datastore.xml"))):
         with open(path, encoding="utf-8") as file:

@@ -25,7 +25,8 @@ pub const DATABASE_VARIABLES: [(&str, &str, &str); 2] = [
     ),
 ];
 
-const BIN: &str = "/usr/lib/postgresql/15/bin";
+/// Debian's PostgreSQL 15 programs (server and clients), as the contract installs them.
+pub(super) const BIN: &str = "/usr/lib/postgresql/15/bin";
 
 type Env = BTreeMap<String, String>;
 

@@ -27,7 +27,6 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
-use venv::GEONODE_WHEEL;
 
 /// `changed_limit`: DEFAULT_MAX_UPLOAD_SIZE of a render with another nginx.maxBodySize.
 pub use accounts::NO_EMAIL_SETS;
@@ -74,7 +73,7 @@ pub fn run(
                 "import django, celery, osgeo; print('Django', django.get_version(), '· Celery', celery.__version__, '· GDAL', osgeo.__version__)",
             ))
             .unwrap_or_default();
-            step.detail = format!("{GEONODE_WHEEL} (sha256-checked wheel) · {} · Debian python3", versions.trim());
+            step.detail = format!("{} (sha256-checked wheel) · {} · Debian python3", venv::GEONODE.pin(), versions.trim());
             venv = Some(v);
         }
         Err(e) => step.fail(e.to_string()),

@@ -32,8 +32,6 @@ pub const GEONODE_4_4: Release = Release {
     lock_path: "tests/contract/geonode-4.4.5-venv.lock",
 };
 
-pub const GEONODE_WHEEL: &str = "geonode==5.1.1";
-
 /// What the chart's venv is made of (the node's GeoNode image is built from it).
 pub fn made_of() -> String {
     GEONODE.made_of()

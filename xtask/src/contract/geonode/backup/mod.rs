@@ -9,7 +9,7 @@ mod refusals;
 
 use super::run::GeoNodeRun;
 use crate::contract::inputs::{Inputs, Mapping};
-use crate::contract::postgresql;
+use crate::contract::postgresql::{self, BIN as PG_BIN};
 use crate::process::{exec, exec_container};
 use crate::project::RELEASE;
 use serde_json::Value;
@@ -42,7 +42,6 @@ pub const S3_TARGET: &[&str] = &[
 pub const S3_SECRET: &str = "contract-backup-s3";
 pub const S3_BUCKET: &str = "contract-backups";
 
-const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
 const USER: (&str, &str) = ("contract-backup-user", "a password of the backup's user");
 const DOCUMENT: &str = "Contract backup document";
 

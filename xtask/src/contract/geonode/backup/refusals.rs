@@ -8,7 +8,8 @@
 //! documented recovery by hand (docs/backup-and-restore.md): openssl decrypts what the chart's
 //! own `backup_seal.py open` decrypts, byte for byte.
 
-use super::{Container, Round, Site, Volumes, PG_BIN};
+use super::{Container, Round, Site, Volumes};
+use crate::contract::postgresql::BIN as PG_BIN;
 use crate::process::exec;
 use std::fs;
 use std::path::{Path, PathBuf};

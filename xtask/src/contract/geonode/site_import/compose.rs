@@ -286,14 +286,11 @@ impl ComposeSite {
         }
     }
 
-    /// The database `.env`'s variable names (GEONODE_DATABASE...): name, owner, password.
-    pub fn database(&self, variable: &str) -> [String; 3] {
-        ["", "_USER", "_PASSWORD"].map(|suffix| {
-            self.env
-                .get(&format!("{variable}{suffix}"))
-                .cloned()
-                .unwrap_or_default()
-        })
+    /// The datastore database's name, as `.env` gives it.
+    pub fn datastore(&self) -> &str {
+        self.env
+            .get("GEONODE_GEODATABASE")
+            .map_or("", String::as_str)
     }
 }
 

@@ -6,6 +6,7 @@
 //! volumes' paths in its arguments mapped to this run.
 
 use super::compose::ComposeSite;
+use crate::contract::postgresql;
 use crate::docs::blocks;
 use std::collections::BTreeMap;
 use std::fs;
@@ -82,10 +83,7 @@ pub fn run(
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     for (k, v) in [
-        (
-            "PATH",
-            "/usr/lib/postgresql/15/bin:/usr/bin:/bin".to_string(),
-        ),
+        ("PATH", format!("{}:/usr/bin:/bin", postgresql::BIN)),
         ("PGHOST", "127.0.0.1".into()),
         ("PGPORT", db.to_string()),
         ("PGPASSWORD", superuser_password.into()),

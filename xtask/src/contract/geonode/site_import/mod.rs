@@ -287,7 +287,7 @@ fn make_content(site: &ComposeSite, root: &Path, dir: &Path) -> Result<Value, St
     )?)?;
     // The data directory: upstream's, and the store GeoNode makes for uploads on its datastore.
     copy_folder(&root.join(DATA_DIR), &site.geoserver_data)?;
-    let datastore = site.database("GEONODE_GEODATABASE")[0].clone();
+    let datastore = site.datastore().to_string();
     crate::contract::geoserver::GeoNodeStore::named_after(&datastore)
         .place(&site.geoserver_data)?;
     Ok(made)
@@ -387,7 +387,7 @@ fn same_site(before: &Value, after: &Value, site_url: &str) -> Result<(), String
 fn no_old_address(run: &GeoNodeRun, db: u16, superuser_password: &str) -> Result<(), String> {
     let old = format!("http://{OLD_HOST}");
     let sql = exec(
-        Command::new("/usr/lib/postgresql/15/bin/pg_dump")
+        Command::new(format!("{}/pg_dump", crate::contract::postgresql::BIN))
             .args([
                 "--data-only",
                 "-h",
@@ -420,7 +420,7 @@ fn no_old_address(run: &GeoNodeRun, db: u16, superuser_password: &str) -> Result
 /// The data directory is the old one, but GeoNode's store for uploads names this release's
 /// datastore database (GeoServer's start script sets the rest: tested in part geoserver).
 fn same_data_dir(site: &ComposeSite, volumes: &Volumes, database: &str) -> Result<(), String> {
-    let old = site.database("GEONODE_GEODATABASE")[0].clone();
+    let old = site.datastore().to_string();
     let want =
         crate::contract::geoserver::tree(&site.geoserver_data, "").map_err(|e| e.to_string())?;
     let got = crate::contract::geoserver::tree(volumes.geoserver_data(), "")
