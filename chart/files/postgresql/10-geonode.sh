@@ -1,9 +1,10 @@
 #!/bin/sh
-# GeoNode's two databases, each with its owner and PostGIS. The image's entrypoint runs this on an
-# empty data directory; start.sh runs it again at every start, so a changed password reaches the
-# server and a missing role or database is made again. Idempotent. Names and passwords come in as
-# the names of environment variables, read by psql itself (\getenv) and quoted by PostgreSQL (%I,
-# %L): no password on a command line, no shell or SQL injection, nothing printed.
+# GeoNode's two databases, each with its owner and PostGIS, and the metrics exporter's role. The
+# image's entrypoint runs this on an empty data directory; start.sh runs it again at every start,
+# so a changed password reaches the server and a missing role or database is made again.
+# Idempotent. Names and passwords come in as the names of environment variables, read by psql
+# itself (\getenv) and quoted by PostgreSQL (%I, %L): no password on a command line, no shell or
+# SQL injection, nothing printed.
 #
 # This runs as the superuser, and each database's owner may create functions, operators and
 # schemas in it (a restored dump may bring them too). A superuser session that resolves a name
@@ -48,3 +49,22 @@ SQL
 }
 create_database GEONODE_DATABASE GEONODE_DATABASE_USER GEONODE_DATABASE_PASSWORD
 create_database GEONODE_GEODATABASE GEONODE_GEODATABASE_USER GEONODE_GEODATABASE_PASSWORD
+
+# The metrics exporter's role: pg_monitor's reading rights and nothing else, no password, so it
+# can log in only over the server's socket, which only the pod's own containers reach. It may
+# log in only while metrics are on (GEONODE_K8S_MONITOR_LOGIN); turned off, the role stays,
+# unable to log in.
+psql -v ON_ERROR_STOP=1 -X -q --username "$POSTGRES_USER" --dbname postgres \
+  -v login="${GEONODE_K8S_MONITOR_LOGIN:-false}" <<'SQL'
+SET search_path = pg_catalog, pg_temp;
+SELECT :'login' = 'true' AS login \gset
+\if :login
+SELECT 'CREATE ROLE geonode_k8s_monitor'
+  WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'geonode_k8s_monitor') \gexec
+ALTER ROLE geonode_k8s_monitor LOGIN PASSWORD NULL;
+GRANT pg_monitor TO geonode_k8s_monitor;
+\else
+SELECT 'ALTER ROLE geonode_k8s_monitor NOLOGIN'
+  WHERE EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'geonode_k8s_monitor') \gexec
+\endif
+SQL

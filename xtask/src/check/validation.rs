@@ -77,7 +77,7 @@ pub(super) fn validate_schemas(inputs: &Inputs, renders: &[Render], step: &mut S
     step.fail_grouped(problems);
     for kind in unvalidated {
         step.notes.push(format!(
-            "{kind}: no schema in the Kubernetes set or tests/crd-schemas/, so it was not validated; add its CRD schema"
+            "{kind}: no schema in the Kubernetes set or tests/crd-schemas/, so it was not validated; add its CRD there"
         ));
     }
     step.detail = format!("{validated} object validations against strict schemas");

@@ -1,6 +1,7 @@
 //! The docs' shell blocks, run as a reader would run them: page by page, each block in order
 //! with `bash -euo pipefail`, in a folder holding `chart/` and `values/` (what the pages'
-//! commands name) and `tests/docs/` (the setup scripts), with `helm` (Helm 4) and `kubectl` on PATH and the control plane as the
+//! commands name), `tests/docs/` (the setup scripts) and `tests/crd-schemas/` (CRDs they
+//! apply), with `helm` (Helm 4) and `kubectl` on PATH and the control plane as the
 //! cluster. A page may need a release it does not install itself (troubleshooting looks at the
 //! quickstart's): a line `<!-- e2e setup: <command> -->` on the page, invisible on the site, runs
 //! first. kwok plays the credentials Job's pod, so after the setup and after each block the
@@ -107,8 +108,9 @@ fn run_page(ctx: &Ctx, found: &[Block], number: usize, page: &str) -> PageRun {
     run
 }
 
-/// A folder with `chart`, `values` and `tests/docs` (the pages' setup scripts) linked from the
-/// project, and `bin/` with helm and kubectl.
+/// A folder with `chart`, `values`, `tests/docs` (the pages' setup scripts) and
+/// `tests/crd-schemas` (the CRDs they apply) linked from the project, and `bin/` with helm and
+/// kubectl.
 fn workspace(ctx: &Ctx) -> Result<tempfile::TempDir, String> {
     let work = tempfile::tempdir().map_err(|e| format!("making the docs' working folder: {e}"))?;
     let link = |from: &Path, to: &Path| {
@@ -119,10 +121,12 @@ fn workspace(ctx: &Ctx) -> Result<tempfile::TempDir, String> {
     link(&ctx.project.values_dir, &work.path().join("values"))?;
     let tests = work.path().join("tests");
     std::fs::create_dir(&tests).map_err(|e| format!("creating {}: {e}", tests.display()))?;
-    link(
-        &ctx.project.root.join("tests").join("docs"),
-        &tests.join("docs"),
-    )?;
+    for folder in ["docs", "crd-schemas"] {
+        link(
+            &ctx.project.root.join("tests").join(folder),
+            &tests.join(folder),
+        )?;
+    }
     let bin = work.path().join("bin");
     std::fs::create_dir(&bin).map_err(|e| format!("creating {}: {e}", bin.display()))?;
     link(ctx.helm.binary(), &bin.join("helm"))?;

@@ -314,6 +314,23 @@ fn surroundings(values: &Value) -> Result<Vec<Endpoint>, String> {
             around.push(synthetic(name, outside(&ip), tcp(port)));
         }
     }
+    // The Prometheus that scrapes the exporters, as the first peer of metrics.prometheus.from
+    // describes it.
+    let metrics = &values["metrics"];
+    if let (true, Some(peer)) = (
+        metrics["enabled"] == true,
+        metrics["prometheus"]["from"]
+            .as_array()
+            .and_then(|a| a.first()),
+    ) {
+        let prometheus = match peer["ipBlock"]["cidr"].as_str() {
+            Some(cidr) => {
+                outside(&address_inside(cidr).ok_or_else(|| format!("no address inside {cidr}"))?)
+            }
+            None => pod_of_peer(peer, "monitoring", "10.244.9.7")?,
+        };
+        around.push(synthetic("prometheus", prometheus, tcp(9090)));
+    }
     for (service, ip) in [("postgresql", "10.244.9.5"), ("redis", "10.244.9.6")] {
         if values[service]["enabled"] == false {
             let external = &values[service]["external"];
@@ -352,6 +369,8 @@ fn expected(src: &str, src_chart: bool, dst: &str, port: u16, facts: &Facts) -> 
         }
         // The broker and Django's cache (redis.cache), or memcached as the cache.
         ("redis", 6379 | 6380) | ("memcached", 11211) | ("external-redis", _) => geonode,
+        // The exporters, from the Prometheus that metrics.prometheus.from names.
+        ("nginx", 9113) | ("postgresql", 9187) | ("redis", 9121) => src == "prometheus",
         ("dns", _) => !NO_DNS.contains(&src),
         // Mail goes out from Django and the Celery worker only.
         ("smtp", _) => matches!(src, "django" | "celery-worker"),
@@ -519,6 +538,15 @@ mod tests {
             restore: false,
         };
         assert!(expected("ingress-controller", false, "nginx", 8080, &facts));
+        assert!(expected("prometheus", false, "postgresql", 9187, &facts));
+        assert!(!expected(
+            "stranger-elsewhere",
+            false,
+            "redis",
+            9121,
+            &facts
+        ));
+        assert!(!expected("prometheus", false, "postgresql", 5432, &facts));
         assert!(!expected(
             "stranger-elsewhere",
             false,

@@ -202,10 +202,16 @@ fn nginx(provider: &Provider, objects: &[Object], problems: &mut Vec<String>) {
         Err(e) => return problems.push(format!("the table's ingress_from is not YAML: {e}")),
     };
     for policy in of_template(objects, "NetworkPolicy", "/nginx/networkpolicy.yaml") {
+        // Who reaches the site's port (the metrics exporter's has a rule of its own).
         let peers: Vec<&Value> = policy.value["spec"]["ingress"]
             .as_array()
             .into_iter()
             .flatten()
+            .filter(|rule| {
+                rule["ports"]
+                    .as_array()
+                    .is_some_and(|ports| ports.iter().any(|p| p["port"] == 8080))
+            })
             .flat_map(|rule| rule["from"].as_array().into_iter().flatten())
             .filter(|peer| !is_release_test_pods(peer))
             .collect();

@@ -3,9 +3,11 @@
 //! The schemas are kubernetes-validate's `-local-strict` set: `additionalProperties: false`
 //! everywhere, so a misspelt field fails. Each kind's file refers into `_definitions.json` by
 //! its `$id`, which we register once per minor; a validator per kind is compiled on first use
-//! and reused for every object of that kind. Kinds outside the core (CRDs) are validated
-//! against `tests/crd-schemas/<kind>-<group>-<version>.json` when the repository keeps one,
-//! and reported as unvalidated otherwise.
+//! and reused for every object of that kind. Kinds outside the core are validated against the
+//! CustomResourceDefinitions in `tests/crd-schemas/` (the projects' own files, made strict by
+//! `crd`) when the repository keeps theirs, and reported as unvalidated otherwise.
+
+mod crd;
 
 use crate::error::{Context, Error};
 use crate::manifest::Object;
@@ -30,7 +32,8 @@ pub enum Outcome {
 /// The validators of one Kubernetes minor.
 pub struct SchemaSet {
     dir: PathBuf,
-    crd_dir: PathBuf,
+    /// The CRDs of tests/crd-schemas/, each with its file.
+    crds: Vec<(PathBuf, Value)>,
     registry: Registry<'static>,
     validators: HashMap<(String, String), Option<Validator>>,
 }
@@ -45,7 +48,7 @@ impl SchemaSet {
             .context(format!("registering {}", definitions_path.display()))?;
         Ok(SchemaSet {
             dir: dir.to_path_buf(),
-            crd_dir: crd_dir.to_path_buf(),
+            crds: read_crds(crd_dir)?,
             registry,
             validators: HashMap::new(),
         })
@@ -114,16 +117,83 @@ impl SchemaSet {
                 return Ok(Some((core, schema)));
             }
         }
-        let crd = self.crd_dir.join(format!("{lower}-{group}-{version}.json"));
-        if !crd.is_file() {
-            return Ok(None);
-        }
-        let schema = read_json(&crd)?;
-        Ok(Some((crd, schema)))
+        Ok(self.crds.iter().find_map(|(path, crd)| {
+            crd::strict_schema(crd, group, version, kind).map(|schema| (path.clone(), schema))
+        }))
     }
+}
+
+/// Every CRD file (`*.yaml`) of the directory, none when it does not exist.
+fn read_crds(dir: &Path) -> Result<Vec<(PathBuf, Value)>, Error> {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Ok(Vec::new());
+    };
+    let mut crds = Vec::new();
+    for entry in entries {
+        let path = entry.context(format!("listing {}", dir.display()))?.path();
+        if path.extension().is_some_and(|e| e == "yaml") {
+            let text = fs::read_to_string(&path).context(format!("reading {}", path.display()))?;
+            let crd: Value = yaml_serde::from_str(&text)
+                .context(format!("parsing the CRD {}", path.display()))?;
+            crds.push((path, crd));
+        }
+    }
+    crds.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(crds)
 }
 
 fn read_json(path: &Path) -> Result<Value, Error> {
     let text = fs::read_to_string(path).context(format!("reading {}", path.display()))?;
     serde_json::from_str(&text).context(format!("parsing {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// tests/crd-schemas/README.md's table: each vendored CRD with the sha256 it was published with.
+    #[test]
+    fn the_vendored_crds_are_the_published_files() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/crd-schemas");
+        let readme = fs::read_to_string(dir.join("README.md")).unwrap();
+        let pinned: Vec<(&str, &str)> = readme
+            .lines()
+            .filter_map(|line| {
+                let cells: Vec<&str> = line
+                    .split('|')
+                    .map(|c| c.trim().trim_matches('`'))
+                    .collect();
+                (cells.len() == 5 && cells[1].ends_with(".yaml")).then(|| (cells[1], cells[3]))
+            })
+            .collect();
+        let crds = read_crds(&dir).unwrap();
+        assert_eq!(
+            pinned.len(),
+            crds.len(),
+            "every CRD file has its row, and every row its file"
+        );
+        for (file, sum) in pinned {
+            assert_eq!(
+                crate::tools::sha256_file(&dir.join(file)).unwrap(),
+                sum,
+                "{file}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_podmonitor_is_checked_against_its_crd() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/crd-schemas");
+        let crds = read_crds(&dir).unwrap();
+        let (_, crd) = crds
+            .iter()
+            .find(|(p, _)| p.ends_with("monitoring.coreos.com_podmonitors.yaml"))
+            .unwrap();
+        let schema = crd::strict_schema(crd, "monitoring.coreos.com", "v1", "PodMonitor").unwrap();
+        let spec = &schema["properties"]["spec"];
+        assert_eq!(spec["additionalProperties"], false);
+        let endpoint = &spec["properties"]["podMetricsEndpoints"]["items"];
+        assert_eq!(endpoint["additionalProperties"], false);
+        assert!(endpoint["properties"]["port"].is_object());
+    }
 }
