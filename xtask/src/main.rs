@@ -1,6 +1,7 @@
 //! The geonode-k8s harness. `cargo xtask check` is what CI and people run.
 
 mod accepted_risks;
+mod alerts;
 mod bad_values;
 mod bench;
 mod chart_metadata;
@@ -9,6 +10,7 @@ mod cluster;
 mod contract;
 mod credential_leaks;
 mod data_file;
+mod debian;
 mod docs;
 mod e2e;
 mod error;

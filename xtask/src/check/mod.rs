@@ -133,6 +133,10 @@ pub fn run(project: &Project, options: &Options) -> Result<Report, Error> {
     report.step("schema", |step| validate_schemas(&inputs, &renders, step));
     report.step("policy", |step| police(&inputs, &renders, step));
     report.step("network", |step| network_matrix(&inputs, &renders, step));
+    report.step("alerts", |step| {
+        let newest_helm = &inputs.helms[inputs.helms.len() - 1];
+        crate::alerts::check_step(project, newest_helm, inputs.newest_minor(), step)
+    });
     report.step("credential-leaks", |step| {
         credential_leaks_step(&inputs, step)
     });

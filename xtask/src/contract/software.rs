@@ -1,13 +1,12 @@
 //! The contract's inputs: the chart rendered with the contract's values, and the Debian
 //! packages of the real programs.
 
-use crate::error::{Context, Error};
+use crate::error::Error;
 use crate::manifest::{self, Object};
-use crate::process::on_path;
 use crate::project::Project;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 /// The defaults with the render pins, tests/contract/values.yaml and `sets` (`path.to.value=value`).
 pub fn render(project: &Project, sets: &[&str]) -> Result<Vec<Object>, String> {
@@ -98,7 +97,7 @@ pub fn install() -> Result<String, Error> {
         // `cargo xtask bench`'s load generator.
         ("wrk", "wrk"),
     ];
-    apt_install(&wanted)?;
+    crate::debian::apt_install(&wanted)?;
     let version = |cmd: &str, args: &[&str]| -> String {
         Command::new(cmd)
             .args(args)
@@ -129,49 +128,6 @@ pub fn install() -> Result<String, Error> {
             .unwrap_or("?")
             .trim_matches('\'')
     ))
-}
-
-/// Installs the Debian packages of `wanted` whose probe is missing: (a program on PATH or an
-/// absolute path, the package). Several harness steps may install at once (CI builds the node's
-/// programs in the background), so apt waits for dpkg's lock instead of failing.
-pub fn apt_install(wanted: &[(&str, &str)]) -> Result<(), Error> {
-    let missing: Vec<&str> = wanted
-        .iter()
-        .filter(|(probe, _)| {
-            if probe.starts_with('/') {
-                !Path::new(probe).exists()
-            } else {
-                !on_path(probe)
-            }
-        })
-        .map(|(_, package)| *package)
-        .collect();
-    if missing.is_empty() {
-        return Ok(());
-    }
-    eprintln!("installing Debian packages: {}", missing.join(" "));
-    let apt = |args: &[&str]| -> Result<(), Error> {
-        let status = Command::new("apt-get")
-            .args(["-o", "DPkg::Lock::Timeout=600"])
-            .args(args)
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .stdout(Stdio::null())
-            .status()
-            .context("running apt-get (installing Debian packages needs root)")?;
-        if status.success() {
-            Ok(())
-        } else {
-            Err(Error::msg(format!(
-                "apt-get {} failed; install {} by hand",
-                args.join(" "),
-                missing.join(" ")
-            )))
-        }
-    };
-    apt(&["update", "-qq"])?;
-    let mut install = vec!["install", "-y", "-qq"];
-    install.extend(missing.iter().copied());
-    apt(&install)
 }
 
 #[cfg(test)]

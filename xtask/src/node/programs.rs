@@ -60,7 +60,7 @@ pub const DEBIAN_PACKAGES: [(&str, &str); 10] = [
 
 /// Installs whatever of DEBIAN_PACKAGES is missing.
 pub fn ensure_debian_packages() -> Result<(), Error> {
-    crate::contract::software::apt_install(&DEBIAN_PACKAGES)
+    crate::debian::apt_install(&DEBIAN_PACKAGES)
 }
 
 /// kubelet and kube-proxy, built once into the tool cache's `node-<version>/`.
