@@ -331,6 +331,8 @@ fn go_tools_command() -> Result<bool, error::Error> {
     use cluster::binaries::go_installed;
     let started = std::time::Instant::now();
     go_installed(&contract::s3::GATEWAY)?;
+    go_installed(&contract::metrics::exporters::NGINX_EXPORTER)?;
+    go_installed(&contract::metrics::exporters::REDIS_EXPORTER)?;
     go_installed(&network::cyclonus::CYCLONUS)?;
     cluster::binaries::ensure()?;
     go_installed(&e2e::oci::CRANE)?;

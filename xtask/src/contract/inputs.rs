@@ -79,7 +79,7 @@ impl Inputs {
             .collect())
     }
 
-    fn container(&self, kind: &str, name: &str, container: &str) -> Result<&Value, String> {
+    pub fn container(&self, kind: &str, name: &str, container: &str) -> Result<&Value, String> {
         let object = self.find(kind, name)?;
         let spec = object
             .pod_spec()

@@ -110,7 +110,8 @@ pub fn run(inputs: &Inputs, work: &Path, step: &mut Step) {
             ("geoserver-reader", 8080, reader),
             ("geoserver", 8080, writer),
         ];
-        let (_nginx, listen) = start_mapped(inputs, &dir, &upstreams, None, "nginx (readers)")?;
+        let (_nginx, listen) =
+            start_mapped(inputs, &dir, &upstreams, &[], None, "nginx (readers)")?;
         let base = format!("http://127.0.0.1:{listen}");
         for case in ROUTES {
             route(&dir, &base, *case)?;

@@ -14,6 +14,7 @@ pub(crate) mod inputs;
 mod jdbc;
 mod logs;
 mod map_routing;
+pub(crate) mod metrics;
 pub(crate) mod nginx;
 pub(crate) mod postgresql;
 pub(crate) mod redis;
@@ -35,7 +36,14 @@ const CHANGED_SETS: &[&str] = &["nginx.maxBodySize=2m"];
 const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// The parts `--parts` may name, in the order they run.
-pub const PARTS: &[&str] = &["postgresql", "redis", "nginx", "geoserver", "geonode"];
+pub const PARTS: &[&str] = &[
+    "postgresql",
+    "redis",
+    "nginx",
+    "metrics",
+    "geoserver",
+    "geonode",
+];
 
 /// Runs the parts named in `only` (all when it is empty), and the servers they need.
 pub fn run(project: &Project, only: &[String]) -> Result<Report, Error> {
@@ -56,6 +64,7 @@ pub fn run(project: &Project, only: &[String]) -> Result<Report, Error> {
     });
     let mut changed_limit = String::new();
     let mut variants = None;
+    let mut with_metrics = None;
     report.step("render", |step| {
         let result = (|| -> Result<Vec<crate::manifest::Object>, String> {
             // Each render with the operator's Secret of the OIDC client's secret (named by
@@ -83,6 +92,8 @@ pub fn run(project: &Project, only: &[String]) -> Result<Report, Error> {
                 ));
                 Ok(inputs)
             };
+            // With metrics, alerts and the dashboard on (see metrics/).
+            with_metrics = Some(with(metrics::SETS)?);
             let s3 = in_the_bucket(geonode::BACKUP_SETS)?;
             let import_s3 = in_the_bucket(geonode::IMPORT_SETS)?;
             variants = Some(geonode::Variants {
@@ -127,7 +138,7 @@ pub fn run(project: &Project, only: &[String]) -> Result<Report, Error> {
             Ok(objects) => {
                 step.passed += 1;
                 step.detail = format!(
-                    "{} objects from the defaults with pins, tests/contract/values.yaml (GeoNode as a site's own project) and {}, with the operator's OIDC client Secret; again with {}; and for an external PostgreSQL over TLS, backups to a volume, backups to S3",
+                    "{} objects from the defaults with pins, tests/contract/values.yaml (GeoNode as a site's own project) and {}, with the operator's OIDC client Secret; again with {}; and for an external PostgreSQL over TLS, backups to a volume, backups to S3, metrics on",
                     objects.len(),
                     CONTRACT_SETS.join(", "),
                     CHANGED_SETS.join(", ")
@@ -164,6 +175,9 @@ pub fn run(project: &Project, only: &[String]) -> Result<Report, Error> {
                     map_routing::run(&variants.readers, work.path(), step)
                 });
             }
+        }
+        if let (true, Some(with_metrics)) = (wanted("metrics"), &with_metrics) {
+            metrics::run(with_metrics, work.path(), &mut report);
         }
         if let (true, Some(variants)) = (wanted("geoserver"), &variants) {
             let renders = (&variants.tls, &variants.readers);

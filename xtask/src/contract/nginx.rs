@@ -38,16 +38,18 @@ pub fn start_nginx(
 ) -> Result<(Running, u16), String> {
     let upstreams = [("django", 8000, django), ("geoserver", 8080, geoserver)];
     let statics = ("/mnt/volumes/statics/", statics);
-    start_mapped(inputs, dir, &upstreams, Some(statics), "nginx")
+    start_mapped(inputs, dir, &upstreams, &[], Some(statics), "nginx")
 }
 
 /// The rendered nginx.conf with each upstream (component, its Service's port, the local port that
-/// stands in for it), its listen port, /tmp/ and `folder` (a path in the pod, and here) mapped to
-/// this run, checked with `nginx -t` and started as `what`; and the port it listens on.
+/// stands in for it), its listen port, the ports it listens on the pod's loopback (`loopback`:
+/// the pod's, this run's), /tmp/ and `folder` (a path in the pod, and here) mapped to this run,
+/// checked with `nginx -t` and started as `what`; and the port it listens on.
 pub fn start_mapped(
     inputs: &Inputs,
     dir: &Path,
     upstreams: &[(&str, u16, u16)],
+    loopback: &[(u16, u16)],
     folder: Option<(&str, &Path)>,
     what: &str,
 ) -> Result<(Running, u16), String> {
@@ -59,6 +61,12 @@ pub fn start_mapped(
         .map(|(component, port, local)| (service(component, *port), format!("127.0.0.1:{local}")))
         .collect();
     hosts.push(("listen 8080;".into(), format!("listen 127.0.0.1:{listen};")));
+    hosts.extend(loopback.iter().map(|(pod, here)| {
+        (
+            format!("listen 127.0.0.1:{pod};"),
+            format!("listen 127.0.0.1:{here};"),
+        )
+    }));
     // Applied in order: /tmp/ first, since this run's folder is itself under /tmp.
     let mut paths = vec![("/tmp/".into(), format!("{}/", dir.display()))];
     if let Some((inside, here)) = folder {

@@ -189,7 +189,7 @@ impl Local {
     }
 
     /// Stops the server of this cluster (`pg_ctl stop`) and lets its process go.
-    fn stop(&self, server: Running) -> Result<(), String> {
+    pub(super) fn stop(&self, server: Running) -> Result<(), String> {
         exec(
             Self::as_postgres(&format!("{BIN}/pg_ctl"))
                 .arg("-D")
@@ -207,6 +207,22 @@ impl Local {
     }
 
     pub(super) fn initdb(&self, superuser_password: &str) -> Result<(), String> {
+        self.initdb_with(superuser_password, &["-A", "scram-sha-256"])
+    }
+
+    /// initdb as the image's entrypoint runs it (docker-library/postgres docker-entrypoint.sh,
+    /// docker_init_database_dir and pg_setup_hba_conf): initdb's defaults, local connections
+    /// trusted, then `host all all all scram-sha-256` appended.
+    pub(super) fn initdb_as_the_image(&self, superuser_password: &str) -> Result<(), String> {
+        self.initdb_with(superuser_password, &[])?;
+        let hba = self.data.join("pg_hba.conf");
+        let text =
+            fs::read_to_string(&hba).map_err(|e| format!("reading {}: {e}", hba.display()))?;
+        fs::write(&hba, format!("{text}\nhost all all all scram-sha-256\n"))
+            .map_err(|e| e.to_string())
+    }
+
+    fn initdb_with(&self, superuser_password: &str, auth: &[&str]) -> Result<(), String> {
         let password_file = self.dir.join("pwfile");
         fs::write(&password_file, superuser_password).map_err(|e| e.to_string())?;
         exec(
@@ -218,7 +234,8 @@ impl Local {
             Self::as_postgres(&format!("{BIN}/initdb"))
                 .arg("-D")
                 .arg(&self.data)
-                .args(["-U", "postgres", "-A", "scram-sha-256"])
+                .args(["-U", "postgres"])
+                .args(auth)
                 .arg(format!("--pwfile={}", password_file.display())),
         )?;
         fs::remove_file(&password_file).map_err(|e| e.to_string())
@@ -264,7 +281,7 @@ impl Local {
         Ok(cmd)
     }
 
-    fn init(&self, env: &Env) -> Result<String, String> {
+    pub(super) fn init(&self, env: &Env) -> Result<String, String> {
         let mut cmd = Command::new("runuser");
         cmd.args(["-u", "postgres", "--", "sh"])
             .arg(self.dir.join("10-geonode.sh"));

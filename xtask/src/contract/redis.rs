@@ -48,7 +48,12 @@ pub fn cli(port: u16, password: Option<&str>, args: &[&str]) -> String {
 
 /// One redis-server of the pod: its container (`name`), its config (`<name>.conf`) and port,
 /// started with the chart's start script in a folder of its own.
-fn start(inputs: &Inputs, work: &Path, name: &str, pod_port: u16) -> Result<Server, String> {
+pub(super) fn start(
+    inputs: &Inputs,
+    work: &Path,
+    name: &str,
+    pod_port: u16,
+) -> Result<Server, String> {
     let statefulset = format!("{RELEASE}-redis");
     let port = free_port()?;
     let dir = work.join(name);

@@ -96,6 +96,9 @@ pub fn install() -> Result<String, Error> {
         ("memcached", "memcached"),
         // `cargo xtask bench`'s load generator.
         ("wrk", "wrk"),
+        // The metrics part: Prometheus (with promtool) and PostgreSQL's exporter.
+        ("prometheus", "prometheus"),
+        super::metrics::exporters::POSTGRES_EXPORTER,
     ];
     crate::debian::apt_install(&wanted)?;
     let version = |cmd: &str, args: &[&str]| -> String {
