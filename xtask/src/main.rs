@@ -1,7 +1,6 @@
 //! The geonode-k8s harness. `cargo xtask check` is what CI and people run.
 
 mod accepted_risks;
-mod alerts;
 mod bad_values;
 mod bench;
 mod chart_metadata;
@@ -19,6 +18,7 @@ mod golden;
 mod helm;
 mod k8s_yaml;
 mod manifest;
+mod monitoring;
 mod network;
 mod node;
 mod node_e2e;

@@ -135,7 +135,10 @@ pub fn run(project: &Project, options: &Options) -> Result<Report, Error> {
     report.step("network", |step| network_matrix(&inputs, &renders, step));
     report.step("alerts", |step| {
         let newest_helm = &inputs.helms[inputs.helms.len() - 1];
-        crate::alerts::check_step(project, newest_helm, inputs.newest_minor(), step)
+        crate::monitoring::alerts::check_step(project, newest_helm, inputs.newest_minor(), step)
+    });
+    report.step("dashboard", |step| {
+        crate::monitoring::dashboard::check_step(project, step)
     });
     report.step("credential-leaks", |step| {
         credential_leaks_step(&inputs, step)

@@ -11,16 +11,40 @@ pub fn server_dry_run(ctx: &Ctx, step: &mut Step) {
         Ok(s) => s,
         Err(e) => return step.fail(e.to_string()),
     };
-    if let Err(e) = create_namespace(ctx, DRY_RUN_NAMESPACE) {
+    if let Err(e) = create_namespace(ctx, DRY_RUN_NAMESPACE).and_then(|()| apply_crds(ctx)) {
         return step.fail(e);
     }
     for scenario in &scenarios {
         step.record(dry_run_one(ctx, scenario).map_err(|e| format!("{}: {e}", scenario.name)));
     }
     step.detail = format!(
-        "{} scenarios, kubectl create --dry-run=server --validate=strict",
+        "{} scenarios, kubectl create --dry-run=server --validate=strict, the CRDs of tests/crd-schemas/ applied",
         scenarios.len()
     );
+}
+
+/// The custom resources' CRDs the repository keeps (tests/crd-schemas/: the Prometheus
+/// Operator's), applied as their projects publish them, so the server checks those objects too.
+pub fn apply_crds(ctx: &Ctx) -> Result<(), String> {
+    let dir = ctx.project.root.join("tests").join("crd-schemas");
+    let mut names = Vec::new();
+    let files = crate::project::files_under(&dir).map_err(|e| e.to_string())?;
+    for path in files
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+    {
+        let path = path.as_path();
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| format!("reading {}: {e}", path.display()))?;
+        ctx.plane
+            .kubectl_stdin(&["apply", "--server-side", "-f", "-"], &text)?;
+        if let Some(name) = text.lines().find_map(|l| l.strip_prefix("  name: ")) {
+            names.push(format!("crd/{}", name.trim()));
+        }
+    }
+    let mut wait = vec!["wait", "--for=condition=established", "--timeout=60s"];
+    wait.extend(names.iter().map(String::as_str));
+    ctx.plane.kubectl(&wait).map(|_| ())
 }
 
 fn dry_run_one(ctx: &Ctx, scenario: &Scenario) -> Result<(), String> {
@@ -56,20 +80,40 @@ fn server_accepts(ctx: &Ctx, files: &[PathBuf], sets: &[&str]) -> Result<(), Str
         .split("\n---")
         .filter(|doc| !doc.contains("\nkind: HTTPRoute"))
         .collect();
-    let (_, warnings) = ctx.plane.kubectl_capturing(
-        &[
-            "create",
-            "-n",
-            DRY_RUN_NAMESPACE,
-            "--dry-run=server",
-            "--validate=strict",
-            "-o",
-            "name",
-            "-f",
-            "-",
-        ],
-        &served.join("\n---"),
-    )?;
+    // Objects the values put in another namespace (the dashboard beside Grafana) go there.
+    let mut by_namespace: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for doc in served {
+        let namespace = doc
+            .lines()
+            .find_map(|l| l.strip_prefix("  namespace: "))
+            .map(str::trim)
+            .filter(|n| *n != DRY_RUN_NAMESPACE);
+        by_namespace
+            .entry(namespace.unwrap_or(DRY_RUN_NAMESPACE))
+            .or_default()
+            .push(doc);
+    }
+    let mut warnings = String::new();
+    for (namespace, docs) in by_namespace {
+        if namespace != DRY_RUN_NAMESPACE {
+            create_namespace(ctx, namespace)?;
+        }
+        let (_, said) = ctx.plane.kubectl_capturing(
+            &[
+                "create",
+                "-n",
+                namespace,
+                "--dry-run=server",
+                "--validate=strict",
+                "-o",
+                "name",
+                "-f",
+                "-",
+            ],
+            &docs.join("\n---"),
+        )?;
+        warnings.push_str(&said);
+    }
     let refused: Vec<&str> = warnings
         .lines()
         .filter(|l| l.contains("would violate PodSecurity"))
