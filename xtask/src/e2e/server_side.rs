@@ -33,8 +33,7 @@ pub fn apply_crds(ctx: &Ctx) -> Result<(), String> {
         .iter()
         .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
     {
-        let path = path.as_path();
-        let text = std::fs::read_to_string(&path)
+        let text = std::fs::read_to_string(path)
             .map_err(|e| format!("reading {}: {e}", path.display()))?;
         ctx.plane
             .kubectl_stdin(&["apply", "--server-side", "-f", "-"], &text)?;
