@@ -79,29 +79,38 @@ fn server_accepts(ctx: &Ctx, files: &[PathBuf], sets: &[&str]) -> Result<(), Str
         .split("\n---")
         .filter(|doc| !doc.contains("\nkind: HTTPRoute"))
         .collect();
-    // Objects the values put in another namespace (the dashboard beside Grafana) go there.
-    let mut by_namespace: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    // Objects the values put in another namespace (the dashboard beside Grafana) go to a
+    // dry-run namespace of their own: the docs' pages may have made the real one, and its objects.
+    let mut by_namespace: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for doc in served {
-        let namespace = doc
+        let other = doc
             .lines()
             .find_map(|l| l.strip_prefix("  namespace: "))
             .map(str::trim)
             .filter(|n| *n != DRY_RUN_NAMESPACE);
-        by_namespace
-            .entry(namespace.unwrap_or(DRY_RUN_NAMESPACE))
-            .or_default()
-            .push(doc);
+        let (namespace, doc) = match other {
+            Some(other) => {
+                let own = format!("{DRY_RUN_NAMESPACE}-{other}");
+                let moved = doc.replace(
+                    &format!("\n  namespace: {other}\n"),
+                    &format!("\n  namespace: {own}\n"),
+                );
+                (own, moved)
+            }
+            None => (DRY_RUN_NAMESPACE.to_string(), doc.to_string()),
+        };
+        by_namespace.entry(namespace).or_default().push(doc);
     }
     let mut warnings = String::new();
     for (namespace, docs) in by_namespace {
         if namespace != DRY_RUN_NAMESPACE {
-            create_namespace(ctx, namespace)?;
+            create_namespace(ctx, &namespace)?;
         }
         let (_, said) = ctx.plane.kubectl_capturing(
             &[
                 "create",
                 "-n",
-                namespace,
+                &namespace,
                 "--dry-run=server",
                 "--validate=strict",
                 "-o",

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 /// Connections held open: over 80% of the contract's max_connections (20) with the exporter's.
 const HELD_CONNECTIONS: usize = 16;
-/// Tasks queued with no worker: over metrics.prometheusRule.celeryBacklog (100).
+/// Tasks queued while the worker is stopped: over metrics.prometheusRule.celeryBacklog (100).
 const QUEUED_TASKS: usize = 150;
 
 pub(super) fn run(site: &mut Site, step: &mut Step) {
@@ -28,7 +28,10 @@ pub(super) fn run(site: &mut Site, step: &mut Step) {
         Err(e) => step.fail(format!("{what}: {e}")),
     };
     check("connections held open", connections(site));
-    check("tasks queued with no worker", tasks_queued(site));
+    check(
+        "tasks queued with the worker stopped, then started again",
+        tasks_queued(site),
+    );
     check("the broker filled", broker_filled(site));
     check(
         "nginx stopped",
@@ -79,10 +82,11 @@ fn fires(site: &Site, alert: &str) -> Result<Value, String> {
         })
 }
 
-/// Waits for `alert` to stop firing.
+/// Waits for `alert` to stop firing: at the next evaluation, or for a rule over a subquery (the
+/// stalled queue's, in steps of a minute) at its next step.
 fn stops(site: &Site, alert: &str) -> Result<(), String> {
     site.prometheus
-        .wait_for(Duration::from_secs(30), |p| {
+        .wait_for(Duration::from_secs(90), |p| {
             Ok((!p
                 .firing()?
                 .iter()
@@ -126,23 +130,76 @@ fn connections(site: &Site) -> Result<(), String> {
     stops(site, "GeoNodePostgreSQLConnectionsNearLimit")
 }
 
-/// Tasks pushed onto Celery's default queue with no worker to take them: the backlog alert at
-/// once, the stalled-queue one when their number has not gone down for its window.
+/// A Celery application (GeoNode's venv's Celery, the broker in `BROKER`) with one task that
+/// takes a second: `worker` consumes Celery's default queue of GeoNode, `send <n>` queues n.
+const CELERY_APP: &str = r#"
+import os, sys, time
+from celery import Celery
+app = Celery("contract_metrics", broker=os.environ["BROKER"])
+@app.task(name="contract.slow")
+def slow():
+    time.sleep(1)
+if sys.argv[1] == "worker":
+    app.worker_main(["worker", "--queues=default", "--pool=solo", "--without-gossip",
+                     "--without-mingle", "--without-heartbeat", "--loglevel=WARNING"])
+else:
+    for _ in range(int(sys.argv[2])):
+        slow.apply_async(queue="default")
+"#;
+
+/// A real Celery worker takes tasks from GeoNode's default queue, then stops; more tasks than
+/// celeryBacklog are queued: the backlog and stalled-queue alerts fire. The worker started again
+/// takes them: the stalled-queue alert stops at once (the queue goes down).
 fn tasks_queued(site: &Site) -> Result<(), String> {
     let broker = site.broker.as_ref().ok_or("Redis is not running")?;
     let password = Some(site.broker_password.as_str());
-    let tasks: Vec<String> = (0..QUEUED_TASKS).map(|i| format!("task-{i}")).collect();
-    let mut push = vec!["lpush", "default"];
-    push.extend(tasks.iter().map(String::as_str));
-    let pushed = cli(broker.port, password, &push);
-    if pushed.trim() != QUEUED_TASKS.to_string() {
-        return Err(format!("LPUSH onto the default queue answered {pushed}"));
-    }
+    let url = format!(
+        "redis://:{}@127.0.0.1:{}/0",
+        site.broker_password, broker.port
+    );
+    let celery = |args: &[&str]| {
+        let mut cmd = Command::new(&site.python);
+        cmd.args(["-c", CELERY_APP]).args(args).env("BROKER", &url);
+        cmd
+    };
+    let send = |n: usize| {
+        crate::process::exec(&mut celery(&["send", &n.to_string()]))
+            .map_err(|e| format!("queuing tasks: {e}"))
+    };
+    let worker = || -> Result<Running, String> {
+        let mut cmd = celery(&["worker"]);
+        if let Some(log) = crate::process::container_log("celery-worker")? {
+            let err = log.try_clone().map_err(|e| e.to_string())?;
+            cmd.stdout(log).stderr(err);
+        }
+        Running::spawn(&mut cmd).map_err(|e| format!("starting the worker: {e}"))
+    };
+    let queued = || {
+        cli(broker.port, password, &["llen", "default"])
+            .trim()
+            .parse::<usize>()
+            .unwrap_or(usize::MAX)
+    };
+    let first = worker()?;
+    send(3)?;
+    site.prometheus
+        .wait_for(Duration::from_secs(60), |_| {
+            Ok((queued() == 0).then_some(()))
+        })
+        .map_err(|e| format!("the worker did not take 3 tasks: {e}"))?;
+    drop(first);
+    send(QUEUED_TASKS)?;
     fires(site, "GeoNodeCeleryBacklog")?;
     fires(site, "GeoNodeCeleryQueueStalled")?;
-    cli(broker.port, password, &["del", "default"]);
-    stops(site, "GeoNodeCeleryBacklog")?;
-    stops(site, "GeoNodeCeleryQueueStalled")
+    let again = worker()?;
+    stops(site, "GeoNodeCeleryQueueStalled")?;
+    drop(again);
+    cli(
+        broker.port,
+        password,
+        &["del", "default", "unacked", "unacked_index"],
+    );
+    stops(site, "GeoNodeCeleryBacklog")
 }
 
 /// The broker filled to 95% of its maxmemory: the alert fires, and Redis refuses a task.
@@ -181,5 +238,8 @@ fn broker_filled(site: &Site) -> Result<(), String> {
 /// A server or an exporter stopped: its alert fires.
 fn stopped(site: &mut Site, alert: &str, stop: impl FnOnce(&mut Site)) -> Result<(), String> {
     stop(site);
-    fires(site, alert).map(|_| ())
+    fires(site, alert).map(|_| ()).map_err(|e| {
+        let seen = site.prometheus.query("{__name__=~\"up|.*_up\"}");
+        format!("{e}; Prometheus has {seen:?}")
+    })
 }

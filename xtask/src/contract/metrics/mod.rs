@@ -2,9 +2,10 @@
 //! real programs. PostgreSQL (initialised as the image's entrypoint does, then the rendered init
 //! script), Redis's broker and nginx run from the metrics render; each exporter runs with its
 //! rendered arguments beside them; a real Prometheus scrapes them with the configuration the
-//! rendered PodMonitors describe and evaluates the rendered rules. `metrics-scrape` holds the
-//! healthy site to what the alerts and the dashboard read; `metrics-alerts` (conditions.rs)
-//! causes each condition and looks for its alert.
+//! rendered PodMonitors describe and evaluates the rendered rules; a real Celery worker (GeoNode's
+//! venv) works the queues. `metrics-scrape` holds the healthy site to what the alerts and the
+//! dashboard read; `metrics-alerts` (conditions.rs) causes each condition and looks for its
+//! alert.
 
 mod conditions;
 pub mod exporters;
@@ -50,6 +51,8 @@ pub(super) struct Site {
     nginx: Option<Running>,
     _upstream: Running,
     exporters: BTreeMap<String, Exporter>,
+    /// GeoNode's venv's Python, for a real Celery worker.
+    python: std::path::PathBuf,
 }
 
 pub fn run(inputs: &Inputs, work: &Path, report: &mut Report) {
@@ -73,6 +76,7 @@ pub fn run(inputs: &Inputs, work: &Path, report: &mut Report) {
 /// The servers, their exporters and Prometheus, from the metrics render.
 fn start(inputs: &Inputs, dir: &Path) -> Result<Site, String> {
     let [nginx_exporter, postgres_exporter, redis_exporter] = exporters::programs()?;
+    let venv = super::geonode::venv::ensure().map_err(|e| e.to_string())?;
     fs::create_dir_all(dir).map_err(|e| e.to_string())?;
     chmod(dir, 0o755).map_err(|e| e.to_string())?;
     let statefulset = format!("{RELEASE}-postgresql");
@@ -200,6 +204,7 @@ fn start(inputs: &Inputs, dir: &Path) -> Result<Site, String> {
         nginx: Some(nginx),
         _upstream: upstream,
         exporters,
+        python: venv.join("bin/python"),
     })
 }
 
