@@ -13,6 +13,9 @@ use serde_json::Value;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+/// Stops a server or an exporter of the site.
+type Stop = fn(&mut Site);
+
 /// Connections held open: over 80% of the contract's max_connections (20) with the exporter's.
 const HELD_CONNECTIONS: usize = 16;
 /// Tasks queued while the worker is stopped: over metrics.prometheusRule.celeryBacklog (100).
@@ -33,31 +36,29 @@ pub(super) fn run(site: &mut Site, step: &mut Step) {
         tasks_queued(site),
     );
     check("the broker filled", broker_filled(site));
-    check(
-        "nginx stopped",
-        stopped(site, "GeoNodeNginxDown", |s| drop(s.nginx.take())),
-    );
-    check(
-        "PostgreSQL stopped",
-        stopped(site, "GeoNodePostgreSQLDown", |s| {
+    // What stops, and the alert that must say so.
+    let stops: [(&str, &str, Stop); 4] = [
+        ("nginx stopped", "GeoNodeNginxDown", |s| {
+            drop(s.nginx.take())
+        }),
+        ("PostgreSQL stopped", "GeoNodePostgreSQLDown", |s| {
             if let Some(server) = s.postgres.take() {
                 // pg_ctl stop, as the pod's own stop does; its error shows as the alert missing.
                 let _ = s.database.stop(server);
             }
         }),
-    );
-    check(
-        "Redis stopped",
-        stopped(site, "GeoNodeRedisDown", |s| drop(s.broker.take())),
-    );
-    check(
-        "Redis's exporter stopped",
-        stopped(site, "GeoNodeExporterDown", |s| {
+        ("Redis stopped", "GeoNodeRedisDown", |s| {
+            drop(s.broker.take())
+        }),
+        ("Redis's exporter stopped", "GeoNodeExporterDown", |s| {
             if let Some(exporter) = s.exporters.get_mut("redis") {
                 drop(exporter.process.take());
             }
         }),
-    );
+    ];
+    for (what, alert, stop) in stops {
+        check(what, stopped(site, alert, stop));
+    }
     step.detail = format!(
         "each alert fires, its summary filled in, when its condition is caused (held connections, queued tasks and the full broker are undone, and their alerts stop): {}",
         fired.join("; ")
