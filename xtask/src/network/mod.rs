@@ -314,14 +314,11 @@ fn surroundings(values: &Value) -> Result<Vec<Endpoint>, String> {
             around.push(synthetic(name, outside(&ip), tcp(port)));
         }
     }
-    // The Prometheus that scrapes the exporters, as the first peer of metrics.prometheus.from
-    // describes it.
-    let metrics = &values["metrics"];
+    // The Prometheus that scrapes the exporters, as metrics.prometheus.from's first peer says.
+    let prometheus_from = values["metrics"]["prometheus"]["from"].as_array();
     if let (true, Some(peer)) = (
-        metrics["enabled"] == true,
-        metrics["prometheus"]["from"]
-            .as_array()
-            .and_then(|a| a.first()),
+        values["metrics"]["enabled"] == true,
+        prometheus_from.and_then(|a| a.first()),
     ) {
         let prometheus = match peer["ipBlock"]["cidr"].as_str() {
             Some(cidr) => {
