@@ -9,12 +9,13 @@
 
 use crate::helm::Helm;
 use crate::manifest;
+use crate::process::exec;
 use crate::project::Project;
 use crate::report::Step;
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The scenario whose rules are tested, and what it leaves off that has alerts of its own.
@@ -40,9 +41,12 @@ pub fn check_step(project: &Project, helm: &Helm, kube_minor: u32, step: &mut St
         Ok(groups) => groups,
         Err(e) => return step.fail(e),
     };
-    let tests_dir = project.root.join("tests/monitoring");
+    let test_files = match test_files(&project.root.join("tests/monitoring")) {
+        Ok(files) => files,
+        Err(e) => return step.fail(e),
+    };
     let runbooks = fs::read_to_string(project.root.join(RUNBOOKS)).unwrap_or_default();
-    let tests = read_tests(&tests_dir);
+    let tests = read_tests(&test_files);
     let alerts = alert_names(&groups);
     for problem in promises(&groups, &runbooks)
         .into_iter()
@@ -50,7 +54,7 @@ pub fn check_step(project: &Project, helm: &Helm, kube_minor: u32, step: &mut St
     {
         step.fail(problem);
     }
-    match promtool(&groups, &tests_dir) {
+    match promtool(&groups, &test_files) {
         Ok(passed) => step.passed += passed,
         Err(e) => step.fail(e),
     }
@@ -130,14 +134,20 @@ fn promises(groups: &Value, runbooks: &str) -> Vec<String> {
     problems
 }
 
+/// The unit test files: every `.yaml` under tests/monitoring/, sorted.
+fn test_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
+    let files = crate::project::files_under(dir).map_err(|e| e.to_string())?;
+    Ok(files
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect())
+}
+
 /// Each alert's unit tests, from every test file: (alert, whether a case expects it to fire).
-fn read_tests(dir: &Path) -> Vec<(String, bool)> {
+fn read_tests(files: &[PathBuf]) -> Vec<(String, bool)> {
     let mut cases = Vec::new();
-    let Ok(entries) = fs::read_dir(dir) else {
-        return cases;
-    };
-    for path in entries.flatten().map(|e| e.path()) {
-        let Ok(text) = fs::read_to_string(&path) else {
+    for path in files {
+        let Ok(text) = fs::read_to_string(path) else {
             continue;
         };
         let Ok(file) = yaml_serde::from_str::<Value>(&text) else {
@@ -181,14 +191,16 @@ fn coverage(alerts: &BTreeSet<String>, cases: &[(String, bool)]) -> Vec<String> 
 
 /// `promtool check rules` on the groups as rendered, `promtool test rules` on each test file
 /// beside them without annotations; the passes.
-fn promtool(groups: &Value, tests_dir: &Path) -> Result<usize, String> {
+fn promtool(groups: &Value, test_files: &[PathBuf]) -> Result<usize, String> {
     let work = tempfile::tempdir().map_err(|e| e.to_string())?;
     let as_rules = |groups: &Value| serde_json::json!({ "groups": groups }).to_string();
     let checked = work.path().join("checked.yaml");
     fs::write(&checked, as_rules(groups)).map_err(|e| e.to_string())?;
-    run(Command::new("promtool")
-        .args(["check", "rules"])
-        .arg(&checked))?;
+    exec(
+        Command::new("promtool")
+            .args(["check", "rules"])
+            .arg(&checked),
+    )?;
     let mut bare = groups.clone();
     for group in bare.as_array_mut().into_iter().flatten() {
         for rule in group["rules"].as_array_mut().into_iter().flatten() {
@@ -199,17 +211,10 @@ fn promtool(groups: &Value, tests_dir: &Path) -> Result<usize, String> {
     }
     fs::write(work.path().join("rules.yaml"), as_rules(&bare)).map_err(|e| e.to_string())?;
     let mut passed = 1;
-    let mut files: Vec<_> = fs::read_dir(tests_dir)
-        .map_err(|e| format!("reading {}: {e}", tests_dir.display()))?
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
-        .collect();
-    files.sort();
-    for file in files {
+    for file in test_files {
         let copy = work.path().join(file.file_name().unwrap_or_default());
-        fs::copy(&file, &copy).map_err(|e| format!("copying {}: {e}", file.display()))?;
-        run(Command::new("promtool").args(["test", "rules"]).arg(&copy)).map_err(|e| {
+        fs::copy(file, &copy).map_err(|e| format!("copying {}: {e}", file.display()))?;
+        exec(Command::new("promtool").args(["test", "rules"]).arg(&copy)).map_err(|e| {
             format!(
                 "tests/monitoring/{}:\n{e}",
                 copy.file_name().unwrap_or_default().to_string_lossy()
@@ -218,20 +223,6 @@ fn promtool(groups: &Value, tests_dir: &Path) -> Result<usize, String> {
         passed += 1;
     }
     Ok(passed)
-}
-
-fn run(command: &mut Command) -> Result<(), String> {
-    let out = command
-        .output()
-        .map_err(|e| format!("running promtool: {e}"))?;
-    if out.status.success() {
-        return Ok(());
-    }
-    Err(format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    ))
 }
 
 #[cfg(test)]
