@@ -4,7 +4,7 @@
 //! module pinned in go.mod and go.sum): an unknown or missing field, a wrong type or a value out
 //! of range fails, as it would in Grafana.
 
-use crate::cluster::binaries::go;
+use crate::cluster::binaries::{go, run};
 use crate::project::Project;
 use crate::report::Step;
 use std::fs;
@@ -49,19 +49,13 @@ fn built(sources: &Path) -> Result<PathBuf, String> {
     if binary.is_file() {
         return Ok(binary);
     }
-    let out = go()
+    let mut build = go();
+    build
         .args(["build", "-o"])
         .arg(&binary)
         .arg(".")
         .env("CGO_ENABLED", "0")
-        .current_dir(sources)
-        .output()
-        .map_err(|e| format!("running go build in {CHECKER} (is Go installed?): {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "go build in {CHECKER} failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
+        .current_dir(sources);
+    run(build, &format!("go build in {CHECKER}")).map_err(|e| e.to_string())?;
     Ok(binary)
 }
