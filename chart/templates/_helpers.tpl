@@ -91,8 +91,8 @@ checksum/{{ .name }}: {{ include (print .context.Template.BasePath .template) .c
 {{/*
 Scheduling fields of a pod. Call with (dict "context" $ "component" <name> "values" .Values.<component>
 ["sharedVolumes" true] ["images" (list <image values>...)]): pods that mount the shared volumes
-get the storage affinity; the images (by default the component's own .values.image) keep the pod
-on nodes of their architectures.
+get the storage affinity; the images (by default the component's own .values.image), and its
+metrics exporter's when it runs one, keep the pod on nodes of their architectures.
 */}}
 {{- define "geonode.scheduling" -}}
 {{- with .values.nodeSelector }}
@@ -104,6 +104,10 @@ nodeSelector:
 {{- include "geonode.storage.addAffinity" (dict "context" .context "affinity" $affinity) }}
 {{- end }}
 {{- $images := .images | default (compact (list .values.image)) }}
+{{- /* The component's metrics exporter runs in the pod too. */}}
+{{- if include "geonode.metrics.port" (dict "context" .context "component" .component) }}
+{{- $images = append $images (index .context.Values.metrics .component).image }}
+{{- end }}
 {{- if and .sharedVolumes (not (include "geonode.storage.readWriteMany" .context)) }}
 {{- /* Co-located on one node: the first pod decides the node, so each must fit every image. */}}
 {{- $images = concat $images (include "geonode.storage.sharedImages" .context | fromYamlArray) }}
