@@ -162,12 +162,17 @@ fn configured(
     Ok(())
 }
 
+/// The broker's password, as the rendered redis container has it.
+pub(super) fn password(inputs: &Inputs) -> Result<String, String> {
+    inputs
+        .env("StatefulSet", &format!("{RELEASE}-redis"), "redis")?
+        .remove("REDIS_PASSWORD")
+        .ok_or_else(|| "the redis container has no REDIS_PASSWORD".into())
+}
+
 pub fn run(inputs: &Inputs, work: &Path, step: &mut Step) -> Option<Redis> {
     let result = (|| -> Result<Redis, String> {
-        let password = inputs
-            .env("StatefulSet", &format!("{RELEASE}-redis"), "redis")?
-            .remove("REDIS_PASSWORD")
-            .ok_or("the redis container has no REDIS_PASSWORD")?;
+        let password = password(inputs)?;
         let broker = start(inputs, work, "redis", 6379)?;
         configured(inputs, "redis", &broker, &password, "noeviction")?;
         let cache = start(inputs, work, "cache", 6380)?;

@@ -37,12 +37,22 @@ pub const SETS: &[&str] = &[
     "postgresql.maxConnections=20",
 ];
 
+/// The components with an exporter and their workload's kind, in the order of
+/// `exporters::programs`.
+const EXPORTERS: [(&str, &str); 3] = [
+    ("nginx", "Deployment"),
+    ("postgresql", "StatefulSet"),
+    ("redis", "StatefulSet"),
+];
+
 /// The metric names the exporters give that the rules and the dashboard read.
 const EXPORTED: [&str; 3] = ["nginx_", "pg_", "redis_"];
 
 /// The site of this part: its servers, exporters and Prometheus; dropping it stops them all.
 pub(super) struct Site {
     prometheus: Prometheus,
+    /// The rendered rules Prometheus evaluates.
+    rules: serde_json::Value,
     database: Local,
     database_env: BTreeMap<String, String>,
     postgres: Option<Running>,
@@ -75,52 +85,13 @@ pub fn run(inputs: &Inputs, work: &Path, report: &mut Report) {
 
 /// The servers, their exporters and Prometheus, from the metrics render.
 fn start(inputs: &Inputs, dir: &Path) -> Result<Site, String> {
-    let [nginx_exporter, postgres_exporter, redis_exporter] = exporters::programs()?;
+    let programs = exporters::programs()?;
     let venv = super::geonode::venv::ensure().map_err(|e| e.to_string())?;
     fs::create_dir_all(dir).map_err(|e| e.to_string())?;
     chmod(dir, 0o755).map_err(|e| e.to_string())?;
-    let statefulset = format!("{RELEASE}-postgresql");
-    let database_env = inputs.env("StatefulSet", &statefulset, "postgresql")?;
-    if database_env
-        .get("GEONODE_K8S_MONITOR_LOGIN")
-        .map(String::as_str)
-        != Some("true")
-    {
-        return Err(
-            "with metrics on, PostgreSQL's container does not let the exporter's role log in"
-                .into(),
-        );
-    }
-    let database = Local::new(dir.join("postgresql"))?;
-    database.initdb_as_the_image(&database_env["POSTGRES_PASSWORD"])?;
-    let script = database.dir.join("10-geonode.sh");
-    fs::write(
-        &script,
-        inputs.config(&format!("{statefulset}-initdb"), "10-geonode.sh")?,
-    )
-    .map_err(|e| e.to_string())?;
-    let args = inputs.command("StatefulSet", &statefulset, "postgresql")?;
-    let server_settings: Vec<String> = args
-        .iter()
-        .skip_while(|a| *a != "postgres")
-        .skip(1)
-        .cloned()
-        .collect();
-    let postgres = start_container(
-        database.postgres().args(&server_settings),
-        "postgresql",
-        database.port,
-    )?;
-    database
-        .init(&database_env)
-        .map_err(|e| format!("the rendered init script failed: {e}"))?;
-
+    let (database, database_env, postgres) = start_database(inputs, dir)?;
     let broker = redis::start(inputs, &dir.join("redis"), "redis", 6379)?;
-    let broker_password = inputs
-        .env("StatefulSet", &format!("{RELEASE}-redis"), "redis")?
-        .remove("REDIS_PASSWORD")
-        .ok_or("the redis container has no REDIS_PASSWORD")?;
-
+    let broker_password = redis::password(inputs)?;
     let stub_status = crate::process::free_port()?;
     let upstream_port = crate::process::free_port()?;
     let upstream = super::nginx::stand_in(dir, upstream_port, "upstream")?;
@@ -136,48 +107,29 @@ fn start(inputs: &Inputs, dir: &Path) -> Result<Site, String> {
         None,
         "nginx",
     )?;
-
-    let mapping = |hosts: Vec<(String, String)>| Mapping {
-        hosts,
-        paths: vec![],
-    };
+    // Where each exporter's rendered arguments point inside its pod, and here.
+    let pod_to_here = [
+        (
+            "127.0.0.1:8081".to_string(),
+            format!("127.0.0.1:{stub_status}"),
+        ),
+        (
+            "host=/var/run/postgresql".to_string(),
+            format!("host={}&port={}", database.dir.display(), database.port),
+        ),
+        (
+            "127.0.0.1:6379".to_string(),
+            format!("127.0.0.1:{}", broker.port),
+        ),
+    ];
     let mut exporters = BTreeMap::new();
-    let nginx_mapping = mapping(vec![(
-        "127.0.0.1:8081".into(),
-        format!("127.0.0.1:{stub_status}"),
-    )]);
-    let socket = format!("host={}&port={}", database.dir.display(), database.port);
-    let postgres_mapping = mapping(vec![("host=/var/run/postgresql".into(), socket)]);
-    let redis_mapping = mapping(vec![(
-        "127.0.0.1:6379".into(),
-        format!("127.0.0.1:{}", broker.port),
-    )]);
-    let nginx_name = format!("{RELEASE}-nginx");
-    let redis_name = format!("{RELEASE}-redis");
-    for (component, kind, name, program, map) in [
-        (
-            "nginx",
-            "Deployment",
-            &nginx_name,
-            &nginx_exporter,
-            &nginx_mapping,
-        ),
-        (
-            "postgresql",
-            "StatefulSet",
-            &statefulset,
-            &postgres_exporter,
-            &postgres_mapping,
-        ),
-        (
-            "redis",
-            "StatefulSet",
-            &redis_name,
-            &redis_exporter,
-            &redis_mapping,
-        ),
-    ] {
-        let exporter = exporters::start(inputs, (kind, name), program, map)?;
+    for (((component, kind), program), host) in EXPORTERS.iter().zip(&programs).zip(pod_to_here) {
+        let mapping = Mapping {
+            hosts: vec![host],
+            paths: vec![],
+        };
+        let name = format!("{RELEASE}-{component}");
+        let exporter = exporters::start(inputs, (kind, &name), program, &mapping)?;
         exporters.insert(component.to_string(), exporter);
     }
     let local: BTreeMap<String, u16> = exporters.iter().map(|(c, e)| (c.clone(), e.port)).collect();
@@ -189,13 +141,11 @@ fn start(inputs: &Inputs, dir: &Path) -> Result<Site, String> {
             exporters.len()
         ));
     }
-    let prometheus = prometheus::start(
-        &dir.join("prometheus"),
-        jobs,
-        prometheus::rule_groups(inputs)?,
-    )?;
+    let rules = prometheus::rule_groups(inputs)?;
+    let prometheus = prometheus::start(&dir.join("prometheus"), jobs, &rules)?;
     Ok(Site {
         prometheus,
+        rules,
         database,
         database_env,
         postgres: Some(postgres),
@@ -208,6 +158,46 @@ fn start(inputs: &Inputs, dir: &Path) -> Result<Site, String> {
     })
 }
 
+/// PostgreSQL as the image's entrypoint initialises it, started with the rendered server
+/// settings, then the rendered init script (which makes the exporter's role): its cluster, the
+/// container's env and the server.
+fn start_database(
+    inputs: &Inputs,
+    dir: &Path,
+) -> Result<(Local, BTreeMap<String, String>, Running), String> {
+    let statefulset = format!("{RELEASE}-postgresql");
+    let env = inputs.env("StatefulSet", &statefulset, "postgresql")?;
+    if env.get("GEONODE_K8S_MONITOR_LOGIN").map(String::as_str) != Some("true") {
+        return Err(
+            "with metrics on, PostgreSQL's container does not let the exporter's role log in"
+                .into(),
+        );
+    }
+    let database = Local::new(dir.join("postgresql"))?;
+    database.initdb_as_the_image(&env["POSTGRES_PASSWORD"])?;
+    fs::write(
+        database.dir.join("10-geonode.sh"),
+        inputs.config(&format!("{statefulset}-initdb"), "10-geonode.sh")?,
+    )
+    .map_err(|e| e.to_string())?;
+    let args = inputs.command("StatefulSet", &statefulset, "postgresql")?;
+    let settings: Vec<String> = args
+        .iter()
+        .skip_while(|a| *a != "postgres")
+        .skip(1)
+        .cloned()
+        .collect();
+    let server = start_container(
+        database.postgres().args(&settings),
+        "postgresql",
+        database.port,
+    )?;
+    database
+        .init(&env)
+        .map_err(|e| format!("the rendered init script failed: {e}"))?;
+    Ok((database, env, server))
+}
+
 /// The healthy site: every target up, every exporter metric the rules and the dashboard read is
 /// scraped, every panel that reads the exporters returns data, and no alert fires.
 fn healthy(inputs: &Inputs, site: &Site, step: &mut Step) -> Result<(), String> {
@@ -218,19 +208,20 @@ fn healthy(inputs: &Inputs, site: &Site, step: &mut Step) -> Result<(), String> 
             .iter()
             .filter(|(_, health, _)| health != "up")
             .collect();
-        match (targets.len(), down.is_empty()) {
-            (3, true) => Ok(Some(())),
-            _ => Err(format!("the scrape targets are not all up: {targets:?}")),
+        if targets.len() == site.exporters.len() && down.is_empty() {
+            Ok(Some(()))
+        } else {
+            Err(format!("the scrape targets are not all up: {targets:?}"))
         }
     })?;
     step.passed += 1;
     // Two scrapes at least, for the panels' rates.
     std::thread::sleep(Duration::from_secs(3));
-    let rules = prometheus::rule_groups(inputs)?;
     let dashboard: serde_json::Value =
         serde_json::from_str(&inputs.config(&format!("{RELEASE}-dashboard"), "geonode.json")?)
             .map_err(|e| format!("the dashboard's JSON: {e}"))?;
-    let rule_exprs: Vec<String> = rules
+    let rule_exprs: Vec<String> = site
+        .rules
         .as_array()
         .into_iter()
         .flatten()

@@ -156,7 +156,7 @@ pub fn rule_groups(inputs: &Inputs) -> Result<Value, String> {
 }
 
 /// Prometheus with these scrape jobs and rule groups, evaluating every second, its data in `dir`.
-pub fn start(dir: &Path, jobs: Vec<Value>, groups: Value) -> Result<Prometheus, String> {
+pub fn start(dir: &Path, jobs: Vec<Value>, groups: &Value) -> Result<Prometheus, String> {
     fs::create_dir_all(dir).map_err(|e| e.to_string())?;
     let rules = dir.join("rules.yaml");
     fs::write(&rules, json!({ "groups": groups }).to_string()).map_err(|e| e.to_string())?;
