@@ -34,7 +34,7 @@ pub const SETS: &[&str] = &[
     "metrics.podMonitor.interval=1s",
     "metrics.podMonitor.scrapeTimeout=1s",
     "metrics.prometheus.from=[{podSelector: {matchLabels: {app.kubernetes.io/name: prometheus}}}]",
-    "postgresql.maxConnections=20",
+    "postgresql.maxConnections=40",
 ];
 
 /// The components with an exporter and their workload's kind, in the order of
